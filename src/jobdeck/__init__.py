@@ -1,0 +1,45 @@
+"""jobdeck: durable background jobs, a cron scheduler and a monitoring dashboard.
+
+>>> from jobdeck import JobDeck
+>>> deck = JobDeck("sqlite:///jobs.db")
+"""
+
+from jobdeck.app import JobDeck
+from jobdeck.clock import Clock, ManualClock, SystemClock
+from jobdeck.errors import (
+    ConfigError,
+    InvalidTransition,
+    JobDeckError,
+    JobNotFound,
+    SchemaError,
+    SerializationError,
+    StoreUnavailable,
+    UnknownTask,
+)
+from jobdeck.settings import Settings
+from jobdeck.states import JobState, Trigger
+from jobdeck.tasks import BoundTask, JobHandle, Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BoundTask",
+    "Clock",
+    "ConfigError",
+    "InvalidTransition",
+    "JobDeck",
+    "JobDeckError",
+    "JobHandle",
+    "JobNotFound",
+    "JobState",
+    "ManualClock",
+    "SchemaError",
+    "SerializationError",
+    "Settings",
+    "StoreUnavailable",
+    "SystemClock",
+    "Task",
+    "Trigger",
+    "UnknownTask",
+    "__version__",
+]

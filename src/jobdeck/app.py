@@ -1,0 +1,105 @@
+"""The JobDeck object: the registry of tasks, the settings, and the store they share."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+
+from jobdeck.clock import Clock, SystemClock
+from jobdeck.errors import ConfigError, UnknownTask
+from jobdeck.settings import Settings
+from jobdeck.store import DEFAULT_URL, open_store
+from jobdeck.store.base import Store
+from jobdeck.tasks import JobHandle, Task
+
+if TYPE_CHECKING:
+    from jobdeck.worker import Worker
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def database_url_from_env(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("JOBDECK_DATABASE_URL") or DEFAULT_URL
+
+
+class JobDeck:
+    """Tasks, settings and a store.
+
+    >>> deck = JobDeck("sqlite:///jobs.db")
+    >>> @deck.task(queue="default", max_attempts=3)
+    ... def send_email(to: str) -> dict: ...
+    """
+
+    def __init__(
+        self, database_url: str | None = None, *, clock: Clock | None = None, **settings: Any
+    ) -> None:
+        self.database_url = database_url_from_env(database_url)
+        self.settings = Settings.build(**settings)
+        self.clock = clock or SystemClock()
+        self.tasks: dict[str, Task[..., Any]] = {}
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<JobDeck {self.database_url} tasks={len(self.tasks)}>"
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use (so importing an app never touches the database)."""
+        if self._store is None:
+            with self._store_lock:
+                if self._store is None:
+                    self._store = open_store(self.database_url, self.clock)
+        return self._store
+
+    @overload
+    def task(self, fn: Callable[P, R], /) -> Task[P, R]: ...
+
+    @overload
+    def task(
+        self, fn: None = None, /, **options: Any
+    ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+    def task(self, fn: Callable[P, R] | None = None, /, **options: Any) -> Any:
+        """Register a function as a task: ``@deck.task`` or ``@deck.task(queue=..., ...)``.
+
+        Options: name, queue, max_attempts, timeout, priority, labels, executor
+        ("thread", "async", "process"), retry_backoff, expected_duration.
+        """
+
+        def register(function: Callable[P, R]) -> Task[P, R]:
+            task: Task[P, R] = Task(self, function, **options)
+            if task.name in self.tasks and self.tasks[task.name].fn is not function:
+                raise ConfigError(f"two tasks are named {task.name!r}: pass name= to one of them")
+            self.tasks[task.name] = task
+            return task
+
+        return register(fn) if fn is not None else register
+
+    def get_task(self, name: str) -> Task[..., Any]:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise UnknownTask(
+                f"unknown task {name!r}: known tasks are {sorted(self.tasks)}"
+            ) from None
+
+    def job(self, job_id: int) -> JobHandle:
+        return JobHandle(self, job_id).refresh()
+
+    def migrate(self) -> list[str]:
+        return self.store.migrate()
+
+    def worker(self, **overrides: Any) -> Worker:
+        """A worker for this deck's tasks; ``overrides`` replace settings (queues, concurrency)."""
+        from jobdeck.worker import Worker
+
+        return Worker(self, self.settings.replace(**overrides) if overrides else self.settings)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -1,0 +1,35 @@
+"""The exceptions jobdeck raises for user-facing problems, each with a one-line message."""
+
+from __future__ import annotations
+
+
+class JobDeckError(Exception):
+    """Base class of every error jobdeck raises on purpose."""
+
+
+class ConfigError(JobDeckError, ValueError):
+    """A setting, task option, schedule or URL is invalid."""
+
+
+class SerializationError(JobDeckError, TypeError):
+    """Job arguments or a result cannot be stored as JSON."""
+
+
+class StoreUnavailable(JobDeckError):
+    """The database cannot be reached (wrong URL, server down, connection lost)."""
+
+
+class SchemaError(JobDeckError):
+    """The database schema is missing, older or newer than this jobdeck expects."""
+
+
+class UnknownTask(JobDeckError, LookupError):
+    """A job names a task that is not registered in this process."""
+
+
+class JobNotFound(JobDeckError, LookupError):
+    """No job has the given id."""
+
+
+class InvalidTransition(JobDeckError):
+    """An operator action does not apply to the job's current state."""

@@ -1,0 +1,228 @@
+"""The store protocol: job-lifecycle verbs that both the SQLite and PostgreSQL stores implement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from jobdeck.states import AttemptStatus, JobState, Trigger
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to insert; args and labels are already JSON text (validated by the caller)."""
+
+    task: str
+    args_json: str = "{}"
+    labels_json: str = "{}"
+    queue: str = "default"
+    priority: int = 0
+    max_attempts: int = 3
+    timeout: float | None = None
+    run_at: datetime | None = None  # None: now
+    unique_key: str | None = None
+    # "active": dedupe against scheduled, available, retryable and running jobs;
+    # "pending": only against jobs that have not started yet.
+    unique_while: str = "active"
+    schedule: str | None = None
+    tick_at: datetime | None = None
+    trigger: Trigger = Trigger.CODE
+    triggered_by: str | None = None
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    job_id: int
+    created: bool  # False when an existing job with the same unique key was returned
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    worker_id: str
+    queues: Sequence[str]
+    limit: int
+    now: datetime
+    lease_until: datetime
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    task: str
+    queue: str
+    args_json: str
+    attempt: int
+    max_attempts: int
+    timeout: float | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The end of one attempt, as the worker saw it; the store applies it only if still fenced."""
+
+    job_id: int
+    attempt: int
+    task: str
+    status: AttemptStatus  # succeeded or failed
+    next_state: JobState  # succeeded, retryable or failed
+    started_at: datetime
+    finished_at: datetime
+    run_at: datetime | None = None  # when a retryable job runs again
+    result_json: str | None = None
+    summary: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        return max(0, round((self.finished_at - self.started_at).total_seconds() * 1000))
+
+
+@dataclass(frozen=True)
+class RescuedJob:
+    id: int
+    task: str
+    attempt: int
+    state: JobState
+    worker_id: str | None
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    host: str
+    pid: int
+    queues: Sequence[str]
+    concurrency: int
+    started_at: datetime
+    last_heartbeat: datetime
+    state: str = "running"
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: int
+    task: str
+    queue: str
+    args: dict[str, Any]
+    labels: dict[str, str]
+    priority: int
+    state: JobState
+    attempt: int
+    max_attempts: int
+    timeout: float | None
+    enqueued_at: datetime
+    run_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    worker_id: str | None
+    lease_expires_at: datetime | None
+    unique_key: str | None
+    schedule: str | None
+    tick_at: datetime | None
+    trigger: str
+    triggered_by: str | None
+    result: Any
+    summary: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    job_id: int
+    attempt: int
+    status: AttemptStatus
+    worker_id: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    error: str | None
+    traceback: str | None
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Task-list filters; ``tasks`` is the task-name text already resolved to exact names."""
+
+    states: frozenset[JobState] | None = None
+    tasks: Sequence[str] | None = None
+    queue: str | None = None
+    enqueued_from: datetime | None = None
+    enqueued_to: datetime | None = None
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    """Attempt counts from the per-minute rollups, for one bucket or one task."""
+
+    key: str  # bucket start (ISO) or task name
+    succeeded: int = 0
+    failed: int = 0
+    duration_ms: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.succeeded + self.failed
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    current: int
+    latest: int
+    pending: list[str] = field(default_factory=list)
+
+
+class Store(Protocol):
+    """One implementation per dialect; ``tests/store`` runs every verb against both."""
+
+    url: str
+    dialect: str
+
+    # schema
+    def migrate(self) -> list[str]: ...
+    def schema_status(self) -> SchemaStatus: ...
+    def check_schema(self) -> None: ...
+    def close(self) -> None: ...
+
+    # producing
+    def insert_jobs(self, jobs: Sequence[NewJob], conn: Any = None) -> list[InsertResult]: ...
+
+    # consuming
+    def claim_jobs(self, request: ClaimRequest) -> list[ClaimedJob]: ...
+    def complete_jobs(
+        self, worker_id: str, outcomes: Sequence[Outcome], shard: int
+    ) -> list[int]: ...
+    def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int: ...
+    def renew_leases(self, worker_id: str, until: datetime) -> int: ...
+    def rescue_expired(self, now: datetime, retry_at: datetime) -> list[RescuedJob]: ...
+    def wait_for_jobs(self, timeout: float) -> bool: ...
+    def notify_jobs(self) -> None: ...
+
+    # workers
+    def register_worker(self, info: WorkerInfo) -> None: ...
+    def heartbeat_worker(self, worker_id: str, now: datetime, state: str) -> None: ...
+    def deregister_worker(self, worker_id: str, now: datetime) -> None: ...
+    def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]: ...
+
+    # reading
+    def get_job(self, job_id: int) -> JobRow | None: ...
+    def get_attempts(self, job_id: int) -> list[AttemptRow]: ...
+    def list_jobs(self, filters: JobFilter, before_id: int | None, limit: int) -> list[JobRow]: ...
+    def count_jobs(self, filters: JobFilter) -> int: ...
+    def count_by_state(self) -> dict[JobState, int]: ...
+    def task_names(self) -> list[str]: ...
+    def stats_series(
+        self, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[StatsRow]: ...
+    def stats_by_task(self, since: datetime, until: datetime) -> list[StatsRow]: ...
+
+    # operating
+    def retry_job(self, job_id: int, now: datetime) -> JobRow | None: ...
+    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None: ...
+    def prune_finished(self, before: datetime, limit: int) -> int: ...

@@ -1,0 +1,59 @@
+"""Loads the named SQL queries and numbered migrations of a dialect from package data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+_NAME_LINE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+_MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+@cache
+def load_queries(dialect: str) -> dict[str, str]:
+    """Every ``-- name: x`` block of ``sql/<dialect>/*.sql``, keyed by name."""
+    folder = resources.files("jobdeck.store").joinpath("sql", dialect)
+    queries: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            queries.update(_split_named(entry.read_text(encoding="utf-8"), entry.name, queries))
+    return queries
+
+
+@cache
+def load_migrations(dialect: str) -> tuple[Migration, ...]:
+    folder = resources.files("jobdeck.store").joinpath("sql", dialect, "migrations")
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match:
+            text = entry.read_text(encoding="utf-8")
+            found.append(Migration(int(match.group(1)), match.group(2), text))
+    return tuple(sorted(found, key=lambda m: m.version))
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a migration into statements; migrations keep ';' out of string literals."""
+    without_comments = "\n".join(
+        line for line in sql.splitlines() if not line.strip().startswith("--")
+    )
+    return [part.strip() for part in without_comments.split(";") if part.strip()]
+
+
+def _split_named(text: str, filename: str, seen: dict[str, str]) -> dict[str, str]:
+    parts = _NAME_LINE.split(text)
+    found: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        if name in seen or name in found:
+            raise RuntimeError(f"query {name!r} defined twice ({filename})")
+        found[name] = body.strip().rstrip(";")
+    return found

@@ -1,0 +1,190 @@
+-- name: schema_version
+SELECT COALESCE(MAX(version), 0) FROM jobdeck_migrations
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS jobdeck_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)
+
+-- name: record_migration
+INSERT INTO jobdeck_migrations (version, name, applied_at) VALUES (:version, :name, :now)
+
+-- name: insert_job
+INSERT INTO jobs (task, queue, args, labels, priority, state, max_attempts, timeout,
+                  enqueued_at, run_at, unique_key, dedupe_key, unique_while,
+                  schedule, tick_at, trigger, triggered_by)
+VALUES (:task, :queue, :args, :labels, :priority, :state, :max_attempts, :timeout,
+        :now, :run_at, :unique_key, :unique_key, :unique_while,
+        :schedule, :tick_at, :trigger, :triggered_by)
+ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+RETURNING id
+
+-- name: find_by_dedupe_key
+SELECT id FROM jobs WHERE dedupe_key = :key
+
+-- name: any_due
+SELECT 1 FROM jobs
+WHERE state IN ('scheduled', 'available', 'retryable')
+  AND queue IN (SELECT value FROM json_each(:queues)) AND run_at <= :now
+LIMIT 1
+
+-- name: claim_jobs
+UPDATE jobs
+SET state = 'running', attempt = attempt + 1, worker_id = :worker_id,
+    lease_expires_at = :lease_until, started_at = :now, finished_at = NULL, duration_ms = NULL,
+    dedupe_key = CASE WHEN unique_while = 'pending' THEN NULL ELSE dedupe_key END
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE state IN ('scheduled', 'available', 'retryable')
+      AND queue IN (SELECT value FROM json_each(:queues)) AND run_at <= :now
+    ORDER BY priority DESC, run_at, id
+    LIMIT :limit
+)
+RETURNING id, task, queue, args, attempt, max_attempts, timeout, priority, run_at
+
+-- name: insert_attempt
+INSERT INTO attempts (job_id, attempt, status, worker_id, started_at)
+VALUES (:job_id, :attempt, 'running', :worker_id, :started_at)
+
+-- name: finish_job
+UPDATE jobs
+SET state = :next_state, finished_at = :finished_at, duration_ms = :duration_ms,
+    lease_expires_at = NULL, run_at = COALESCE(:run_at, run_at),
+    result = :result, summary = :summary, error = :error,
+    dedupe_key = CASE WHEN :next_state IN ('succeeded', 'failed') THEN NULL ELSE dedupe_key END
+WHERE id = :job_id AND attempt = :attempt AND state = 'running' AND worker_id = :worker_id
+
+-- name: finish_attempt
+UPDATE attempts
+SET status = :status, finished_at = :finished_at, duration_ms = :duration_ms,
+    error = :error, traceback = :traceback
+WHERE job_id = :job_id AND attempt = :attempt
+
+-- name: add_stats
+INSERT INTO stats_minute (minute, task, shard, succeeded, failed, duration_ms)
+VALUES (:minute, :task, :shard, :succeeded, :failed, :duration_ms)
+ON CONFLICT (minute, task, shard) DO UPDATE
+SET succeeded = succeeded + excluded.succeeded,
+    failed = failed + excluded.failed,
+    duration_ms = duration_ms + excluded.duration_ms
+
+-- name: hand_back_job
+UPDATE jobs
+SET state = 'available', attempt = attempt - 1, worker_id = NULL, lease_expires_at = NULL,
+    started_at = NULL
+WHERE id = :job_id AND attempt = :attempt AND state = 'running' AND worker_id = :worker_id
+
+-- name: delete_attempt
+DELETE FROM attempts WHERE job_id = :job_id AND attempt = :attempt
+
+-- name: renew_leases
+UPDATE jobs SET lease_expires_at = :until WHERE worker_id = :worker_id AND state = 'running'
+
+-- name: rescue_expired
+UPDATE jobs
+SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END,
+    run_at = :retry_at, finished_at = :now, lease_expires_at = NULL,
+    duration_ms = CAST(ROUND((julianday(:now) - julianday(started_at)) * 86400000) AS INTEGER),
+    error = 'worker ' || COALESCE(worker_id, '?') || ' was lost: its lease expired at ' || lease_expires_at,
+    dedupe_key = CASE WHEN attempt >= max_attempts THEN NULL ELSE dedupe_key END
+WHERE state = 'running' AND lease_expires_at < :now
+RETURNING id, task, attempt, state, worker_id, duration_ms, error
+
+-- name: fail_rescued_attempt
+UPDATE attempts
+SET status = 'failed', finished_at = :now, duration_ms = :duration_ms, error = :error
+WHERE job_id = :job_id AND attempt = :attempt AND status = 'running'
+
+-- name: register_worker
+INSERT INTO workers (id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state)
+VALUES (:id, :host, :pid, :queues, :concurrency, :version, :started_at, :last_heartbeat, :state)
+ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat, state = excluded.state
+
+-- name: heartbeat_worker
+UPDATE workers SET last_heartbeat = :now, state = :state WHERE id = :worker_id
+
+-- name: deregister_worker
+UPDATE workers SET state = 'stopped', stopped_at = :now, last_heartbeat = :now WHERE id = :worker_id
+
+-- name: list_workers
+SELECT id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state
+FROM workers WHERE last_heartbeat >= :since ORDER BY started_at DESC
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = :id
+
+-- name: get_attempts
+SELECT job_id, attempt, status, worker_id, started_at, finished_at, duration_ms, error, traceback
+FROM attempts WHERE job_id = :job_id ORDER BY attempt
+
+-- name: list_jobs
+SELECT * FROM jobs WHERE {where} ORDER BY id DESC LIMIT :limit
+
+-- name: count_jobs
+SELECT COUNT(*) FROM jobs WHERE {where}
+
+-- name: where_states
+state IN (SELECT value FROM json_each(:states))
+
+-- name: where_tasks
+task IN (SELECT value FROM json_each(:tasks))
+
+-- name: where_queue
+queue = :queue
+
+-- name: where_schedule
+schedule = :schedule
+
+-- name: where_enqueued_from
+enqueued_at >= :enqueued_from
+
+-- name: where_enqueued_to
+enqueued_at <= :enqueued_to
+
+-- name: where_before_id
+id < :before_id
+
+-- name: count_by_state
+SELECT state, COUNT(*) FROM jobs GROUP BY state
+
+-- name: task_names
+SELECT DISTINCT task FROM jobs
+
+-- name: stats_series
+SELECT (CAST(strftime('%s', minute) AS INTEGER) / :bucket) * :bucket AS bucket,
+       SUM(succeeded), SUM(failed), SUM(duration_ms)
+FROM stats_minute
+WHERE minute >= :since AND minute < :until
+GROUP BY bucket ORDER BY bucket
+
+-- name: stats_by_task
+SELECT task, SUM(succeeded), SUM(failed), SUM(duration_ms)
+FROM stats_minute
+WHERE minute >= :since AND minute < :until
+GROUP BY task ORDER BY SUM(succeeded) + SUM(failed) DESC, task
+
+-- name: retry_job
+UPDATE jobs
+SET state = 'available', run_at = :now, max_attempts = MAX(max_attempts, attempt + 1),
+    finished_at = NULL, lease_expires_at = NULL
+WHERE id = :id AND state IN ('failed', 'cancelled', 'retryable')
+RETURNING id
+
+-- name: cancel_job
+UPDATE jobs
+SET state = 'cancelled', finished_at = :now, dedupe_key = NULL
+WHERE id = :id AND state IN ('scheduled', 'available', 'retryable')
+RETURNING id
+
+-- name: prunable_jobs
+SELECT id FROM jobs
+WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < :before
+ORDER BY finished_at LIMIT :limit
+
+-- name: delete_jobs
+DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: delete_attempts_of
+DELETE FROM attempts WHERE job_id IN (SELECT value FROM json_each(:ids))

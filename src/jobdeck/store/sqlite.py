@@ -1,0 +1,561 @@
+"""The embedded store: one SQLite file in WAL mode, shared by the processes of one machine."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from jobdeck.clock import Clock, SystemClock
+from jobdeck.errors import ConfigError, JobDeckError, SchemaError, StoreUnavailable
+from jobdeck.states import JobState
+from jobdeck.store.base import (
+    AttemptRow,
+    ClaimedJob,
+    ClaimRequest,
+    InsertResult,
+    JobFilter,
+    JobRow,
+    NewJob,
+    Outcome,
+    RescuedJob,
+    SchemaStatus,
+    StatsRow,
+    WorkerInfo,
+)
+from jobdeck.store.queries import load_migrations, load_queries, split_statements
+from jobdeck.store.rows import attempt_from_row, filter_clauses, job_from_row, stats_increments
+
+# Writers queue on SQLite's lock; past this many seconds a busy database is reported, not hidden.
+_BUSY_TIMEOUT_S = 30.0
+_WAKE_POLL_S = 0.005
+_SYNC_QUERIES = ("synchronous=normal", "synchronous=full")
+
+
+def to_db(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_db(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _minute_key(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:00.000000")
+
+
+class _Wakeups:
+    """In-process wake-ups: an enqueue in this process wakes its waiting workers at once."""
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.generation = 0
+
+    def notify(self) -> None:
+        with self.condition:
+            self.generation += 1
+            self.condition.notify_all()
+
+
+_wakeups_by_path: dict[str, _Wakeups] = {}
+_wakeups_lock = threading.Lock()
+
+
+def _wakeups_for(path: str) -> _Wakeups:
+    with _wakeups_lock:
+        return _wakeups_by_path.setdefault(path, _Wakeups())
+
+
+def parse_sqlite_url(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.query and parts.query.lower() not in _SYNC_QUERIES:
+        raise ConfigError(f"unknown SQLite URL option {parts.query!r}: only ?synchronous=normal")
+    path = unquote(parts.path)
+    if parts.netloc or not path.startswith("/") or len(path) < 2:
+        raise ConfigError(
+            f"invalid SQLite URL {url!r}: use sqlite:///relative/file.db or sqlite:////absolute/file.db"
+        )
+    if path[1:] == ":memory:":
+        raise ConfigError(
+            "in-memory SQLite cannot be shared by workers: use a file, sqlite:///jobs.db"
+        )
+    return Path(path[1:])
+
+
+class SQLiteStore:
+    dialect = "sqlite"
+
+    def __init__(self, url: str, clock: Clock | None = None) -> None:
+        self.url = url
+        self.clock = clock or SystemClock()
+        self.path = parse_sqlite_url(url).resolve()
+        self.synchronous = "NORMAL" if "synchronous=normal" in url.lower() else "FULL"
+        if not self.path.parent.exists():
+            raise StoreUnavailable(
+                f"cannot open {self.path}: folder {self.path.parent} does not exist"
+            )
+        self._q = load_queries("sqlite")
+        self._local = threading.local()
+        self._all_connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._wakeups = _wakeups_for(str(self.path))
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit (an enqueue, a result) is on disk before we return, even if the OS
+            # crashes. NORMAL is faster and survives process crashes only; it is opt-in.
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
+        with self._connections_lock:
+            self._all_connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that locks up front, so readers never deadlock on upgrade."""
+        conn = self._conn()
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise _unavailable(self.path, exc) from None
+                time.sleep(0.01)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise _unavailable(self.path, exc) from None
+
+    def _read(self, name: str, params: dict[str, Any] | None = None, **fmt: str) -> list[Any]:
+        sql = self._q[name].format(**fmt) if fmt else self._q[name]
+        try:
+            return self._conn().execute(sql, params or {}).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(self.path, exc) from None
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._all_connections:
+                conn.close()
+            self._all_connections.clear()
+        self._local = threading.local()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        applied = []
+        with self._write() as conn:
+            conn.execute(self._q["create_migrations_table"])
+            current = conn.execute(self._q["schema_version"]).fetchone()[0]
+            for migration in load_migrations(self.dialect):
+                if migration.version <= current:
+                    continue
+                for statement in split_statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    self._q["record_migration"],
+                    {
+                        "version": migration.version,
+                        "name": migration.name,
+                        "now": to_db(self.clock.now()),
+                    },
+                )
+                applied.append(f"{migration.version:04d}_{migration.name}")
+        return applied
+
+    def schema_status(self) -> SchemaStatus:
+        migrations = load_migrations(self.dialect)
+        exists = (
+            self._conn()
+            .execute("SELECT 1 FROM sqlite_master WHERE name = 'jobdeck_migrations'")
+            .fetchone()
+        )
+        current = self._read("schema_version")[0][0] if exists else 0
+        pending = [f"{m.version:04d}_{m.name}" for m in migrations if m.version > current]
+        return SchemaStatus(current, migrations[-1].version, pending)
+
+    def check_schema(self) -> None:
+        status = self.schema_status()
+        if status.current < status.latest:
+            raise SchemaError(
+                f"database {self.path} is at schema {status.current}, this jobdeck needs "
+                f"{status.latest}: run `jobdeck db migrate`"
+            )
+        if status.current > status.latest:
+            raise SchemaError(
+                f"database {self.path} is at schema {status.current}, newer than this jobdeck "
+                f"({status.latest}): upgrade jobdeck"
+            )
+
+    # -- producing ---------------------------------------------------------------------------
+
+    def insert_jobs(self, jobs: Sequence[NewJob], conn: Any = None) -> list[InsertResult]:
+        if conn is not None:
+            raise ConfigError(
+                "joining the caller's transaction needs PostgreSQL; SQLite has no _conn"
+            )
+        now = self.clock.now()
+        results = []
+        with self._write() as db:
+            for job in jobs:
+                results.append(self._insert_one(db, job, now))
+        if any(r.created for r in results):
+            self._wakeups.notify()
+        return results
+
+    def _insert_one(self, db: sqlite3.Connection, job: NewJob, now: datetime) -> InsertResult:
+        run_at = job.run_at or now
+        params = {
+            "task": job.task,
+            "queue": job.queue,
+            "args": job.args_json,
+            "labels": job.labels_json,
+            "priority": job.priority,
+            "max_attempts": job.max_attempts,
+            "timeout": job.timeout,
+            "state": JobState.SCHEDULED if run_at > now else JobState.AVAILABLE,
+            "now": to_db(now),
+            "run_at": to_db(run_at),
+            "unique_key": job.unique_key,
+            "unique_while": job.unique_while,
+            "schedule": job.schedule,
+            "tick_at": to_db(job.tick_at),
+            "trigger": str(job.trigger),
+            "triggered_by": job.triggered_by,
+        }
+        row = db.execute(self._q["insert_job"], params).fetchone()
+        if row is not None:
+            return InsertResult(row[0], True)
+        # The write lock is held, so the conflicting job cannot finish before we read it.
+        existing = db.execute(self._q["find_by_dedupe_key"], {"key": job.unique_key}).fetchone()
+        return InsertResult(existing[0], False)
+
+    # -- consuming ---------------------------------------------------------------------------
+
+    def claim_jobs(self, request: ClaimRequest) -> list[ClaimedJob]:
+        queues = json.dumps(list(request.queues))
+        now = to_db(request.now)
+        # A cheap read first: idle workers polling must not take the write lock for nothing.
+        if not self._read("any_due", {"queues": queues, "now": now}):
+            return []
+        params = {
+            "worker_id": request.worker_id,
+            "lease_until": to_db(request.lease_until),
+            "now": now,
+            "queues": queues,
+            "limit": request.limit,
+        }
+        with self._write() as db:
+            rows = db.execute(self._q["claim_jobs"], params).fetchall()
+            # RETURNING does not keep the subquery's order; run in priority order all the same.
+            rows.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
+            db.executemany(
+                self._q["insert_attempt"],
+                [
+                    {
+                        "job_id": r["id"],
+                        "attempt": r["attempt"],
+                        "worker_id": request.worker_id,
+                        "started_at": now,
+                    }
+                    for r in rows
+                ],
+            )
+        return [
+            ClaimedJob(
+                r["id"],
+                r["task"],
+                r["queue"],
+                r["args"],
+                r["attempt"],
+                r["max_attempts"],
+                r["timeout"],
+                request.now,
+            )
+            for r in rows
+        ]
+
+    def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
+        applied: list[int] = []
+        with self._write() as db:
+            for outcome in outcomes:
+                params = _outcome_params(outcome, worker_id)
+                if db.execute(self._q["finish_job"], params).rowcount == 1:
+                    db.execute(self._q["finish_attempt"], params)
+                    applied.append(outcome.job_id)
+            increments = stats_increments(outcomes, set(applied), _minute_key)
+            db.executemany(self._q["add_stats"], [{**inc, "shard": shard} for inc in increments])
+        return applied
+
+    def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
+        handed = 0
+        with self._write() as db:
+            for job_id, attempt in jobs:
+                params = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id}
+                if db.execute(self._q["hand_back_job"], params).rowcount == 1:
+                    db.execute(self._q["delete_attempt"], params)
+                    handed += 1
+        if handed:
+            self._wakeups.notify()
+        return handed
+
+    def renew_leases(self, worker_id: str, until: datetime) -> int:
+        with self._write() as db:
+            params = {"worker_id": worker_id, "until": to_db(until)}
+            return db.execute(self._q["renew_leases"], params).rowcount
+
+    def rescue_expired(self, now: datetime, retry_at: datetime) -> list[RescuedJob]:
+        with self._write() as db:
+            rows = db.execute(
+                self._q["rescue_expired"], {"now": to_db(now), "retry_at": to_db(retry_at)}
+            ).fetchall()
+            db.executemany(
+                self._q["fail_rescued_attempt"],
+                [
+                    {
+                        "job_id": r["id"],
+                        "attempt": r["attempt"],
+                        "now": to_db(now),
+                        "duration_ms": r["duration_ms"],
+                        "error": r["error"],
+                    }
+                    for r in rows
+                ],
+            )
+            db.executemany(
+                self._q["add_stats"],
+                [
+                    {
+                        "minute": _minute_key(now),
+                        "task": r["task"],
+                        "shard": 0,
+                        "succeeded": 0,
+                        "failed": 1,
+                        "duration_ms": r["duration_ms"] or 0,
+                    }
+                    for r in rows
+                ],
+            )
+        if rows:
+            self._wakeups.notify()
+        return [
+            RescuedJob(r["id"], r["task"], r["attempt"], JobState(r["state"]), r["worker_id"])
+            for r in rows
+        ]
+
+    def wait_for_jobs(self, timeout: float) -> bool:
+        """Block until a job may be due: an enqueue here, or any commit by another process."""
+        deadline = time.monotonic() + timeout
+        conn = self._conn()
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        wakeups = self._wakeups
+        with wakeups.condition:
+            generation = wakeups.generation
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with wakeups.condition:
+                if wakeups.generation != generation:
+                    return True
+                wakeups.condition.wait(min(remaining, _WAKE_POLL_S))
+                if wakeups.generation != generation:
+                    return True
+            if conn.execute("PRAGMA data_version").fetchone()[0] != version:
+                return True
+
+    def notify_jobs(self) -> None:
+        self._wakeups.notify()
+
+    # -- workers -----------------------------------------------------------------------------
+
+    def register_worker(self, info: WorkerInfo) -> None:
+        with self._write() as db:
+            db.execute(
+                self._q["register_worker"],
+                {
+                    "id": info.id,
+                    "host": info.host,
+                    "pid": info.pid,
+                    "queues": json.dumps(list(info.queues)),
+                    "concurrency": info.concurrency,
+                    "version": info.version,
+                    "started_at": to_db(info.started_at),
+                    "last_heartbeat": to_db(info.last_heartbeat),
+                    "state": info.state,
+                },
+            )
+
+    def heartbeat_worker(self, worker_id: str, now: datetime, state: str) -> None:
+        with self._write() as db:
+            db.execute(
+                self._q["heartbeat_worker"],
+                {"worker_id": worker_id, "now": to_db(now), "state": state},
+            )
+
+    def deregister_worker(self, worker_id: str, now: datetime) -> None:
+        with self._write() as db:
+            db.execute(self._q["deregister_worker"], {"worker_id": worker_id, "now": to_db(now)})
+
+    def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:
+        rows = self._read("list_workers", {"since": to_db(since) or ""})
+        return [
+            WorkerInfo(
+                r["id"],
+                r["host"],
+                r["pid"],
+                json.loads(r["queues"]),
+                r["concurrency"],
+                _req(from_db(r["started_at"])),
+                _req(from_db(r["last_heartbeat"])),
+                r["state"],
+                r["version"],
+            )
+            for r in rows
+        ]
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get_job(self, job_id: int) -> JobRow | None:
+        rows = self._read("get_job", {"id": job_id})
+        return job_from_row(rows[0], from_db) if rows else None
+
+    def get_attempts(self, job_id: int) -> list[AttemptRow]:
+        return [
+            attempt_from_row(r, from_db) for r in self._read("get_attempts", {"job_id": job_id})
+        ]
+
+    def list_jobs(self, filters: JobFilter, before_id: int | None, limit: int) -> list[JobRow]:
+        where, params = self._where(filters, before_id)
+        rows = self._read("list_jobs", {**params, "limit": limit}, where=where)
+        return [job_from_row(r, from_db) for r in rows]
+
+    def count_jobs(self, filters: JobFilter) -> int:
+        where, params = self._where(filters, None)
+        return int(self._read("count_jobs", params, where=where)[0][0])
+
+    def _where(self, filters: JobFilter, before_id: int | None) -> tuple[str, dict[str, Any]]:
+        clauses = [self._q[name] for name in filter_clauses(filters, before_id)]
+        params = {
+            "states": json.dumps(sorted(filters.states or [])),
+            "tasks": json.dumps(list(filters.tasks or [])),
+            "queue": filters.queue,
+            "schedule": filters.schedule,
+            "enqueued_from": to_db(filters.enqueued_from),
+            "enqueued_to": to_db(filters.enqueued_to),
+            "before_id": before_id,
+        }
+        return " AND ".join(clauses) or "1 = 1", params
+
+    def count_by_state(self) -> dict[JobState, int]:
+        return {JobState(state): count for state, count in self._read("count_by_state")}
+
+    def task_names(self) -> list[str]:
+        return sorted(row[0] for row in self._read("task_names"))
+
+    def stats_series(self, since: datetime, until: datetime, bucket_seconds: int) -> list[StatsRow]:
+        rows = self._read(
+            "stats_series", {"since": to_db(since), "until": to_db(until), "bucket": bucket_seconds}
+        )
+        return [
+            StatsRow(datetime.fromtimestamp(b, UTC).isoformat(), s, f, d) for b, s, f, d in rows
+        ]
+
+    def stats_by_task(self, since: datetime, until: datetime) -> list[StatsRow]:
+        rows = self._read("stats_by_task", {"since": to_db(since), "until": to_db(until)})
+        return [StatsRow(task, s, f, d) for task, s, f, d in rows]
+
+    # -- operating ---------------------------------------------------------------------------
+
+    def retry_job(self, job_id: int, now: datetime) -> JobRow | None:
+        return self._transition("retry_job", job_id, now)
+
+    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None:
+        return self._transition("cancel_job", job_id, now)
+
+    def _transition(self, query: str, job_id: int, now: datetime) -> JobRow | None:
+        with self._write() as db:
+            changed = db.execute(self._q[query], {"id": job_id, "now": to_db(now)}).fetchone()
+        if changed and query == "retry_job":
+            self._wakeups.notify()
+        return self.get_job(job_id) if changed else None
+
+    def prune_finished(self, before: datetime, limit: int) -> int:
+        with self._write() as db:
+            ids = [
+                r[0]
+                for r in db.execute(
+                    self._q["prunable_jobs"], {"before": to_db(before), "limit": limit}
+                )
+            ]
+            encoded = json.dumps(ids)
+            db.execute(self._q["delete_attempts_of"], {"ids": encoded})
+            db.execute(self._q["delete_jobs"], {"ids": encoded})
+        return len(ids)
+
+
+def _outcome_params(outcome: Outcome, worker_id: str) -> dict[str, Any]:
+    return {
+        "job_id": outcome.job_id,
+        "attempt": outcome.attempt,
+        "worker_id": worker_id,
+        "status": str(outcome.status),
+        "next_state": str(outcome.next_state),
+        "finished_at": to_db(outcome.finished_at),
+        "duration_ms": outcome.duration_ms,
+        "run_at": to_db(outcome.run_at),
+        "result": outcome.result_json,
+        "summary": outcome.summary,
+        "error": outcome.error,
+        "traceback": outcome.traceback,
+    }
+
+
+def _req(value: datetime | None) -> datetime:
+    assert value is not None  # columns are NOT NULL
+    return value
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _unavailable(path: Path, exc: sqlite3.Error) -> JobDeckError:
+    if "no such table" in str(exc):
+        return SchemaError(f"database {path} has no jobdeck schema: run `jobdeck db migrate`")
+    return StoreUnavailable(f"SQLite database {path}: {exc}")

@@ -1,0 +1,238 @@
+"""Tasks: the decorated functions, how they are enqueued, and handles on the jobs they create."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+from jobdeck.errors import ConfigError, JobNotFound
+from jobdeck.jsonvalues import dumps_checked
+from jobdeck.settings import check_option_names
+from jobdeck.states import JobState, Trigger
+from jobdeck.store.base import JobRow, NewJob
+
+if TYPE_CHECKING:
+    from jobdeck.app import JobDeck
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXECUTORS = ("auto", "thread", "async", "process")
+UNIQUE_WHILE = ("active", "pending")
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Per-enqueue choices; ``Task.options(...)`` builds one with checked names."""
+
+    delay: float | timedelta | None = None
+    run_at: datetime | None = None
+    priority: int | None = None
+    queue: str | None = None
+    unique_key: str | None = None
+    unique_while: str = "active"
+    labels: Mapping[str, Any] = field(default_factory=dict)
+    max_attempts: int | None = None
+    timeout: float | None = None
+    conn: Any = None
+    trigger: Trigger = Trigger.CODE
+    triggered_by: str | None = None
+    schedule: str | None = None
+    tick_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.unique_while not in UNIQUE_WHILE:
+            raise ConfigError(
+                f"unique_while must be one of {UNIQUE_WHILE}, got {self.unique_while!r}"
+            )
+        if self.delay is not None and self.run_at is not None:
+            raise ConfigError("give delay or run_at, not both")
+
+
+OPTION_NAMES = [name for name in JobOptions.__dataclass_fields__]
+
+
+class Task(Generic[P, R]):
+    """A function registered with a deck; call it directly or enqueue it to run in a worker."""
+
+    def __init__(
+        self,
+        deck: JobDeck,
+        fn: Callable[P, R],
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        max_attempts: int | None = None,
+        timeout: float | None = None,
+        priority: int = 0,
+        labels: Mapping[str, Any] | None = None,
+        executor: str = "auto",
+        retry_backoff: float | None = None,
+        expected_duration: float | None = None,
+    ) -> None:
+        if executor not in EXECUTORS:
+            raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+        self.deck = deck
+        self.fn = fn
+        self.name = name or f"{fn.__module__}.{fn.__qualname__}"
+        self.queue = queue
+        self.max_attempts = max_attempts or deck.settings.default_max_attempts
+        if self.max_attempts < 1:
+            raise ConfigError(f"task {self.name}: max_attempts must be at least 1")
+        self.timeout = timeout if timeout is not None else deck.settings.default_timeout
+        self.priority = priority
+        self.labels = _label_strings(labels or {})
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.executor = ("async" if self.is_async else "thread") if executor == "auto" else executor
+        if self.executor == "async" and not self.is_async:
+            raise ConfigError(f"task {self.name}: executor='async' needs an async def function")
+        self.retry_backoff = (
+            retry_backoff if retry_backoff is not None else deck.settings.backoff_base
+        )
+        self.expected_duration = expected_duration or deck.settings.expected_duration
+        self._signature = inspect.signature(fn)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name} queue={self.queue}>"
+
+    def options(self, **options: Any) -> BoundTask:
+        """Enqueue with per-job options: delay, run_at, priority, queue, unique_key, unique_while,
+        labels, max_attempts, timeout, conn."""
+        check_option_names(options, OPTION_NAMES, "enqueue option")
+        return BoundTask(self, JobOptions(**options))
+
+    def enqueue(self, _conn: Any = None, **kwargs: Any) -> JobHandle:
+        return BoundTask(self, JobOptions(conn=_conn)).enqueue(**kwargs)
+
+    def enqueue_many(
+        self, kwargs_list: Sequence[Mapping[str, Any]], _conn: Any = None
+    ) -> list[JobHandle]:
+        return BoundTask(self, JobOptions(conn=_conn)).enqueue_many(kwargs_list)
+
+    async def enqueue_async(self, **kwargs: Any) -> JobHandle:
+        return await asyncio.to_thread(self.enqueue, **kwargs)
+
+    def check_args(self, kwargs: Mapping[str, Any]) -> None:
+        """Refuse arguments the function cannot take, at enqueue rather than in the worker."""
+        try:
+            self._signature.bind(**kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.name}: {exc}") from None
+
+
+class BoundTask:
+    """A task with options applied; returned by ``Task.options``."""
+
+    def __init__(self, task: Task[..., Any], options: JobOptions) -> None:
+        self.task = task
+        self.opts = options
+
+    def options(self, **options: Any) -> BoundTask:
+        check_option_names(options, OPTION_NAMES, "enqueue option")
+        return BoundTask(self.task, replace(self.opts, **options))
+
+    def enqueue(self, **kwargs: Any) -> JobHandle:
+        return self.enqueue_many([kwargs])[0]
+
+    async def enqueue_async(self, **kwargs: Any) -> JobHandle:
+        return await asyncio.to_thread(self.enqueue, **kwargs)
+
+    def enqueue_many(self, kwargs_list: Sequence[Mapping[str, Any]]) -> list[JobHandle]:
+        """Insert all jobs in one round trip; each handle says whether it is new (``created``)."""
+        jobs = [self.new_job(kwargs) for kwargs in kwargs_list]
+        deck = self.task.deck
+        results = deck.store.insert_jobs(jobs, conn=self.opts.conn)
+        return [JobHandle(deck, r.job_id, created=r.created) for r in results]
+
+    def new_job(self, kwargs: Mapping[str, Any]) -> NewJob:
+        task, opts = self.task, self.opts
+        task.check_args(kwargs)
+        labels = {**task.labels, **_label_strings(opts.labels)}
+        return NewJob(
+            task=task.name,
+            args_json=dumps_checked(dict(kwargs), "args"),
+            labels_json=dumps_checked(labels, "labels"),
+            queue=opts.queue or task.queue,
+            priority=task.priority if opts.priority is None else opts.priority,
+            max_attempts=opts.max_attempts or task.max_attempts,
+            timeout=opts.timeout if opts.timeout is not None else task.timeout,
+            run_at=self._run_at(),
+            unique_key=opts.unique_key,
+            unique_while=opts.unique_while,
+            schedule=opts.schedule,
+            tick_at=opts.tick_at,
+            trigger=opts.trigger,
+            triggered_by=opts.triggered_by,
+        )
+
+    def _run_at(self) -> datetime | None:
+        if self.opts.run_at is not None:
+            return self.opts.run_at
+        if self.opts.delay is None:
+            return None
+        delay = self.opts.delay
+        seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+        return self.task.deck.clock.now() + timedelta(seconds=seconds)
+
+
+class JobHandle:
+    """A job by id: ``state``, ``refresh()``, ``wait(timeout)`` and the row's fields."""
+
+    def __init__(
+        self, deck: JobDeck, job_id: int, *, created: bool = True, row: JobRow | None = None
+    ):
+        self.deck = deck
+        self.id = job_id
+        self.created = created
+        self._row = row
+
+    def __repr__(self) -> str:
+        state = self._row.state if self._row else "?"
+        return f"<JobHandle {self.id} {state}>"
+
+    @property
+    def row(self) -> JobRow:
+        if self._row is None:
+            self.refresh()
+        assert self._row is not None
+        return self._row
+
+    @property
+    def state(self) -> JobState:
+        return self.row.state
+
+    @property
+    def result(self) -> Any:
+        return self.row.result
+
+    @property
+    def error(self) -> str | None:
+        return self.row.error
+
+    def refresh(self) -> JobHandle:
+        row = self.deck.store.get_job(self.id)
+        if row is None:
+            raise JobNotFound(f"job {self.id} does not exist (pruned or never created)")
+        self._row = row
+        return self
+
+    def wait(self, timeout: float = 30.0, poll: float = 0.05) -> JobHandle:
+        """Block until the job is succeeded, failed or cancelled; TimeoutError past ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not self.refresh().state.is_final:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"job {self.id} is still {self.state} after {timeout} s")
+            time.sleep(poll)
+        return self
+
+
+def _label_strings(labels: Mapping[str, Any]) -> dict[str, str]:
+    return {str(key): str(value) for key, value in labels.items()}

@@ -1,0 +1,98 @@
+"""Writes finished attempts to the store in batches, keeping them until the write succeeds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from jobdeck.errors import JobDeckError
+from jobdeck.store.base import Outcome, Store
+
+log = logging.getLogger("jobdeck.worker")
+
+
+class Completer:
+    """Collects outcomes from job threads and flushes them in one store write per batch.
+
+    Batching turns N completions into one round trip; the short flush interval bounds how long
+    a result waits. Outcomes survive a failed write and are retried: the store's fencing makes a
+    repeated write harmless.
+    """
+
+    name = "completer"
+
+    def __init__(
+        self, store: Store, worker_id: str, shard: int, batch_max: int, flush_interval: float
+    ) -> None:
+        self.store = store
+        self.worker_id = worker_id
+        self.shard = shard
+        self.batch_max = batch_max
+        self.flush_interval = flush_interval
+        self.written = 0
+        self.failing = False
+        self._pending: list[Outcome] = []
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="jobdeck-completer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def add(self, outcome: Outcome) -> None:
+        with self._cond:
+            self._pending.append(outcome)
+            if len(self._pending) == 1 or len(self._pending) >= self.batch_max:
+                self._cond.notify()
+
+    def pending_count(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Flush what is left (retrying for up to ``timeout``), then stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if batch:
+                self._write(batch)
+
+    def _next_batch(self) -> list[Outcome] | None:
+        with self._cond:
+            while not self._pending and not self._stopping:
+                self._cond.wait()
+            if not self._pending:
+                return None
+            if len(self._pending) < self.batch_max and not self._stopping:
+                # Wait briefly for more: one write for many jobs beats many small writes.
+                self._cond.wait(self.flush_interval)
+            batch = self._pending[: self.batch_max]
+            del self._pending[: self.batch_max]
+            return batch
+
+    def _write(self, batch: list[Outcome]) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                self.store.complete_jobs(self.worker_id, batch, self.shard)
+                self.written += len(batch)
+                if self.failing:
+                    log.info("completer: store is back, results are being written again")
+                self.failing = False
+                return
+            except JobDeckError as exc:
+                if not self.failing:
+                    log.warning(
+                        "completer: cannot write %d results: %s (retrying)", len(batch), exc
+                    )
+                self.failing = True
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)

@@ -1,0 +1,161 @@
+"""Running one claimed job and turning what happened into an Outcome for the store."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import multiprocessing
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+from jobdeck.errors import SerializationError
+from jobdeck.jsonvalues import dumps_checked
+from jobdeck.retry import retry_at
+from jobdeck.settings import Settings
+from jobdeck.states import AttemptStatus, JobState
+from jobdeck.store.base import ClaimedJob, Outcome
+from jobdeck.tasks import Task
+
+
+@dataclass
+class RunningJob:
+    """A job this worker holds; ``abandoned`` once it timed out or was handed back."""
+
+    job: ClaimedJob
+    task: Task[..., Any] | None
+    deadline: float | None = None
+    thread_ident: int | None = None
+    abandoned: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def describe_timeout(seconds: float) -> str:
+    shown = f"{seconds:g}"
+    return f"timed out after {shown} s"
+
+
+def success_outcome(
+    job: ClaimedJob, value: Any, finished: datetime, settings: Settings, task: Task[..., Any] | None
+) -> Outcome:
+    try:
+        result_json = dumps_checked(value, "result")
+    except SerializationError as exc:
+        return failure_outcome(job, str(exc), None, finished, settings, task)
+    summary = value.get("summary") if isinstance(value, dict) else None
+    return Outcome(
+        job_id=job.id,
+        attempt=job.attempt,
+        task=job.task,
+        status=AttemptStatus.SUCCEEDED,
+        next_state=JobState.SUCCEEDED,
+        started_at=job.started_at,
+        finished_at=finished,
+        result_json=result_json,
+        summary=summary if isinstance(summary, str) else None,
+    )
+
+
+def failure_outcome(
+    job: ClaimedJob,
+    error: str,
+    trace: str | None,
+    finished: datetime,
+    settings: Settings,
+    task: Task[..., Any] | None,
+) -> Outcome:
+    out_of_attempts = job.attempt >= job.max_attempts
+    base = task.retry_backoff if task else settings.backoff_base
+    return Outcome(
+        job_id=job.id,
+        attempt=job.attempt,
+        task=job.task,
+        status=AttemptStatus.FAILED,
+        next_state=JobState.FAILED if out_of_attempts else JobState.RETRYABLE,
+        started_at=job.started_at,
+        finished_at=finished,
+        run_at=None
+        if out_of_attempts
+        else retry_at(finished, job.attempt, base, settings.backoff_max),
+        error=error,
+        traceback=trace,
+    )
+
+
+def error_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    name = type(exc).__name__
+    return f"{name}: {text[0]}" if text else name
+
+
+def decode_args(job: ClaimedJob) -> dict[str, Any]:
+    args = json.loads(job.args_json)
+    if not isinstance(args, dict):
+        raise TypeError(f"job {job.id} args must be a JSON object, got {type(args).__name__}")
+    return args
+
+
+def format_exception(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
+
+
+# -- process executor ---------------------------------------------------------------------------
+
+
+def run_in_child(task: Task[..., Any], kwargs: dict[str, Any], timeout: float | None) -> Any:
+    """Run a task in a fresh child process; a timeout kills the child (a hard limit).
+
+    The child imports the task by module and attribute, so process tasks must live in an
+    importable module, not in ``__main__``.
+    """
+    context = multiprocessing.get_context("forkserver")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child_main,
+        args=(task.fn.__module__, task.fn.__qualname__, json.dumps(kwargs), sender),
+        daemon=True,
+    )
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout):
+            child.kill()
+            raise TimeoutError(describe_timeout(timeout or 0))
+        try:
+            ok, payload = receiver.recv()
+        except EOFError:
+            child.join(1)
+            raise ChildCrashed(
+                f"task process exited with code {child.exitcode} before answering"
+            ) from None
+    finally:
+        receiver.close()
+        child.join(5)
+    if ok:
+        return payload
+    raise ChildFailed(payload[0], payload[1])
+
+
+class ChildCrashed(RuntimeError):
+    pass
+
+
+class ChildFailed(RuntimeError):
+    def __init__(self, line: str, trace: str) -> None:
+        super().__init__(line)
+        self.trace = trace
+
+
+def _child_main(module: str, qualname: str, kwargs_json: str, sender: Connection) -> None:
+    try:
+        target: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+        function = target.fn if isinstance(target, Task) else target
+        sender.send((True, function(**json.loads(kwargs_json))))
+    except BaseException as exc:
+        sender.send((False, (error_line(exc), format_exception(exc))))
+    finally:
+        sender.close()

@@ -1,0 +1,90 @@
+"""Where job code runs: a thread pool whose stuck threads can be abandoned, and an event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any
+
+
+class ThreadSlots:
+    """A fixed number of working threads; a thread stuck past its job's timeout is abandoned and
+    replaced, so one hung job cannot take a slot for ever (Python cannot kill a thread)."""
+
+    def __init__(self, size: int, name: str = "jobdeck-job") -> None:
+        self._work: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._abandoned: set[int] = set()
+        self._lock = threading.Lock()
+        self._name = name
+        self._live = 0
+        self.abandoned_count = 0
+        for _ in range(size):
+            self._spawn()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        self._work.put(work)
+
+    def abandon(self, thread_ident: int) -> None:
+        """Give up on a thread: it exits when (if ever) its job returns; a new one replaces it."""
+        with self._lock:
+            self._abandoned.add(thread_ident)
+            self.abandoned_count += 1
+        self._spawn()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            live = self._live
+        for _ in range(live):
+            self._work.put(None)
+
+    def _spawn(self) -> None:
+        with self._lock:
+            self._live += 1
+        threading.Thread(target=self._loop, name=self._name, daemon=True).start()
+
+    def _loop(self) -> None:
+        me = threading.get_ident()
+        while True:
+            work = self._work.get()
+            if work is None:
+                break
+            work()
+            with self._lock:
+                if me in self._abandoned:
+                    self._abandoned.discard(me)
+                    self.abandoned_count -= 1
+                    break
+        with self._lock:
+            self._live -= 1
+
+
+class EventLoopThread:
+    """One event loop on its own thread for every async task of the worker."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="jobdeck-asyncio", daemon=True)
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, None]) -> Future[None]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))

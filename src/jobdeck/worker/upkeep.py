@@ -1,0 +1,79 @@
+"""The worker's upkeep services: heartbeat with lease renewal, rescue of lost jobs, timeouts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from jobdeck.clock import Clock
+from jobdeck.settings import Settings
+from jobdeck.store.base import Store
+from jobdeck.worker.services import Looper
+
+log = logging.getLogger("jobdeck.worker")
+
+
+class Heartbeat(Looper):
+    """Says the worker is alive and extends the lease of every job it holds, in one beat."""
+
+    name = "heartbeat"
+
+    def __init__(
+        self,
+        store: Store,
+        worker_id: str,
+        clock: Clock,
+        settings: Settings,
+        state: Callable[[], str],
+    ) -> None:
+        super().__init__(settings.heartbeat_interval)
+        self.store = store
+        self.worker_id = worker_id
+        self.clock = clock
+        self.lease = timedelta(seconds=settings.lease_duration)
+        self.state = state
+
+    def tick(self) -> None:
+        now = self.clock.now()
+        self.store.heartbeat_worker(self.worker_id, now, self.state())
+        self.store.renew_leases(self.worker_id, now + self.lease)
+
+
+class Rescuer(Looper):
+    """Retries jobs whose worker stopped renewing their lease (killed, frozen, host gone)."""
+
+    name = "rescuer"
+
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+        super().__init__(settings.rescue_interval)
+        self.store = store
+        self.clock = clock
+        self.rescued = 0
+
+    def tick(self) -> None:
+        now = self.clock.now()
+        rescued = self.store.rescue_expired(now, retry_at=now)
+        for job in rescued:
+            log.warning(
+                "rescued job %s (%s) from lost worker %s: now %s",
+                job.id,
+                job.task,
+                job.worker_id,
+                job.state,
+            )
+        self.rescued += len(rescued)
+
+
+class TimeoutWatch(Looper):
+    """Fails sync jobs that run past their timeout; async and process jobs time out themselves."""
+
+    name = "timeouts"
+
+    def __init__(self, expire: Callable[[float], None], interval: float = 0.1) -> None:
+        super().__init__(interval)
+        self.expire = expire
+
+    def tick(self) -> None:
+        self.expire(time.monotonic())

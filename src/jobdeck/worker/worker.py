@@ -1,0 +1,384 @@
+"""The worker: claims jobs up to its free slots, runs them, and shuts down without losing any."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+import zlib
+from datetime import timedelta
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from jobdeck.errors import JobDeckError, SchemaError
+from jobdeck.settings import Settings
+from jobdeck.store.base import ClaimedJob, ClaimRequest, Outcome, WorkerInfo
+from jobdeck.worker.completer import Completer
+from jobdeck.worker.execution import (
+    ChildFailed,
+    RunningJob,
+    decode_args,
+    describe_timeout,
+    error_line,
+    failure_outcome,
+    format_exception,
+    run_in_child,
+    success_outcome,
+)
+from jobdeck.worker.pools import EventLoopThread, ThreadSlots
+from jobdeck.worker.services import Looper
+from jobdeck.worker.upkeep import Heartbeat, Rescuer, TimeoutWatch
+
+if TYPE_CHECKING:
+    from jobdeck.app import JobDeck
+
+log = logging.getLogger("jobdeck.worker")
+
+EXIT_RESTART = 75  # the CLI re-executes the worker when it exits for a restart
+
+
+class Worker:
+    """Runs the jobs of a deck's queues. ``run()`` blocks until SIGTERM/SIGINT or ``stop()``."""
+
+    def __init__(self, deck: JobDeck, settings: Settings) -> None:
+        self.deck = deck
+        self.settings = settings
+        self.store = deck.store
+        self.clock = deck.clock
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.shard = settings.stats_shard or (zlib.crc32(self.id.encode()) % 1000 + 1)
+        self.exit_reason = "stopped"
+        self.services: list[Looper] = []
+        self.extra_services: list[Looper] = []
+        self._in_flight: dict[int, RunningJob] = {}
+        self._lock = threading.Lock()
+        self._slot_freed = threading.Event()
+        self._stopping = threading.Event()
+        self._hurry = threading.Event()
+        self._started = threading.Event()
+        self.completer = Completer(
+            self.store,
+            self.id,
+            self.shard,
+            settings.complete_batch_max,
+            settings.complete_flush_interval,
+        )
+        self._threads: ThreadSlots | None = None
+        self._loop: EventLoopThread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def run(self, install_signals: bool = True) -> str:
+        """Work until stopped; returns why it stopped ("stopped" or "restart")."""
+        self.start()
+        if install_signals and threading.current_thread() is threading.main_thread():
+            self._install_signal_handlers()
+        try:
+            self._fetch_loop()
+        finally:
+            self._drain()
+        return self.exit_reason
+
+    def start(self) -> None:
+        """Check the schema, register, and start the background services (not the fetch loop)."""
+        self.store.check_schema()
+        now = self.clock.now()
+        self.store.register_worker(
+            WorkerInfo(
+                self.id,
+                socket.gethostname(),
+                os.getpid(),
+                list(self.settings.queues),
+                self.settings.concurrency,
+                now,
+                now,
+                "running",
+                _version(),
+            )
+        )
+        self._threads = ThreadSlots(self.settings.concurrency)
+        if any(t.executor == "async" for t in self.deck.tasks.values()):
+            self._loop = EventLoopThread()
+        self.completer.start()
+        self.heartbeat = Heartbeat(self.store, self.id, self.clock, self.settings, self._state)
+        self.rescuer = Rescuer(self.store, self.clock, self.settings)
+        self.services = [self.heartbeat, self.rescuer, TimeoutWatch(self._expire_timeouts)]
+        self.services += self.extra_services
+        for service in self.services:
+            service.start()
+        self._started.set()
+        log.info(
+            "worker %s started: queues=%s concurrency=%d tasks=%d",
+            self.id,
+            ",".join(self.settings.queues),
+            self.settings.concurrency,
+            len(self.deck.tasks),
+        )
+
+    def stop(self, hurry: bool = False) -> None:
+        """Stop claiming now; in-flight jobs get the grace period (none if ``hurry``)."""
+        if hurry:
+            self._hurry.set()
+        if not self._stopping.is_set():
+            self._stopping.set()
+            self._slot_freed.set()
+            # If this fails the fetch loop still wakes on its poll interval.
+            with contextlib.suppress(JobDeckError):
+                self.store.notify_jobs()
+
+    def wait_started(self, timeout: float = 10.0) -> bool:
+        return self._started.wait(timeout)
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
+
+    def _state(self) -> str:
+        return "stopping" if self._stopping.is_set() else "running"
+
+    def _install_signal_handlers(self) -> None:
+        def handle(signum: int, frame: FrameType | None) -> None:
+            already = self._stopping.is_set()
+            log.info(
+                "received %s: %s",
+                signal.Signals(signum).name,
+                "stopping now" if already else "draining (send again to stop at once)",
+            )
+            self.stop(hurry=already)
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    # -- fetching ----------------------------------------------------------------------------
+
+    def _fetch_loop(self) -> None:
+        backoff = 0.0
+        failing = False
+        while not self._stopping.is_set():
+            free = self.settings.concurrency - self.in_flight
+            if free <= 0:
+                # Never claim more than we can start: a claimed job waiting in our memory is a
+                # job another worker could be running.
+                self._slot_freed.wait(self.settings.poll_interval)
+                self._slot_freed.clear()
+                continue
+            limit = min(free, self.settings.fetch_batch_max)
+            try:
+                jobs = self._claim(limit)
+                if failing:
+                    log.info("fetcher: store is back, claiming jobs again")
+                failing, backoff = False, 0.0
+            except SchemaError:
+                raise
+            except JobDeckError as exc:
+                if not failing:
+                    log.warning("fetcher: %s (will keep retrying)", exc)
+                failing, backoff = True, min(max(backoff * 2, 0.2), 5.0)
+                self._stopping.wait(backoff)
+                continue
+            for job in jobs:
+                self._dispatch(job)
+            if len(jobs) < limit:
+                self._wait_for_work()
+
+    def _claim(self, limit: int) -> list[ClaimedJob]:
+        now = self.clock.now()
+        lease_until = now + timedelta(seconds=self.settings.lease_duration)
+        return self.store.claim_jobs(
+            ClaimRequest(self.id, self.settings.queues, limit, now, lease_until)
+        )
+
+    def _wait_for_work(self) -> None:
+        try:
+            self.store.wait_for_jobs(self.settings.poll_interval)
+        except JobDeckError:
+            self._stopping.wait(self.settings.poll_interval)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _dispatch(self, job: ClaimedJob) -> None:
+        task = self.deck.tasks.get(job.task)
+        running = RunningJob(job, task)
+        with self._lock:
+            self._in_flight[job.id] = running
+        if task is None:
+            known = ", ".join(sorted(self.deck.tasks)) or "none"
+            message = (
+                f"UnknownTask: this worker has no task named {job.task!r} "
+                f"(it knows: {known}); is the task registered in the worker's --app?"
+            )
+            self._finish(
+                running, failure_outcome(job, message, None, self.clock.now(), self.settings, None)
+            )
+            return
+        assert self._threads is not None
+        if task.executor == "async" and self._loop is not None:
+            self._loop.submit(self._run_async(running))
+        elif task.executor == "process":
+            self._threads.submit(lambda: self._run_process(running))
+        else:
+            self._threads.submit(lambda: self._run_thread(running))
+
+    def _run_thread(self, running: RunningJob) -> None:
+        task = running.task
+        assert task is not None
+        timeout = running.job.timeout
+        running.thread_ident = threading.get_ident()
+        if timeout:
+            running.deadline = time.monotonic() + timeout
+        try:
+            value = task.fn(**decode_args(running.job))
+            outcome = success_outcome(running.job, value, self.clock.now(), self.settings, task)
+        except Exception as exc:
+            outcome = self._failure(running, exc)
+        self._finish(running, outcome)
+
+    async def _run_async(self, running: RunningJob) -> None:
+        task = running.task
+        assert task is not None
+        timeout = running.job.timeout
+        try:
+            call = task.fn(**decode_args(running.job))
+            value = await asyncio.wait_for(call, timeout) if timeout else await call
+            outcome = success_outcome(running.job, value, self.clock.now(), self.settings, task)
+        except TimeoutError as exc:
+            if timeout and self._elapsed(running) >= timeout * 0.99:
+                outcome = self._failure_text(
+                    running, f"TimeoutError: {describe_timeout(timeout)}", format_exception(exc)
+                )
+            else:
+                outcome = self._failure(running, exc)
+        except Exception as exc:
+            outcome = self._failure(running, exc)
+        self._finish(running, outcome)
+
+    def _run_process(self, running: RunningJob) -> None:
+        task = running.task
+        assert task is not None
+        try:
+            value = run_in_child(task, decode_args(running.job), running.job.timeout)
+            outcome = success_outcome(running.job, value, self.clock.now(), self.settings, task)
+        except TimeoutError as exc:
+            outcome = self._failure_text(running, f"TimeoutError: {exc}", None)
+        except ChildFailed as exc:
+            outcome = self._failure_text(running, str(exc), exc.trace)
+        except Exception as exc:
+            outcome = self._failure(running, exc)
+        self._finish(running, outcome)
+
+    def _elapsed(self, running: RunningJob) -> float:
+        return (self.clock.now() - running.job.started_at).total_seconds()
+
+    def _failure(self, running: RunningJob, exc: BaseException) -> Outcome:
+        return self._failure_text(running, error_line(exc), format_exception(exc))
+
+    def _failure_text(self, running: RunningJob, error: str, trace: str | None) -> Outcome:
+        log.warning(
+            "job %s (%s) attempt %d failed: %s",
+            running.job.id,
+            running.job.task,
+            running.job.attempt,
+            error,
+        )
+        return failure_outcome(
+            running.job, error, trace, self.clock.now(), self.settings, running.task
+        )
+
+    def _finish(self, running: RunningJob, outcome: Outcome) -> None:
+        with self._lock:
+            if self._in_flight.get(running.job.id) is not running:
+                return  # timed out or handed back meanwhile: its slot and outcome are settled
+            del self._in_flight[running.job.id]
+        self.completer.add(outcome)
+        self._slot_freed.set()
+
+    def _expire_timeouts(self, now_monotonic: float) -> None:
+        with self._lock:
+            expired = [
+                r
+                for r in self._in_flight.values()
+                if r.deadline is not None and r.deadline <= now_monotonic
+            ]
+            for running in expired:
+                del self._in_flight[running.job.id]
+                running.abandoned = True
+        for running in expired:
+            timeout = running.job.timeout or 0
+            self.completer.add(
+                self._failure_text(running, f"TimeoutError: {describe_timeout(timeout)}", None)
+            )
+            if running.thread_ident is not None and self._threads is not None:
+                self._threads.abandon(running.thread_ident)
+            self._slot_freed.set()
+        self._restart_if_threads_pile_up()
+
+    def _restart_if_threads_pile_up(self) -> None:
+        if self._threads is None or self._stopping.is_set():
+            return
+        if self._threads.abandoned_count > self.settings.max_abandoned_threads:
+            log.warning(
+                "%d threads are stuck in timed-out jobs: restarting the worker gracefully",
+                self._threads.abandoned_count,
+            )
+            self.exit_reason = "restart"
+            self.stop()
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        grace = self.settings.shutdown_grace
+        deadline = time.monotonic() + grace
+        if self.in_flight:
+            log.info("draining: waiting up to %gs for %d running jobs", grace, self.in_flight)
+        while self.in_flight and time.monotonic() < deadline and not self._hurry.is_set():
+            self._slot_freed.wait(0.05)
+            self._slot_freed.clear()
+        self._hand_back_unfinished()
+        self.completer.stop()
+        for service in self.services:
+            service.stop()
+        try:
+            self.store.deregister_worker(self.id, self.clock.now())
+        except JobDeckError as exc:
+            log.warning("could not mark worker stopped: %s", exc)
+        if self._loop is not None:
+            self._loop.stop()
+        if self._threads is not None:
+            self._threads.shutdown()
+        log.info("worker %s stopped (%s)", self.id, self.exit_reason)
+
+    def _hand_back_unfinished(self) -> None:
+        with self._lock:
+            unfinished = list(self._in_flight.values())
+            self._in_flight.clear()
+        if not unfinished:
+            return
+        for running in unfinished:
+            running.abandoned = True
+        pairs = [(r.job.id, r.job.attempt) for r in unfinished]
+        try:
+            handed = self.store.hand_back_jobs(self.id, pairs)
+            log.info("handed %d unfinished jobs back to the queue", handed)
+        except JobDeckError as exc:
+            log.warning(
+                "could not hand back %d jobs (%s): they will be rescued when their lease expires",
+                len(pairs),
+                exc,
+            )
+
+
+def _version() -> str:
+    from jobdeck import __version__
+
+    return __version__
+
+
+def run_worker(deck: JobDeck, **overrides: Any) -> str:
+    return deck.worker(**overrides).run()
