@@ -23,6 +23,10 @@ class SchemaError(JobDeckError):
     """The database schema is missing, older or newer than this jobdeck expects."""
 
 
+class ArgumentsError(JobDeckError, TypeError):
+    """Enqueued arguments do not fit the task's function signature."""
+
+
 class UnknownTask(JobDeckError, LookupError):
     """A job names a task that is not registered in this process."""
 

@@ -12,9 +12,8 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | No
     Jitter spreads retries of jobs that failed together (an outage) so they do not return together.
     """
     exponent = min(max(attempt - 1, 0), 62)
-    delay = min(cap, base * (2**exponent))
-    jitter: float = (rng or random).uniform(0.75, 1.25)
-    return delay * jitter
+    delay = float(min(cap, base * (2**exponent)))
+    return delay * (rng or random).uniform(0.75, 1.25)
 
 
 def retry_at(now: datetime, attempt: int, base: float, cap: float) -> datetime:

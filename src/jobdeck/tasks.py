@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from jobdeck.errors import ConfigError, JobNotFound
+from jobdeck.errors import ArgumentsError, ConfigError, JobNotFound
 from jobdeck.jsonvalues import dumps_checked
 from jobdeck.settings import check_option_names
 from jobdeck.states import JobState, Trigger
@@ -125,7 +125,7 @@ class Task(Generic[P, R]):
         try:
             self._signature.bind(**kwargs)
         except TypeError as exc:
-            raise TypeError(f"{self.name}: {exc}") from None
+            raise ArgumentsError(f"{self.name}: {exc}") from None
 
 
 class BoundTask:

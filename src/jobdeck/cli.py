@@ -1,0 +1,314 @@
+"""The ``jobdeck`` command: worker, enqueue, jobs, db and demo."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from jobdeck import control
+from jobdeck.app import JobDeck
+from jobdeck.errors import ConfigError, JobDeckError
+from jobdeck.store import DEFAULT_URL
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """What every command needs: the deck from --app (if any) bound to the chosen database."""
+
+    def __init__(self, app: str | None, database: str | None) -> None:
+        self.app_ref = app
+        self.deck = load_app(app) if app else JobDeck(choose_database(database, None))
+        url = choose_database(database, self.deck if app else None)
+        if url != self.deck.database_url:
+            self.deck.database_url = url
+
+
+def choose_database(explicit: str | None, deck: JobDeck | None) -> str:
+    """--database, else JOBDECK_DATABASE_URL, else the --app deck's URL, else jobdeck.db here."""
+    return (
+        explicit
+        or os.environ.get("JOBDECK_DATABASE_URL")
+        or (deck.database_url if deck else DEFAULT_URL)
+    )
+
+
+def load_app(ref: str) -> JobDeck:
+    """Import ``module:attribute`` (attribute defaults to ``deck``) from the current folder."""
+    module_name, _, attribute = ref.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"--app {ref}: cannot import {module_name!r} ({exc})") from None
+    deck = getattr(module, attribute or "deck", None)
+    if not isinstance(deck, JobDeck):
+        raise ConfigError(f"--app {ref}: {attribute or 'deck'!r} in {module_name} is not a JobDeck")
+    return deck
+
+
+def common_options(command: F) -> F:
+    """--app and --database on every command, as DESIGN.md's one rule for finding the database."""
+
+    @click.option(
+        "--database",
+        "database",
+        metavar="URL",
+        default=None,
+        help="Database URL (default: $JOBDECK_DATABASE_URL, the app's, or jobdeck.db).",
+    )
+    @click.option(
+        "--app",
+        "app",
+        metavar="MODULE:DECK",
+        default=None,
+        help="Your JobDeck object, e.g. myproject.jobs:deck.",
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, app: str | None, database: str | None, **kwargs: Any) -> Any:
+        return command(Context(app, database), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jobdeck")
+def main() -> None:
+    """jobdeck: durable background jobs on SQLite or PostgreSQL."""
+
+
+# -- worker --------------------------------------------------------------------------------------
+
+
+@main.command()
+@common_options
+@click.option("--queues", "-q", default=None, help="Comma-separated queues (default: default).")
+@click.option("--concurrency", "-c", type=int, default=None, help="Jobs run at once (default 10).")
+@click.option("--log-level", default="INFO", show_default=True)
+def worker(ctx: Context, queues: str | None, concurrency: int | None, log_level: str) -> None:
+    """Run a worker for the tasks of --app."""
+    if not ctx.app_ref:
+        raise ConfigError("jobdeck worker needs --app module:deck so it knows your tasks")
+    setup_logging(log_level)
+    overrides: dict[str, Any] = {}
+    if queues:
+        overrides["queues"] = tuple(q.strip() for q in queues.split(",") if q.strip())
+    if concurrency is not None:
+        overrides["concurrency"] = concurrency
+    reason = ctx.deck.worker(**overrides).run()
+    if reason == "restart":
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+# -- enqueue -------------------------------------------------------------------------------------
+
+
+@main.command()
+@common_options
+@click.argument("task")
+@click.option("--args", "args_json", default="{}", help="Keyword arguments as a JSON object.")
+@click.option("--queue", default=None)
+@click.option("--delay", type=float, default=None, help="Seconds before the job may run.")
+@click.option("--priority", type=int, default=None)
+@click.option("--unique-key", default=None)
+def enqueue(
+    ctx: Context,
+    task: str,
+    args_json: str,
+    queue: str | None,
+    delay: float | None,
+    priority: int | None,
+    unique_key: str | None,
+) -> None:
+    """Enqueue TASK with --args '{"to": "a@example.com"}'."""
+    args = parse_json_object(args_json, "--args")
+    deck = ctx.deck
+    target = deck.get_task(task) if task in deck.tasks or ctx.app_ref else _adhoc_task(deck, task)
+    options: dict[str, Any] = {"trigger": "manual", "triggered_by": f"cli:{_user()}"}
+    for key, value in {
+        "queue": queue,
+        "delay": delay,
+        "priority": priority,
+        "unique_key": unique_key,
+    }.items():
+        if value is not None:
+            options[key] = value
+    handle = target.options(**options).enqueue(**args)
+    verb = "enqueued" if handle.created else "already queued (same unique key)"
+    click.echo(f"{verb}: job {handle.id} ({target.name})")
+
+
+def _adhoc_task(deck: JobDeck, name: str) -> Any:
+    """Without --app the CLI cannot check the task exists; the worker that runs it will."""
+
+    def placeholder(**kwargs: Any) -> None: ...
+
+    return deck.task(name=name)(placeholder)
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f'{what} must be a JSON object like \'{{"to": "a@x"}}\'')
+    return value
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def jobs() -> None:
+    """List, inspect, retry and cancel jobs."""
+
+
+@jobs.command("list")
+@common_options
+@click.option(
+    "--state",
+    "--status",
+    "status",
+    default=None,
+    help="success, failed, running, pending, cancelled, or an engine state.",
+)
+@click.option("--task", "task_text", default=None, help="Task name text (substring).")
+@click.option("--queue", default=None)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--before", "before_id", type=int, default=None, help="Older than this job id.")
+def jobs_list(
+    ctx: Context,
+    status: str | None,
+    task_text: str | None,
+    queue: str | None,
+    limit: int,
+    before_id: int | None,
+) -> None:
+    """Jobs, newest first."""
+    from jobdeck.cli_views import jobs_table
+
+    query = control.JobQuery(task_text=task_text, status=status, queue=queue)
+    page = control.list_jobs(ctx.deck.store, query, before_id, limit)
+    jobs_table(page, ctx.deck.clock.now())
+
+
+@jobs.command("show")
+@common_options
+@click.argument("job_id", type=int)
+def jobs_show(ctx: Context, job_id: int) -> None:
+    """One job with its attempts, result, error and traceback."""
+    from jobdeck.cli_views import job_panel
+
+    job_panel(control.job_detail(ctx.deck.store, job_id))
+
+
+@jobs.command("retry")
+@common_options
+@click.argument("job_id", type=int)
+def jobs_retry(ctx: Context, job_id: int) -> None:
+    """Run a failed or cancelled job again."""
+    job = control.retry_job(ctx.deck.store, ctx.deck.clock, job_id)
+    click.echo(f"job {job.id} ({job.task}) is {job.state} again")
+
+
+@jobs.command("cancel")
+@common_options
+@click.argument("job_id", type=int)
+def jobs_cancel(ctx: Context, job_id: int) -> None:
+    """Cancel a job that has not started."""
+    job = control.cancel_job(ctx.deck.store, ctx.deck.clock, job_id)
+    click.echo(f"job {job.id} ({job.task}) cancelled")
+
+
+# -- db ------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("migrate")
+@common_options
+def db_migrate(ctx: Context) -> None:
+    """Create or upgrade the schema (safe to run again)."""
+    applied = ctx.deck.store.migrate()
+    target = ctx.deck.database_url
+    if applied:
+        click.echo(f"{target}: applied {', '.join(applied)}")
+    else:
+        click.echo(f"{target}: schema is up to date")
+
+
+@db.command("status")
+@common_options
+def db_status(ctx: Context) -> None:
+    """Show the schema version and pending migrations."""
+    status = ctx.deck.store.schema_status()
+    pending = ", ".join(status.pending) or "none"
+    click.echo(f"schema {status.current} of {status.latest}; pending: {pending}")
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--database", default=None, metavar="URL", help="Default: SQLite in ./demo-data/jobdeck.db."
+)
+@click.option("--reset", is_flag=True, help="Start over with an empty database.")
+@click.option("--no-traffic", is_flag=True, help="Do not enqueue example jobs continuously.")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+def demo(database: str | None, reset: bool, no_traffic: bool, duration: float | None) -> None:
+    """Run a worker on SQLite with example tasks and a light stream of jobs."""
+    from jobdeck.demo.run import run_demo
+
+    setup_logging("INFO")
+    run_demo(database, reset=reset, traffic=not no_traffic, duration=duration)
+
+
+def run() -> None:
+    """Entry point with one-line errors instead of tracebacks for problems users can fix."""
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except JobDeckError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    run()

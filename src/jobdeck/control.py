@@ -1,0 +1,193 @@
+"""Read and admin operations over the store, shared by the CLI, the dashboard and the REST API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from jobdeck.clock import Clock
+from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound
+from jobdeck.states import STATUS_FILTERS, JobState
+from jobdeck.store.base import AttemptRow, JobFilter, JobRow, StatsRow, Store, WorkerInfo
+
+PAGE_SIZE = 50
+
+# Period -> (length, bucket size): about 60-120 points on the chart whatever the period.
+PERIODS: dict[str, tuple[timedelta, int]] = {
+    "1h": (timedelta(hours=1), 60),
+    "6h": (timedelta(hours=6), 300),
+    "24h": (timedelta(hours=24), 900),
+    "7d": (timedelta(days=7), 7200),
+    "30d": (timedelta(days=30), 21600),
+}
+DEFAULT_PERIOD = "24h"
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """The task list's filters, as people type them."""
+
+    task_text: str | None = None
+    status: str | None = None  # success, failed, running, pending, cancelled, or an engine state
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    queue: str | None = None
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class JobPage:
+    rows: list[JobRow]
+    next_before_id: int | None  # pass as before_id for the next (older) page
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    job: JobRow
+    attempts: list[AttemptRow]
+
+
+@dataclass(frozen=True)
+class Stats:
+    period: str
+    since: datetime
+    until: datetime
+    bucket_seconds: int
+    succeeded: int
+    failed: int
+    duration_ms: int
+    series: list[StatsRow]
+    by_task: list[StatsRow]
+
+    @property
+    def total(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def avg_duration_ms(self) -> float | None:
+        return self.duration_ms / self.total if self.total else None
+
+
+def states_for_status(status: str | None) -> frozenset[JobState] | None:
+    if not status or status.lower() == "all":
+        return None
+    key = status.lower()
+    if key in STATUS_FILTERS:
+        return STATUS_FILTERS[key]
+    try:
+        return frozenset({JobState(key)})
+    except ValueError:
+        choices = ", ".join(["all", *STATUS_FILTERS, *(s.value for s in JobState)])
+        raise ConfigError(f"unknown status {status!r}: use one of {choices}") from None
+
+
+def resolve_task_names(store: Store, text: str | None) -> list[str] | None:
+    """Free text -> the task names containing it (case-insensitive).
+
+    Matching against the small set of distinct names, then filtering by exact names, keeps the
+    list query on an index instead of a LIKE scan over every job.
+    """
+    if not text or not text.strip():
+        return None
+    needle = text.strip().lower()
+    return [name for name in store.task_names() if needle in name.lower()]
+
+
+def to_filter(store: Store, query: JobQuery) -> JobFilter:
+    return JobFilter(
+        states=states_for_status(query.status),
+        tasks=resolve_task_names(store, query.task_text),
+        queue=query.queue,
+        schedule=query.schedule,
+        enqueued_from=query.date_from,
+        enqueued_to=query.date_to,
+    )
+
+
+def list_jobs(
+    store: Store, query: JobQuery, before_id: int | None = None, limit: int = PAGE_SIZE
+) -> JobPage:
+    rows = store.list_jobs(to_filter(store, query), before_id, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return JobPage(rows, rows[-1].id if more and rows else None)
+
+
+def count_jobs(store: Store, query: JobQuery) -> int:
+    return store.count_jobs(to_filter(store, query))
+
+
+def job_detail(store: Store, job_id: int) -> JobDetail:
+    job = store.get_job(job_id)
+    if job is None:
+        raise JobNotFound(f"job {job_id} does not exist")
+    return JobDetail(job, store.get_attempts(job_id))
+
+
+def retry_job(store: Store, clock: Clock, job_id: int) -> JobRow:
+    """Run a failed, cancelled or retrying job again now (one more attempt if it had none left)."""
+    job = job_detail(store, job_id).job
+    retried = store.retry_job(job_id, clock.now())
+    if retried is None:
+        raise InvalidTransition(
+            f"job {job_id} is {job.state}: only failed, retrying or cancelled jobs can be retried"
+        )
+    return retried
+
+
+def cancel_job(store: Store, clock: Clock, job_id: int) -> JobRow:
+    """Cancel a job that has not started; running jobs are not interrupted."""
+    job = job_detail(store, job_id).job
+    cancelled = store.cancel_job(job_id, clock.now())
+    if cancelled is None:
+        raise InvalidTransition(
+            f"job {job_id} is {job.state}: only pending jobs (scheduled, available, retrying) "
+            "can be cancelled"
+        )
+    return cancelled
+
+
+def stats(store: Store, clock: Clock, period: str = DEFAULT_PERIOD) -> Stats:
+    """Cards, throughput series (empty buckets filled) and per-task counts, from the rollups."""
+    if period not in PERIODS:
+        raise ConfigError(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
+    length, bucket = PERIODS[period]
+    until = clock.now()
+    since = _bucket_floor(until - length, bucket)
+    series = _fill_buckets(store.stats_series(since, until, bucket), since, until, bucket)
+    by_task = store.stats_by_task(since, until)
+    return Stats(
+        period=period,
+        since=since,
+        until=until,
+        bucket_seconds=bucket,
+        succeeded=sum(r.succeeded for r in by_task),
+        failed=sum(r.failed for r in by_task),
+        duration_ms=sum(r.duration_ms for r in by_task),
+        series=series,
+        by_task=by_task,
+    )
+
+
+def live_workers(store: Store, clock: Clock, heartbeat_interval: float) -> list[WorkerInfo]:
+    """Workers whose heartbeat is younger than three intervals (the health rule)."""
+    since = clock.now() - timedelta(seconds=3 * heartbeat_interval)
+    return [w for w in store.list_workers(since=since) if w.state != "stopped"]
+
+
+def _bucket_floor(moment: datetime, bucket: int) -> datetime:
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % bucket, moment.tzinfo)
+
+
+def _fill_buckets(
+    rows: list[StatsRow], since: datetime, until: datetime, bucket: int
+) -> list[StatsRow]:
+    found = {datetime.fromisoformat(r.key).timestamp(): r for r in rows}
+    filled = []
+    moment = since
+    while moment <= until:
+        key = moment.timestamp()
+        filled.append(found.get(key, StatsRow(moment.isoformat())))
+        moment += timedelta(seconds=bucket)
+    return filled
