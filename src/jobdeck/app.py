@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError, UnknownTask
+from jobdeck.schedules import Schedule, build_schedule
 from jobdeck.settings import Settings
 from jobdeck.store import DEFAULT_URL, open_store
 from jobdeck.store.base import Store
@@ -40,6 +42,7 @@ class JobDeck:
         self.settings = Settings.build(**settings)
         self.clock = clock or SystemClock()
         self.tasks: dict[str, Task[..., Any]] = {}
+        self.schedules: dict[str, Schedule] = {}
         self._store: Store | None = None
         self._store_lock = threading.Lock()
 
@@ -78,6 +81,65 @@ class JobDeck:
             return task
 
         return register(fn) if fn is not None else register
+
+    def periodic(
+        self,
+        *,
+        cron: str | None = None,
+        every: str | float | timedelta | None = None,
+        name: str | None = None,
+        timezone: str = "UTC",
+        title: str | None = None,
+        description: str = "",
+        expected_max_age: str | float | timedelta | None = None,
+        alert_after: str | float | timedelta | None = None,
+        catch_up: str = "latest",
+        args: dict[str, Any] | None = None,
+        min_every: timedelta = timedelta(seconds=1),
+        **task_options: Any,
+    ) -> Callable[[Callable[P, R]], Task[P, R]]:
+        """Run a function on a schedule; it is also registered as a task (enqueueable as usual).
+
+        >>> @deck.periodic(name="check-sla-and-overdue", cron="*/15 * * * *",
+        ...                timezone="Asia/Kolkata", expected_max_age="15m", alert_after="30m")
+        ... def check_sla_and_overdue() -> dict: ...
+        """
+
+        def register(function: Callable[P, R]) -> Task[P, R]:
+            task = (
+                self.task(name=name, **task_options)(function)
+                if name
+                else self.task(**task_options)(function)
+            )
+            schedule = build_schedule(
+                task,
+                name=name or task.name,
+                cron=cron,
+                every=every,
+                timezone=timezone,
+                title=title,
+                description=description,
+                expected_max_age=expected_max_age,
+                alert_after=alert_after,
+                catch_up=catch_up,
+                args=args,
+                min_every=min_every,
+            )
+            self.schedules[schedule.name] = schedule
+            return task
+
+        return register
+
+    def run_now(self, name: str, by: str = "unknown") -> tuple[JobHandle, bool]:
+        """Enqueue a manual run of a schedule now; ``created`` is False when one is already
+        queued or running (so a spammed Run Now button queues one run).
+
+        >>> job, created = deck.run_now("check-sla-and-overdue", by="alice@example.com")
+        """
+        from jobdeck.schedule_control import run_now
+
+        result = run_now(self, name, by)
+        return JobHandle(self, result.job_id, created=result.created), result.created
 
     def get_task(self, name: str) -> Task[..., Any]:
         try:

@@ -94,13 +94,18 @@ def main() -> None:
 @common_options
 @click.option("--queues", "-q", default=None, help="Comma-separated queues (default: default).")
 @click.option("--concurrency", "-c", type=int, default=None, help="Jobs run at once (default 10).")
+@click.option("--no-scheduler", is_flag=True, help="Do not run the cron loop in this worker.")
 @click.option("--log-level", default="INFO", show_default=True)
-def worker(ctx: Context, queues: str | None, concurrency: int | None, log_level: str) -> None:
-    """Run a worker for the tasks of --app."""
+def worker(
+    ctx: Context, queues: str | None, concurrency: int | None, no_scheduler: bool, log_level: str
+) -> None:
+    """Run a worker for the tasks of --app (with the scheduler loop unless --no-scheduler)."""
     if not ctx.app_ref:
         raise ConfigError("jobdeck worker needs --app module:deck so it knows your tasks")
     setup_logging(log_level)
     overrides: dict[str, Any] = {}
+    if no_scheduler:
+        overrides["scheduler_enabled"] = False
     if queues:
         overrides["queues"] = tuple(q.strip() for q in queues.split(",") if q.strip())
     if concurrency is not None:
@@ -244,6 +249,96 @@ def jobs_cancel(ctx: Context, job_id: int) -> None:
     """Cancel a job that has not started."""
     job = control.cancel_job(ctx.deck.store, ctx.deck.clock, job_id)
     click.echo(f"job {job.id} ({job.task}) cancelled")
+
+
+# -- schedules -----------------------------------------------------------------------------------
+
+
+@main.command()
+@common_options
+@click.option("--log-level", default="INFO", show_default=True)
+def scheduler(ctx: Context, log_level: str) -> None:
+    """Run only the scheduler loop (enqueue due ticks; run no jobs)."""
+    from jobdeck.scheduler import run_scheduler
+
+    if not ctx.app_ref:
+        raise ConfigError("jobdeck scheduler needs --app module:deck so it knows your schedules")
+    setup_logging(log_level)
+    run_scheduler(ctx.deck)
+
+
+@main.group()
+def schedules() -> None:
+    """List, run, pause and resume periodic schedules."""
+
+
+@schedules.command("list")
+@common_options
+def schedules_list(ctx: Context) -> None:
+    """Each schedule with frequency, status, last and next run, and staleness."""
+    from jobdeck.cli_views import schedules_table
+    from jobdeck.schedule_control import schedule_statuses
+
+    schedules_table(schedule_statuses(ctx.deck), ctx.deck.clock.now())
+
+
+@schedules.command("show")
+@common_options
+@click.argument("name")
+@click.option("--runs", type=click.IntRange(1, 100), default=10, show_default=True)
+def schedules_show(ctx: Context, name: str, runs: int) -> None:
+    """One schedule and its last runs."""
+    from jobdeck.cli_views import schedule_panel
+    from jobdeck.schedule_control import recent_runs, schedule_status
+
+    status = schedule_status(ctx.deck, name)
+    schedule_panel(status, recent_runs(ctx.deck, name, runs), ctx.deck.clock.now())
+
+
+@schedules.command("run")
+@common_options
+@click.argument("name")
+def schedules_run(ctx: Context, name: str) -> None:
+    """Run NAME now (once: while a manual run is queued or running, says so)."""
+    from jobdeck.schedule_control import run_now
+
+    result = run_now(ctx.deck, name, by=f"cli:{_user()}")
+    if result.created:
+        click.echo(f"{name}: manual run queued as job {result.job_id}")
+    else:
+        click.echo(f"{name}: already queued or running as job {result.job_id}")
+
+
+@schedules.command("pause")
+@common_options
+@click.argument("name")
+def schedules_pause(ctx: Context, name: str) -> None:
+    """Stop enqueuing ticks of NAME until resumed."""
+    from jobdeck.schedule_control import set_paused
+
+    set_paused(ctx.deck, name, True)
+    click.echo(f"{name}: paused")
+
+
+@schedules.command("resume")
+@common_options
+@click.argument("name")
+def schedules_resume(ctx: Context, name: str) -> None:
+    """Resume a paused schedule (missed ticks follow its catch-up policy)."""
+    from jobdeck.schedule_control import set_paused
+
+    set_paused(ctx.deck, name, False)
+    click.echo(f"{name}: resumed")
+
+
+@main.command()
+@common_options
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+def alerts(ctx: Context, limit: int) -> None:
+    """Recent alert events (stale schedules, jobs out of retries, recoveries)."""
+    from jobdeck.cli_views import alerts_table
+
+    alerts_table(ctx.deck.store.list_alerts(limit))
 
 
 # -- db ------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -12,7 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from jobdeck.control import JobDetail, JobPage
-from jobdeck.schedule_spec import humanize_ago
+from jobdeck.durations import format_duration
+from jobdeck.schedule_spec import humanize_ago, humanize_until
+from jobdeck.schedules import ScheduleStatus
+from jobdeck.store.base import AlertRow, JobRow
 
 console = Console(width=None if Console().is_terminal else 140)
 
@@ -118,3 +121,88 @@ def job_panel(detail: JobDetail) -> None:
             console.print(
                 Panel(Text(attempt.traceback), title=f"traceback, attempt {attempt.attempt}")
             )
+
+
+_SCHEDULE_STYLES = {"success": "green", "failed": "red", "running": "cyan", "pending": "white"}
+
+
+def schedule_badge(status: ScheduleStatus) -> Text:
+    text = Text(status.status.capitalize(), style=_SCHEDULE_STYLES.get(status.status, ""))
+    if status.may_be_stuck:
+        text.append(" (may be stuck)", style="yellow")
+    if status.paused:
+        text.append(" · paused", style="dim")
+    if not status.active:
+        text.append(" · inactive", style="dim")
+    return text
+
+
+def schedules_table(statuses: list[ScheduleStatus], now: datetime) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("Name", "Frequency", "Status", "Last run", "Next run", "Stale"):
+        table.add_column(column, overflow="fold")
+    for status in statuses:
+        table.add_row(
+            Text(status.name),
+            Text(status.frequency),
+            schedule_badge(status),
+            humanize_ago(status.last_run_at, now) if status.last_run_at else "never",
+            humanize_until(status.next_run_at, now) if status.next_run_at else "-",
+            Text("STALE", style="bold red") if status.stale else Text("no", style="dim"),
+        )
+    console.print(table if statuses else "no schedules (start a worker with --app to sync them)")
+
+
+def schedule_panel(status: ScheduleStatus, runs: list[JobRow], now: datetime) -> None:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("Title", Text(status.title))
+    facts.add_row("Description", Text(status.description or "-"))
+    facts.add_row("Frequency", Text(status.frequency))
+    facts.add_row("Status", schedule_badge(status))
+    facts.add_row("Last run", when(status.last_run_at, now))
+    facts.add_row("Last success", when(status.last_success_at, now))
+    facts.add_row("Next run", when(status.next_run_at, now))
+    facts.add_row("Expected max age", _span(status.expected_max_age))
+    facts.add_row("Alert after", _span(status.alert_after))
+    if status.stale:
+        facts.add_row(
+            "Health",
+            Text("STALE: last success is older than the alert threshold", style="bold red"),
+        )
+    console.print(Panel(facts, title=status.name))
+    table = Table(title="Last runs", show_edge=False, header_style="bold")
+    for column in ("Job", "Trigger", "Status", "Started", "Duration", "Summary / error"):
+        table.add_column(column, overflow="fold")
+    for job in runs:
+        table.add_row(
+            str(job.id),
+            job.trigger,
+            badge(job.state),
+            short_time(job.started_at),
+            duration(job.duration_ms),
+            Text(job.summary or job.error or ""),
+        )
+    console.print(table)
+
+
+def alerts_table(alerts: list[AlertRow]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("ID", "When", "Kind", "Subject", "Message", "Delivery"):
+        table.add_column(column, overflow="fold")
+    for alert in alerts:
+        delivery = alert.delivery_error or ("sent" if alert.delivered_at else "-")
+        table.add_row(
+            str(alert.id),
+            short_time(alert.created_at),
+            alert.kind,
+            Text(alert.subject),
+            Text(alert.message),
+            Text(delivery),
+        )
+    console.print(table if alerts else "no alerts")
+
+
+def _span(delta: timedelta | None) -> str:
+    return format_duration(delta) if delta is not None else "-"

@@ -31,6 +31,10 @@ class UnknownTask(JobDeckError, LookupError):
     """A job names a task that is not registered in this process."""
 
 
+class UnknownSchedule(JobDeckError, LookupError):
+    """No schedule has the given name."""
+
+
 class JobNotFound(JobDeckError, LookupError):
     """No job has the given id."""
 

@@ -33,6 +33,13 @@ class Settings:
     expected_duration: float = 60.0
     max_abandoned_threads: int = 50
     scheduler_interval: float = 1.0
+    scheduler_enabled: bool = True
+    # Ticks later than this are "missed" (downtime) and follow the schedule's catch_up policy.
+    misfire_grace: float = 60.0
+    stale_check_interval: float = 5.0
+    alert_webhooks: tuple[str, ...] = ()
+    alert_emails: tuple[str, ...] = ()
+    smtp_url: str | None = None
     stats_shard: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -62,10 +69,9 @@ class Settings:
     def build(cls, **options: Any) -> Settings:
         """Settings from keyword options; a misspelt option fails with a hint."""
         check_option_names(options, cls.option_names(), "setting")
-        if "queues" in options and isinstance(options["queues"], str):
-            options["queues"] = tuple(q.strip() for q in options["queues"].split(",") if q.strip())
-        elif "queues" in options:
-            options["queues"] = tuple(options["queues"])
+        for name in ("queues", "alert_webhooks", "alert_emails"):
+            if name in options:
+                options[name] = _as_tuple(options[name])
         return cls(**options)
 
     @classmethod
@@ -74,7 +80,16 @@ class Settings:
 
     def replace(self, **options: Any) -> Settings:
         check_option_names(options, self.option_names(), "setting")
+        for name in ("queues", "alert_webhooks", "alert_emails"):
+            if name in options:
+                options[name] = _as_tuple(options[name])
         return dataclasses.replace(self, **options)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(value)
 
 
 def check_option_names(options: dict[str, Any], known: list[str], kind: str) -> None:

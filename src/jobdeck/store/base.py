@@ -178,6 +178,59 @@ class SchemaStatus:
     pending: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ScheduleDef:
+    """A schedule as declared in code, synced into the ``schedules`` table."""
+
+    name: str
+    task: str
+    title: str
+    cron: str | None = None
+    every_seconds: float | None = None
+    timezone: str = "UTC"
+    description: str = ""
+    expected_max_age_seconds: float | None = None
+    alert_after_seconds: float | None = None
+    catch_up: str = "latest"
+    args_json: str = "{}"
+    queue: str = "default"
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """A schedule with the facts its status is computed from (its latest run, last success)."""
+
+    definition: ScheduleDef
+    active: bool
+    paused: bool
+    last_tick_at: datetime | None
+    alert_state: str
+    created_at: datetime
+    last_job_id: int | None
+    last_state: JobState | None
+    last_started_at: datetime | None
+    last_finished_at: datetime | None
+    last_duration_ms: int | None
+    last_summary: str | None
+    last_error: str | None
+    last_trigger: str | None
+    last_success_at: datetime | None
+    running_job_id: int | None
+    running_since: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    kind: str
+    subject: str
+    message: str
+    details: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+    delivery_error: str | None
+
+
 class Store(Protocol):
     """One implementation per dialect; ``tests/store`` runs every verb against both."""
 
@@ -226,3 +279,20 @@ class Store(Protocol):
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None: ...
     def cancel_job(self, job_id: int, now: datetime) -> JobRow | None: ...
     def prune_finished(self, before: datetime, limit: int) -> int: ...
+
+    # schedules
+    def sync_schedules(self, schedules: Sequence[ScheduleDef], now: datetime) -> None: ...
+    def list_schedules(
+        self, name: str | None = None, active_only: bool = False
+    ) -> list[ScheduleRow]: ...
+    def enqueue_tick(self, schedule: str, tick_at: datetime, job: NewJob) -> int | None: ...
+    def advance_schedule(self, name: str, tick_at: datetime) -> None: ...
+    def set_schedule_paused(self, name: str, paused: bool, now: datetime) -> bool: ...
+    def change_alert_state(self, name: str, from_states: Sequence[str], to_state: str) -> bool: ...
+
+    # alerts
+    def record_alert(
+        self, kind: str, subject: str, message: str, details_json: str, now: datetime
+    ) -> int: ...
+    def mark_alert_delivered(self, alert_id: int, now: datetime, error: str | None) -> None: ...
+    def list_alerts(self, limit: int = 50) -> list[AlertRow]: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -9,7 +10,15 @@ from typing import Any
 
 from jobdeck.jsonvalues import loads
 from jobdeck.states import AttemptStatus, JobState
-from jobdeck.store.base import AttemptRow, JobFilter, JobRow, Outcome
+from jobdeck.store.base import (
+    AlertRow,
+    AttemptRow,
+    JobFilter,
+    JobRow,
+    Outcome,
+    ScheduleDef,
+    ScheduleRow,
+)
 
 TimeParser = Callable[[Any], datetime | None]
 
@@ -99,3 +108,69 @@ def _required(value: datetime | None) -> datetime:
     if value is None:
         raise ValueError("a required timestamp is missing from the row")
     return value
+
+
+def schedule_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> ScheduleRow:
+    definition = ScheduleDef(
+        name=row["name"],
+        task=row["task"],
+        title=row["title"],
+        cron=row["cron"],
+        every_seconds=row["every_seconds"],
+        timezone=row["timezone"],
+        description=row["description"],
+        expected_max_age_seconds=row["expected_max_age_seconds"],
+        alert_after_seconds=row["alert_after_seconds"],
+        catch_up=row["catch_up"],
+        args_json=row["args"] if isinstance(row["args"], str) else json.dumps(row["args"]),
+        queue=row["queue"],
+    )
+    return ScheduleRow(
+        definition=definition,
+        active=bool(row["active"]),
+        paused=bool(row["paused"]),
+        last_tick_at=parse_time(row["last_tick_at"]),
+        alert_state=row["alert_state"],
+        created_at=_required(parse_time(row["created_at"])),
+        last_job_id=row["last_job_id"],
+        last_state=JobState(row["last_state"]) if row["last_state"] else None,
+        last_started_at=parse_time(row["last_started_at"]),
+        last_finished_at=parse_time(row["last_finished_at"]),
+        last_duration_ms=row["last_duration_ms"],
+        last_summary=row["last_summary"],
+        last_error=row["last_error"],
+        last_trigger=row["last_trigger"],
+        last_success_at=parse_time(row["last_success_at"]),
+        running_job_id=row["running_job_id"],
+        running_since=parse_time(row["running_since"]),
+    )
+
+
+def alert_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AlertRow:
+    return AlertRow(
+        id=row["id"],
+        kind=row["kind"],
+        subject=row["subject"],
+        message=row["message"],
+        details=_json(row["details"]) or {},
+        created_at=_required(parse_time(row["created_at"])),
+        delivered_at=parse_time(row["delivered_at"]),
+        delivery_error=row["delivery_error"],
+    )
+
+
+def schedule_params(definition: ScheduleDef) -> dict[str, Any]:
+    return {
+        "name": definition.name,
+        "task": definition.task,
+        "cron": definition.cron,
+        "every_seconds": definition.every_seconds,
+        "timezone": definition.timezone,
+        "title": definition.title,
+        "description": definition.description,
+        "expected_max_age_seconds": definition.expected_max_age_seconds,
+        "alert_after_seconds": definition.alert_after_seconds,
+        "catch_up": definition.catch_up,
+        "args": definition.args_json,
+        "queue": definition.queue,
+    }

@@ -17,6 +17,7 @@ from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError, JobDeckError, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import (
+    AlertRow,
     AttemptRow,
     ClaimedJob,
     ClaimRequest,
@@ -26,12 +27,22 @@ from jobdeck.store.base import (
     NewJob,
     Outcome,
     RescuedJob,
+    ScheduleDef,
+    ScheduleRow,
     SchemaStatus,
     StatsRow,
     WorkerInfo,
 )
 from jobdeck.store.queries import load_migrations, load_queries, split_statements
-from jobdeck.store.rows import attempt_from_row, filter_clauses, job_from_row, stats_increments
+from jobdeck.store.rows import (
+    alert_from_row,
+    attempt_from_row,
+    filter_clauses,
+    job_from_row,
+    schedule_from_row,
+    schedule_params,
+    stats_increments,
+)
 
 # Writers queue on SQLite's lock; past this many seconds a busy database is reported, not hidden.
 _BUSY_TIMEOUT_S = 30.0
@@ -526,6 +537,86 @@ class SQLiteStore:
             db.execute(self._q["delete_attempts_of"], {"ids": encoded})
             db.execute(self._q["delete_jobs"], {"ids": encoded})
         return len(ids)
+
+    # -- schedules ---------------------------------------------------------------------------
+
+    def sync_schedules(self, schedules: Sequence[ScheduleDef], now: datetime) -> None:
+        with self._write() as db:
+            for definition in schedules:
+                db.execute(
+                    self._q["upsert_schedule"], {**schedule_params(definition), "now": to_db(now)}
+                )
+            names = json.dumps([d.name for d in schedules])
+            db.execute(self._q["deactivate_other_schedules"], {"names": names, "now": to_db(now)})
+
+    def list_schedules(
+        self, name: str | None = None, active_only: bool = False
+    ) -> list[ScheduleRow]:
+        clauses = []
+        if name is not None:
+            clauses.append(self._q["where_schedule_name"])
+        if active_only:
+            clauses.append(self._q["where_schedule_active"])
+        rows = self._read("list_schedules", {"name": name}, where=" AND ".join(clauses) or "1 = 1")
+        return [schedule_from_row(r, from_db) for r in rows]
+
+    def enqueue_tick(self, schedule: str, tick_at: datetime, job: NewJob) -> int | None:
+        """Claim the tick and insert its job in one transaction; None if another scheduler won."""
+        now = self.clock.now()
+        tick = {"schedule": schedule, "tick_at": to_db(tick_at), "now": to_db(now)}
+        with self._write() as db:
+            if db.execute(self._q["claim_tick"], tick).fetchone() is None:
+                return None
+            inserted = self._insert_one(db, job, now)
+            db.execute(self._q["set_tick_job"], {**tick, "job_id": inserted.job_id})
+            db.execute(self._q["advance_schedule"], {"name": schedule, "tick_at": to_db(tick_at)})
+        self._wakeups.notify()
+        return inserted.job_id
+
+    def advance_schedule(self, name: str, tick_at: datetime) -> None:
+        with self._write() as db:
+            db.execute(self._q["advance_schedule"], {"name": name, "tick_at": to_db(tick_at)})
+
+    def set_schedule_paused(self, name: str, paused: bool, now: datetime) -> bool:
+        with self._write() as db:
+            params = {"name": name, "paused": int(paused), "now": to_db(now)}
+            return db.execute(self._q["set_schedule_paused"], params).fetchone() is not None
+
+    def change_alert_state(self, name: str, from_states: Sequence[str], to_state: str) -> bool:
+        with self._write() as db:
+            params = {
+                "name": name,
+                "from_states": json.dumps(list(from_states)),
+                "to_state": to_state,
+            }
+            return db.execute(self._q["change_alert_state"], params).fetchone() is not None
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def record_alert(
+        self, kind: str, subject: str, message: str, details_json: str, now: datetime
+    ) -> int:
+        with self._write() as db:
+            row = db.execute(
+                self._q["record_alert"],
+                {
+                    "kind": kind,
+                    "subject": subject,
+                    "message": message,
+                    "details": details_json,
+                    "now": to_db(now),
+                },
+            ).fetchone()
+        return int(row[0])
+
+    def mark_alert_delivered(self, alert_id: int, now: datetime, error: str | None) -> None:
+        with self._write() as db:
+            db.execute(
+                self._q["mark_alert_delivered"], {"id": alert_id, "now": to_db(now), "error": error}
+            )
+
+    def list_alerts(self, limit: int = 50) -> list[AlertRow]:
+        return [alert_from_row(r, from_db) for r in self._read("list_alerts", {"limit": limit})]
 
 
 def _outcome_params(outcome: Outcome, worker_id: str) -> dict[str, Any]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from jobdeck.errors import JobDeckError
 from jobdeck.store.base import Outcome, Store
 
 log = logging.getLogger("jobdeck.worker")
+
+AfterWrite = Callable[[list[Outcome], list[int]], None]
 
 
 class Completer:
@@ -23,13 +26,20 @@ class Completer:
     name = "completer"
 
     def __init__(
-        self, store: Store, worker_id: str, shard: int, batch_max: int, flush_interval: float
+        self,
+        store: Store,
+        worker_id: str,
+        shard: int,
+        batch_max: int,
+        flush_interval: float,
+        after_write: AfterWrite | None = None,
     ) -> None:
         self.store = store
         self.worker_id = worker_id
         self.shard = shard
         self.batch_max = batch_max
         self.flush_interval = flush_interval
+        self.after_write = after_write
         self.written = 0
         self.failing = False
         self._pending: list[Outcome] = []
@@ -82,8 +92,10 @@ class Completer:
         backoff = 0.1
         while True:
             try:
-                self.store.complete_jobs(self.worker_id, batch, self.shard)
+                applied = self.store.complete_jobs(self.worker_id, batch, self.shard)
                 self.written += len(batch)
+                if self.after_write is not None:
+                    self.after_write(batch, applied)
                 if self.failing:
                     log.info("completer: store is back, results are being written again")
                 self.failing = False

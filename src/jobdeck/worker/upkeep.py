@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from jobdeck.clock import Clock
 from jobdeck.settings import Settings
-from jobdeck.store.base import Store
+from jobdeck.states import JobState
+from jobdeck.store.base import RescuedJob, Store
 from jobdeck.worker.services import Looper
 
 log = logging.getLogger("jobdeck.worker")
@@ -46,11 +47,18 @@ class Rescuer(Looper):
 
     name = "rescuer"
 
-    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        settings: Settings,
+        on_failed: Callable[[RescuedJob], None] | None = None,
+    ) -> None:
         super().__init__(settings.rescue_interval)
         self.store = store
         self.clock = clock
         self.rescued = 0
+        self.on_failed = on_failed
 
     def tick(self) -> None:
         now = self.clock.now()
@@ -63,6 +71,8 @@ class Rescuer(Looper):
                 job.worker_id,
                 job.state,
             )
+            if job.state == JobState.FAILED and self.on_failed is not None:
+                self.on_failed(job)
         self.rescued += len(rescued)
 
 

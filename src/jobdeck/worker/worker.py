@@ -16,9 +16,11 @@ from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
 from jobdeck.errors import JobDeckError, SchemaError
 from jobdeck.settings import Settings
-from jobdeck.store.base import ClaimedJob, ClaimRequest, Outcome, WorkerInfo
+from jobdeck.states import JobState
+from jobdeck.store.base import ClaimedJob, ClaimRequest, Outcome, RescuedJob, WorkerInfo
 from jobdeck.worker.completer import Completer
 from jobdeck.worker.execution import (
     ChildFailed,
@@ -68,7 +70,9 @@ class Worker:
             self.shard,
             settings.complete_batch_max,
             settings.complete_flush_interval,
+            self._after_write,
         )
+        self.alerter = Alerter(self.store, self.clock, settings)
         self._threads: ThreadSlots | None = None
         self._loop: EventLoopThread | None = None
 
@@ -107,8 +111,12 @@ class Worker:
             self._loop = EventLoopThread()
         self.completer.start()
         self.heartbeat = Heartbeat(self.store, self.id, self.clock, self.settings, self._state)
-        self.rescuer = Rescuer(self.store, self.clock, self.settings)
+        self.rescuer = Rescuer(self.store, self.clock, self.settings, self._rescued_as_failed)
         self.services = [self.heartbeat, self.rescuer, TimeoutWatch(self._expire_timeouts)]
+        if self.settings.scheduler_enabled and self.deck.schedules:
+            from jobdeck.scheduler import Scheduler
+
+            self.services.append(Scheduler(self.deck, self.alerter))
         self.services += self.extra_services
         for service in self.services:
             service.start()
@@ -330,6 +338,24 @@ class Worker:
             self.exit_reason = "restart"
             self.stop()
 
+    def _after_write(self, outcomes: list[Outcome], applied: list[int]) -> None:
+        """Alert once per job that used its last attempt (fencing makes "once" hold)."""
+        done = set(applied)
+        for outcome in outcomes:
+            if outcome.job_id in done and outcome.next_state == JobState.FAILED:
+                self._alert_exhausted(outcome.job_id, outcome.task, outcome.attempt, outcome.error)
+
+    def _rescued_as_failed(self, job: RescuedJob) -> None:
+        self._alert_exhausted(job.id, job.task, job.attempt, "worker lost (lease expired)")
+
+    def _alert_exhausted(self, job_id: int, task: str, attempts: int, error: str | None) -> None:
+        message = f"{task} job {job_id} failed after {attempts} attempts: {error}"
+        details = {"job_id": job_id, "task": task, "attempts": attempts, "error": error}
+        try:
+            self.alerter.emit(AlertEvent(EXHAUSTED, f"job {job_id}", message, details))
+        except JobDeckError as exc:
+            log.warning("could not record alert for job %d: %s", job_id, exc)
+
     # -- shutdown ----------------------------------------------------------------------------
 
     def _drain(self) -> None:
@@ -344,6 +370,7 @@ class Worker:
         self.completer.stop()
         for service in self.services:
             service.stop()
+        self.alerter.flush(5.0)
         try:
             self.store.deregister_worker(self.id, self.clock.now())
         except JobDeckError as exc:

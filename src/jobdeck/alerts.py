@@ -1,0 +1,102 @@
+"""Alert events (a schedule gone stale, a job out of retries, a recovery): stored, logged, sent."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobdeck.clock import Clock
+from jobdeck.errors import JobDeckError
+from jobdeck.settings import Settings
+from jobdeck.store.base import Store
+
+log = logging.getLogger("jobdeck.alerts")
+
+STALE = "stale"
+RECOVERED = "recovered"
+EXHAUSTED = "exhausted"
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    kind: str  # stale, recovered, exhausted
+    subject: str  # schedule name or "job <id>"
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Alerter:
+    """Records each event once in the store, logs it, and delivers it to the configured sinks.
+
+    Delivery runs on a background thread so a slow mail server never stalls a worker; the
+    store row records whether each delivery worked.
+    """
+
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.clock = clock
+        self.webhooks = settings.alert_webhooks
+        self.emails = settings.alert_emails
+        self.smtp_url = settings.smtp_url
+        self._threads: list[threading.Thread] = []
+
+    def emit(self, event: AlertEvent) -> int:
+        payload = {
+            "kind": event.kind,
+            "subject": event.subject,
+            "message": event.message,
+            # Round-trip through JSON so datetimes in details reach every sink as ISO text.
+            "details": json.loads(json.dumps(event.details, default=str)),
+        }
+        alert_id = self.store.record_alert(
+            event.kind,
+            event.subject,
+            event.message,
+            json.dumps(event.details, default=str),
+            self.clock.now(),
+        )
+        log.warning("alert %s: %s", event.kind, event.message)
+        if self.webhooks or (self.emails and self.smtp_url):
+            thread = threading.Thread(
+                target=self._deliver, args=(alert_id, payload), name="jobdeck-alert", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+        return alert_id
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait for deliveries in flight (used at shutdown and by tests)."""
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    def _deliver(self, alert_id: int, payload: dict[str, Any]) -> None:
+        errors = []
+        for send in self._senders():
+            try:
+                send(payload)
+            except Exception as exc:  # one broken sink must not stop the others
+                errors.append(str(exc))
+                log.warning("alert %d not delivered: %s", alert_id, exc)
+        try:
+            self.store.mark_alert_delivered(alert_id, self.clock.now(), "; ".join(errors) or None)
+        except JobDeckError as exc:
+            log.warning("could not record delivery of alert %d: %s", alert_id, exc)
+
+    def _senders(self) -> list[Any]:
+        from jobdeck.notify import EmailSender, SmtpSettings, WebhookSender
+
+        senders: list[Any] = [WebhookSender(url).post for url in self.webhooks]
+        if self.emails and self.smtp_url:
+            mailer = EmailSender(SmtpSettings.from_url(self.smtp_url))
+
+            def send_email(payload: dict[str, Any]) -> None:
+                subject = f"[jobdeck] {payload['kind']}: {payload['subject']}"
+                body = f"{payload['message']}\n\n{json.dumps(payload['details'], indent=2)}\n"
+                mailer.send(list(self.emails), subject, body)
+
+            senders.append(send_email)
+        return senders
