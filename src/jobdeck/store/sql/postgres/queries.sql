@@ -1,0 +1,368 @@
+-- name: configure_session
+-- Queue statements are short: JIT compiling them costs more than it saves. psycopg prepares
+-- statements it sees often; a generic plan guesses the size of the batch arrays and picked
+-- plans three times slower for complete_jobs, so every execution is planned for its values.
+SET jit = off; SET plan_cache_mode = force_custom_plan
+
+-- name: lock_migrations
+-- Held until the migrating transaction ends, so two processes never migrate at once.
+SELECT pg_advisory_xact_lock(7524578734631692651)
+
+-- name: migrations_table_exists
+SELECT to_regclass('jobdeck_migrations') IS NOT NULL AS present
+
+-- name: schema_version
+SELECT COALESCE(MAX(version), 0) AS version FROM jobdeck_migrations
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS jobdeck_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL
+)
+
+-- name: record_migration
+INSERT INTO jobdeck_migrations (version, name, applied_at) VALUES (%(version)s, %(name)s, %(now)s)
+
+-- name: insert_jobs
+-- One statement for the whole batch; arrays travel in binary (the b placeholders), which
+-- psycopg builds ten times faster than array literals. Ids are drawn in the materialized
+-- `input` CTE, so each input row (by ordinality) knows its id whether or not its insert hit a
+-- unique key; RETURNING order is never relied on. Rows are inserted in unique-key order so
+-- that two batches sharing keys wait on each other in the same order and cannot deadlock.
+-- `existing_id` is read with the statement's snapshot: it finds keys held before the statement
+-- began; a key taken by a concurrent insert after that is looked up again by the caller
+-- (find_by_dedupe_keys). The NOTIFY goes out when the transaction commits, not before.
+WITH input AS MATERIALIZED (
+    SELECT nextval('jobs_id_seq') AS id, t.*
+    FROM unnest(%(task)b::text[], %(queue)b::text[], %(args)b::jsonb[], %(labels)b::jsonb[],
+                %(priority)b::integer[], %(state)b::text[], %(max_attempts)b::integer[],
+                %(timeout)b::double precision[], %(run_at)b::timestamptz[],
+                %(unique_key)b::text[], %(unique_while)b::text[], %(schedule)b::text[],
+                %(tick_at)b::timestamptz[], %(trigger)b::text[], %(triggered_by)b::text[])
+         WITH ORDINALITY AS t(task, queue, args, labels, priority, state, max_attempts, timeout,
+                              run_at, unique_key, unique_while, schedule, tick_at, trigger,
+                              triggered_by, ord)
+    ORDER BY t.ord
+),
+created AS (
+    INSERT INTO jobs (id, task, queue, args, labels, priority, state, max_attempts, timeout,
+                      enqueued_at, run_at, unique_key, dedupe_key, unique_while,
+                      schedule, tick_at, trigger, triggered_by)
+    SELECT id, task, queue, args, labels, priority, state, max_attempts, timeout,
+           %(now)s, run_at, unique_key, unique_key, unique_while,
+           schedule, tick_at, trigger, triggered_by
+    FROM input
+    ORDER BY unique_key NULLS FIRST, ord
+    ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+    RETURNING id, queue
+),
+notified AS (
+    SELECT COUNT(pg_notify('jobdeck_jobs', q.queue)) AS n
+    FROM (SELECT DISTINCT queue FROM created) AS q
+)
+SELECT input.id, created.id IS NOT NULL AS created,
+       -- A subquery, so that it is one jobs_dedupe probe per conflicting row, never a join
+       -- that reads the whole index.
+       CASE WHEN created.id IS NULL AND input.unique_key IS NOT NULL THEN
+           (SELECT e.id FROM jobs AS e WHERE e.dedupe_key = input.unique_key)
+       END AS existing_id
+FROM input
+LEFT JOIN created ON created.id = input.id
+CROSS JOIN notified
+ORDER BY input.ord
+
+-- name: find_by_dedupe_keys
+SELECT dedupe_key, id FROM jobs WHERE dedupe_key = ANY(%(keys)b::text[])
+
+-- name: claim_jobs
+-- Per queue, an ordered scan of jobs_fetch that stops after `limit` rows: `queue = ANY(...)`
+-- would read every due job of those queues and sort them, on every claim. SKIP LOCKED makes
+-- concurrent claimers take different rows instead of queueing on the same ones; with several
+-- queues, rows locked but not picked are released when the statement commits.
+WITH picked AS (
+    SELECT c.id
+    FROM unnest(%(queues)b::text[]) AS q(name)
+    CROSS JOIN LATERAL (
+        SELECT id, priority, run_at FROM jobs
+        WHERE queue = q.name AND state IN ('scheduled', 'available', 'retryable')
+          AND run_at <= %(now)s
+        ORDER BY priority DESC, run_at, id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AS c
+    ORDER BY c.priority DESC, c.run_at, c.id
+    LIMIT %(limit)s
+),
+claimed AS (
+    UPDATE jobs AS j
+    SET state = 'running', attempt = j.attempt + 1, worker_id = %(worker_id)s,
+        lease_expires_at = %(lease_until)s, started_at = %(now)s, finished_at = NULL,
+        duration_ms = NULL,
+        dedupe_key = CASE WHEN j.unique_while = 'pending' THEN NULL ELSE j.dedupe_key END
+    FROM picked
+    WHERE j.id = picked.id
+    RETURNING j.id, j.task, j.queue, j.args::text AS args, j.attempt, j.max_attempts, j.timeout,
+              j.priority, j.run_at
+),
+started AS (
+    INSERT INTO attempts (job_id, attempt, status, worker_id, started_at)
+    SELECT id, attempt, 'running', %(worker_id)s, %(now)s FROM claimed
+)
+SELECT * FROM claimed
+
+-- name: complete_jobs
+-- Rows are locked in id order (as in renew_leases, hand_back_jobs and rescue_expired), so a
+-- worker's completer, its heartbeat and the rescuer never deadlock on each other. `locked`
+-- checks the fence (attempt, running, worker) under the lock; what it returns stays ours.
+WITH outcome AS (
+    SELECT *
+    FROM unnest(%(job_id)b::bigint[], %(attempt)b::integer[], %(status)b::text[],
+                %(next_state)b::text[], %(finished_at)b::timestamptz[], %(duration_ms)b::bigint[],
+                %(run_at)b::timestamptz[], %(result)b::jsonb[], %(summary)b::text[],
+                %(error)b::text[], %(traceback)b::text[])
+         AS o(job_id, attempt, status, next_state, finished_at, duration_ms, run_at, result,
+              summary, error, traceback)
+),
+locked AS (
+    SELECT j.id FROM jobs AS j
+    JOIN outcome AS o ON o.job_id = j.id AND o.attempt = j.attempt
+    WHERE j.state = 'running' AND j.worker_id = %(worker_id)s
+    ORDER BY j.id
+    FOR UPDATE OF j
+),
+finished AS (
+    UPDATE jobs AS j
+    SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
+        lease_expires_at = NULL, run_at = COALESCE(o.run_at, j.run_at),
+        result = o.result, summary = o.summary, error = o.error,
+        dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
+                          ELSE j.dedupe_key END
+    FROM locked, outcome AS o
+    WHERE j.id = locked.id AND o.job_id = locked.id
+    RETURNING j.id, j.task, j.attempt
+),
+attempts_finished AS (
+    UPDATE attempts AS a
+    SET status = o.status, finished_at = o.finished_at, duration_ms = o.duration_ms,
+        error = o.error, traceback = o.traceback
+    FROM finished AS f, outcome AS o
+    WHERE o.job_id = f.id AND a.job_id = f.id AND a.attempt = f.attempt
+),
+rolled_up AS (
+    INSERT INTO stats_minute AS s (minute, task, shard, succeeded, failed, duration_ms)
+    SELECT date_trunc('minute', o.finished_at, 'UTC'), f.task, %(shard)s,
+           COUNT(*) FILTER (WHERE o.status = 'succeeded'),
+           COUNT(*) FILTER (WHERE o.status <> 'succeeded'),
+           SUM(o.duration_ms)
+    FROM finished AS f JOIN outcome AS o ON o.job_id = f.id
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (minute, task, shard) DO UPDATE
+    SET succeeded = s.succeeded + excluded.succeeded,
+        failed = s.failed + excluded.failed,
+        duration_ms = s.duration_ms + excluded.duration_ms
+)
+SELECT id FROM finished
+
+-- name: hand_back_jobs
+WITH handed_in AS (
+    SELECT * FROM unnest(%(job_id)b::bigint[], %(attempt)b::integer[]) AS h(job_id, attempt)
+),
+locked AS (
+    SELECT j.id FROM jobs AS j
+    JOIN handed_in AS h ON h.job_id = j.id AND h.attempt = j.attempt
+    WHERE j.state = 'running' AND j.worker_id = %(worker_id)s
+    ORDER BY j.id
+    FOR UPDATE OF j
+),
+handed AS (
+    UPDATE jobs AS j
+    SET state = 'available', attempt = j.attempt - 1, worker_id = NULL, lease_expires_at = NULL,
+        started_at = NULL
+    FROM locked
+    WHERE j.id = locked.id
+    RETURNING j.id, j.attempt + 1 AS attempt, j.queue
+),
+dropped AS (
+    DELETE FROM attempts AS a USING handed AS h
+    WHERE a.job_id = h.id AND a.attempt = h.attempt
+),
+notified AS (
+    SELECT COUNT(pg_notify('jobdeck_jobs', q.queue)) AS n
+    FROM (SELECT DISTINCT queue FROM handed) AS q
+)
+SELECT (SELECT COUNT(*) FROM handed) AS handed, n FROM notified
+
+-- name: renew_leases
+UPDATE jobs SET lease_expires_at = %(until)s
+WHERE id IN (
+    SELECT id FROM jobs WHERE worker_id = %(worker_id)s AND state = 'running'
+    ORDER BY id
+    FOR UPDATE
+)
+AND worker_id = %(worker_id)s AND state = 'running'
+
+-- name: rescue_expired
+WITH expired AS (
+    SELECT id FROM jobs
+    WHERE state = 'running' AND lease_expires_at < %(now)s
+    ORDER BY id
+    FOR UPDATE
+),
+rescued AS (
+    UPDATE jobs AS j
+    SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retryable' END,
+        run_at = %(retry_at)s, finished_at = %(now)s, lease_expires_at = NULL,
+        duration_ms = ROUND(EXTRACT(EPOCH FROM (%(now)s - j.started_at)) * 1000)::bigint,
+        error = 'worker ' || COALESCE(j.worker_id, '?') || ' was lost: its lease expired at '
+                || to_char(j.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
+        dedupe_key = CASE WHEN j.attempt >= j.max_attempts THEN NULL ELSE j.dedupe_key END
+    FROM expired
+    WHERE j.id = expired.id
+    RETURNING j.id, j.task, j.attempt, j.state, j.worker_id, j.duration_ms, j.error
+),
+attempts_failed AS (
+    UPDATE attempts AS a
+    SET status = 'failed', finished_at = %(now)s, duration_ms = r.duration_ms, error = r.error
+    FROM rescued AS r
+    WHERE a.job_id = r.id AND a.attempt = r.attempt AND a.status = 'running'
+),
+rolled_up AS (
+    INSERT INTO stats_minute AS s (minute, task, shard, succeeded, failed, duration_ms)
+    SELECT date_trunc('minute', %(now)s::timestamptz, 'UTC'), task, 0, 0, COUNT(*),
+           COALESCE(SUM(duration_ms), 0)
+    FROM rescued
+    GROUP BY task
+    ORDER BY task
+    ON CONFLICT (minute, task, shard) DO UPDATE
+    SET failed = s.failed + excluded.failed,
+        duration_ms = s.duration_ms + excluded.duration_ms
+),
+notified AS (
+    SELECT COUNT(pg_notify('jobdeck_jobs', '')) AS n
+    FROM (SELECT 1 FROM rescued WHERE state = 'retryable' LIMIT 1) AS any_retryable
+)
+SELECT id, task, attempt, state, worker_id FROM rescued CROSS JOIN notified
+
+-- name: notify_jobs
+SELECT pg_notify('jobdeck_jobs', '')
+
+-- name: listen_jobs
+LISTEN jobdeck_jobs
+
+-- name: register_worker
+INSERT INTO workers (id, host, pid, queues, concurrency, version, started_at, last_heartbeat,
+                     state)
+VALUES (%(id)s, %(host)s, %(pid)s, %(queues)s::jsonb, %(concurrency)s, %(version)s,
+        %(started_at)s, %(last_heartbeat)s, %(state)s)
+ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat, state = excluded.state
+
+-- name: heartbeat_worker
+UPDATE workers SET last_heartbeat = %(now)s, state = %(state)s WHERE id = %(worker_id)s
+
+-- name: deregister_worker
+UPDATE workers SET state = 'stopped', stopped_at = %(now)s, last_heartbeat = %(now)s
+WHERE id = %(worker_id)s
+
+-- name: list_workers
+SELECT id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state
+FROM workers
+WHERE %(since)s::timestamptz IS NULL OR last_heartbeat >= %(since)s::timestamptz
+ORDER BY started_at DESC
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = %(id)s
+
+-- name: get_attempts
+SELECT job_id, attempt, status, worker_id, started_at, finished_at, duration_ms, error, traceback
+FROM attempts WHERE job_id = %(job_id)s ORDER BY attempt
+
+-- name: list_jobs
+SELECT * FROM jobs WHERE {where} ORDER BY id DESC LIMIT %(limit)s
+
+-- name: count_jobs
+SELECT COUNT(*) AS n FROM jobs WHERE {where}
+
+-- name: where_states
+state = ANY(%(states)b::text[])
+
+-- name: where_tasks
+task = ANY(%(tasks)b::text[])
+
+-- name: where_queue
+queue = %(queue)s
+
+-- name: where_schedule
+schedule = %(schedule)s
+
+-- name: where_enqueued_from
+enqueued_at >= %(enqueued_from)s
+
+-- name: where_enqueued_to
+enqueued_at <= %(enqueued_to)s
+
+-- name: where_before_id
+id < %(before_id)s
+
+-- name: count_by_state
+SELECT state, COUNT(*) AS n FROM jobs GROUP BY state
+
+-- name: task_names
+-- A skip scan over jobs_task_id: one index probe per distinct task, not a pass over every job.
+WITH RECURSIVE names AS (
+    (SELECT task FROM jobs ORDER BY task LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.task FROM jobs AS j WHERE j.task > names.task ORDER BY j.task LIMIT 1)
+    FROM names
+    WHERE names.task IS NOT NULL
+)
+SELECT task FROM names WHERE task IS NOT NULL
+
+-- name: stats_series
+SELECT (FLOOR(EXTRACT(EPOCH FROM minute) / %(bucket)s) * %(bucket)s)::bigint AS bucket,
+       SUM(succeeded)::bigint AS succeeded, SUM(failed)::bigint AS failed,
+       SUM(duration_ms)::bigint AS duration_ms
+FROM stats_minute
+WHERE minute >= %(since)s AND minute < %(until)s
+GROUP BY 1 ORDER BY 1
+
+-- name: stats_by_task
+SELECT task, SUM(succeeded)::bigint AS succeeded, SUM(failed)::bigint AS failed,
+       SUM(duration_ms)::bigint AS duration_ms
+FROM stats_minute
+WHERE minute >= %(since)s AND minute < %(until)s
+GROUP BY task ORDER BY SUM(succeeded) + SUM(failed) DESC, task
+
+-- name: retry_job
+WITH changed AS (
+    UPDATE jobs
+    SET state = 'available', run_at = %(now)s, max_attempts = GREATEST(max_attempts, attempt + 1),
+        finished_at = NULL, lease_expires_at = NULL
+    WHERE id = %(id)s AND state IN ('failed', 'cancelled', 'retryable')
+    RETURNING *
+)
+SELECT changed.*, pg_notify('jobdeck_jobs', changed.queue)::text AS notified FROM changed
+
+-- name: cancel_job
+UPDATE jobs
+SET state = 'cancelled', finished_at = %(now)s, dedupe_key = NULL
+WHERE id = %(id)s AND state IN ('scheduled', 'available', 'retryable')
+RETURNING *
+
+-- name: prune_finished
+-- SKIP LOCKED: a job an operator is retrying right now is left for the next sweep.
+WITH doomed AS (
+    SELECT id FROM jobs
+    WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < %(before)s
+    ORDER BY finished_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+),
+attempts_gone AS (
+    DELETE FROM attempts WHERE job_id IN (SELECT id FROM doomed)
+),
+gone AS (
+    DELETE FROM jobs WHERE id IN (SELECT id FROM doomed) RETURNING id
+)
+SELECT COUNT(*) AS n FROM gone
