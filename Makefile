@@ -4,23 +4,30 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup services demo test test-fast lint types check bench constraints clean
+.PHONY: help setup static services demo dashboard test test-fast lint types check bench constraints clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install pinned dependencies
+setup: $(STAMP) static ## create .venv, install pinned dependencies and the dashboard's JS
 
-services: ## start the local services the tests use, if installed and stopped
+static: ## fetch the dashboard's two JS libraries (npm ci) into the package
+	@bash scripts/build-static.sh
+
+services: ## start the local services the tests use, if installed and stopped; install Chromium
 	@bash scripts/ensure-services.sh
+	@bash scripts/ensure-browser.sh
 
 demo: setup ## run the demo: a worker with example tasks on SQLite
 	$(VENV)/bin/jobdeck demo
+
+dashboard: setup ## serve the dashboard for the demo database on http://127.0.0.1:8080
+	$(VENV)/bin/jobdeck dashboard --app jobdeck.demo.app:deck --database sqlite:///demo-data/jobdeck.db
 
 test: setup services ## run the whole test suite
 	$(PY) -m pytest

@@ -155,6 +155,14 @@ class JobDeck:
     def migrate(self) -> list[str]:
         return self.store.migrate()
 
+    def asgi(self, *, authorize: Any = None, **options: Any) -> Any:
+        """The dashboard as an ASGI app; mount it anywhere:
+        ``app.mount("/admin/jobs", deck.asgi())``. ``authorize(request)`` maps a request to a
+        ``jobdeck.web.access.Principal`` to reuse your application's login."""
+        from jobdeck.web.app import create_app
+
+        return create_app(self, authorize=authorize, **options)
+
     def worker(self, **overrides: Any) -> Worker:
         """A worker for this deck's tasks; ``overrides`` replace settings (queues, concurrency)."""
         from jobdeck.worker import Worker

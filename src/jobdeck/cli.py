@@ -251,6 +251,24 @@ def jobs_cancel(ctx: Context, job_id: int) -> None:
     click.echo(f"job {job.id} ({job.task}) cancelled")
 
 
+# -- dashboard -----------------------------------------------------------------------------------
+
+
+@main.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--log-level", default="INFO", show_default=True)
+def dashboard(ctx: Context, host: str, port: int, log_level: str) -> None:
+    """Serve the monitoring dashboard (Jobs and Scheduled jobs pages)."""
+    import uvicorn
+
+    setup_logging(log_level)
+    ctx.deck.store.check_schema()
+    click.echo(f"jobdeck dashboard on http://{host}:{port}/ ({ctx.deck.database_url})")
+    uvicorn.run(ctx.deck.asgi(), host=host, port=port, log_level=log_level.lower())
+
+
 # -- schedules -----------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jobdeck.clock import Clock
-from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound
+from jobdeck.errors import ConfigError, InvalidTransition, JobDeckError, JobNotFound
 from jobdeck.states import STATUS_FILTERS, JobState
 from jobdeck.store.base import AttemptRow, JobFilter, JobRow, StatsRow, Store, WorkerInfo
 
@@ -39,6 +39,7 @@ class JobQuery:
 class JobPage:
     rows: list[JobRow]
     next_before_id: int | None  # pass as before_id for the next (older) page
+    prev_after_id: int | None = None  # pass as after_id for the previous (newer) page
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,27 @@ def to_filter(store: Store, query: JobQuery) -> JobFilter:
 
 
 def list_jobs(
-    store: Store, query: JobQuery, before_id: int | None = None, limit: int = PAGE_SIZE
+    store: Store,
+    query: JobQuery,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+    after_id: int | None = None,
 ) -> JobPage:
-    rows = store.list_jobs(to_filter(store, query), before_id, limit + 1)
-    more = len(rows) > limit
+    """A page of jobs, newest first, with cursors to the older and the newer page.
+
+    Keyset pagination: one more row than the page is read to know whether another page
+    exists, so no page costs a count over the whole table.
+    """
+    rows = store.list_jobs(to_filter(store, query), before_id, limit + 1, after_id=after_id)
+    if after_id is not None:
+        newer_exists = len(rows) > limit
+        rows = rows[-limit:]
+        older = rows[-1].id if rows else None
+        return JobPage(rows, older, rows[0].id if rows and newer_exists else None)
+    older_exists = len(rows) > limit
     rows = rows[:limit]
-    return JobPage(rows, rows[-1].id if more and rows else None)
+    newer = rows[0].id if rows and before_id is not None else None
+    return JobPage(rows, rows[-1].id if older_exists and rows else None, newer)
 
 
 def count_jobs(store: Store, query: JobQuery) -> int:
@@ -191,3 +207,31 @@ def _fill_buckets(
         filled.append(found.get(key, StatsRow(moment.isoformat())))
         moment += timedelta(seconds=bucket)
     return filled
+
+
+@dataclass(frozen=True)
+class Health:
+    """The worker pill: healthy when a heartbeat is younger than three intervals."""
+
+    healthy: bool
+    reason: str  # why unhealthy, or which worker beat last
+    last_heartbeat: datetime | None
+    workers: list[WorkerInfo]
+
+
+def worker_health(store: Store, clock: Clock, heartbeat_interval: float) -> Health:
+    now = clock.now()
+    try:
+        workers = store.list_workers(since=now - timedelta(days=1))
+    except JobDeckError as exc:
+        return Health(False, f"database unreachable: {exc}", None, [])
+    alive = [w for w in workers if w.state != "stopped"]
+    latest = max((w.last_heartbeat for w in alive), default=None)
+    limit = timedelta(seconds=3 * heartbeat_interval)
+    if latest is not None and now - latest <= limit:
+        fresh = [w for w in alive if now - w.last_heartbeat <= limit]
+        return Health(True, f"{len(fresh)} worker(s) heartbeating", latest, fresh)
+    if latest is None:
+        return Health(False, "no worker has sent a heartbeat", None, [])
+    age = int((now - latest).total_seconds())
+    return Health(False, f"no worker heartbeat for {age} s", latest, [])

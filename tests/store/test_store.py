@@ -333,3 +333,12 @@ def test_enqueue_wakes_a_waiting_consumer(store: Store, db_url: str) -> None:
     finally:
         thread.join()
         waiter.close()
+
+
+def test_after_id_pages_back_to_newer_jobs(store: Store) -> None:
+    ids = [r.job_id for r in store.insert_jobs([NewJob("a") for _ in range(10)])]
+    older = store.list_jobs(JobFilter(), ids[5], 3)
+    assert [j.id for j in older] == [ids[4], ids[3], ids[2]]
+    newer = store.list_jobs(JobFilter(), None, 3, after_id=ids[4])
+    assert [j.id for j in newer] == [ids[7], ids[6], ids[5]]
+    assert store.list_jobs(JobFilter(), None, 3, after_id=ids[-1]) == []

@@ -67,7 +67,9 @@ def attempt_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AttemptR
     )
 
 
-def filter_clauses(filters: JobFilter, before_id: int | None) -> list[str]:
+def filter_clauses(
+    filters: JobFilter, before_id: int | None, after_id: int | None = None
+) -> list[str]:
     """Names of the ``where_*`` query fragments a filter needs, in a fixed order."""
     wanted = {
         "where_states": filters.states is not None,
@@ -77,6 +79,7 @@ def filter_clauses(filters: JobFilter, before_id: int | None) -> list[str]:
         "where_enqueued_from": filters.enqueued_from is not None,
         "where_enqueued_to": filters.enqueued_to is not None,
         "where_before_id": before_id is not None,
+        "where_after_id": after_id is not None,
     }
     return [name for name, needed in wanted.items() if needed]
 

@@ -470,17 +470,23 @@ class SQLiteStore:
             attempt_from_row(r, from_db) for r in self._read("get_attempts", {"job_id": job_id})
         ]
 
-    def list_jobs(self, filters: JobFilter, before_id: int | None, limit: int) -> list[JobRow]:
-        where, params = self._where(filters, before_id)
-        rows = self._read("list_jobs", {**params, "limit": limit}, where=where)
-        return [job_from_row(r, from_db) for r in rows]
+    def list_jobs(
+        self, filters: JobFilter, before_id: int | None, limit: int, after_id: int | None = None
+    ) -> list[JobRow]:
+        where, params = self._where(filters, before_id, after_id)
+        query = "list_jobs" if after_id is None else "list_jobs_ascending"
+        rows = self._read(query, {**params, "limit": limit}, where=where)
+        jobs = [job_from_row(r, from_db) for r in rows]
+        return jobs if after_id is None else jobs[::-1]
 
     def count_jobs(self, filters: JobFilter) -> int:
         where, params = self._where(filters, None)
         return int(self._read("count_jobs", params, where=where)[0][0])
 
-    def _where(self, filters: JobFilter, before_id: int | None) -> tuple[str, dict[str, Any]]:
-        clauses = [self._q[name] for name in filter_clauses(filters, before_id)]
+    def _where(
+        self, filters: JobFilter, before_id: int | None, after_id: int | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        clauses = [self._q[name] for name in filter_clauses(filters, before_id, after_id)]
         params = {
             "states": json.dumps(sorted(filters.states or [])),
             "tasks": json.dumps(list(filters.tasks or [])),
@@ -488,6 +494,7 @@ class SQLiteStore:
             "schedule": filters.schedule,
             "enqueued_from": to_db(filters.enqueued_from),
             "enqueued_to": to_db(filters.enqueued_to),
+            "after_id": after_id,
             "before_id": before_id,
         }
         return " AND ".join(clauses) or "1 = 1", params

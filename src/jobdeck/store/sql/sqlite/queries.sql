@@ -122,6 +122,9 @@ FROM attempts WHERE job_id = :job_id ORDER BY attempt
 -- name: list_jobs
 SELECT * FROM jobs WHERE {where} ORDER BY id DESC LIMIT :limit
 
+-- name: list_jobs_ascending
+SELECT * FROM jobs WHERE {where} ORDER BY id ASC LIMIT :limit
+
 -- name: count_jobs
 SELECT COUNT(*) FROM jobs WHERE {where}
 
@@ -145,6 +148,9 @@ enqueued_at <= :enqueued_to
 
 -- name: where_before_id
 id < :before_id
+
+-- name: where_after_id
+id > :after_id
 
 -- name: count_by_state
 SELECT state, COUNT(*) FROM jobs GROUP BY state

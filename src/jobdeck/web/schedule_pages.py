@@ -1,0 +1,159 @@
+"""The Scheduled jobs page: a card per schedule, Run Now with its toast, pause, staleness."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from jobdeck import control, schedule_control
+from jobdeck.errors import JobNotFound
+from jobdeck.schedules import ScheduleStatus
+from jobdeck.states import JobState
+from jobdeck.store.base import JobRow
+from jobdeck.web.access import require
+from jobdeck.web.app import render, toast_header
+
+if TYPE_CHECKING:
+    from jobdeck.app import JobDeck
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_REFRESH_S = 10
+WATCH_REFRESH_S = 1
+
+
+@router.get("/schedules", response_class=HTMLResponse)
+async def schedules_page(request: Request) -> Response:
+    await require(request, "view")
+    deck = _deck(request)
+    statuses = schedule_control.schedule_statuses(deck)
+    return render(
+        request,
+        "schedules.html",
+        nav="schedules",
+        statuses=statuses,
+        summary=_summary(deck, statuses),
+        now=deck.clock.now(),
+        watch=None,
+    )
+
+
+@router.get("/schedules/summary", response_class=HTMLResponse)
+async def schedules_summary(request: Request) -> Response:
+    await require(request, "view")
+    deck = _deck(request)
+    statuses = schedule_control.schedule_statuses(deck)
+    return render(request, "_schedule_summary.html", summary=_summary(deck, statuses))
+
+
+@router.get("/schedules/{name}/status", response_class=HTMLResponse)
+async def schedule_status(request: Request, name: str) -> Response:
+    await require(request, "view")
+    watch = request.query_params.get("watch", "")
+    return _status_block(request, name, int(watch) if watch.isdigit() else None)
+
+
+@router.post("/schedules/{name}/run", response_class=HTMLResponse)
+async def run_now(request: Request, name: str) -> Response:
+    principal = await require(request, "trigger")
+    deck = _deck(request)
+    result = schedule_control.run_now(deck, name, by=principal.name)
+    title = schedule_control.schedule_status(deck, name).title
+    if result.created:
+        message, kind = f"{title}: queued, starting now", "info"
+    else:
+        message, kind = f"{title} is already queued or running (job #{result.job_id})", "warn"
+    return _status_block(request, name, result.job_id, toast=(message, kind))
+
+
+@router.post("/schedules/{name}/pause", response_class=HTMLResponse)
+async def pause(request: Request, name: str) -> Response:
+    await require(request, "operate")
+    schedule_control.set_paused(_deck(request), name, True)
+    return _status_block(request, name, None, toast=(f"{name} paused", "info"))
+
+
+@router.post("/schedules/{name}/resume", response_class=HTMLResponse)
+async def resume(request: Request, name: str) -> Response:
+    await require(request, "operate")
+    schedule_control.set_paused(_deck(request), name, False)
+    return _status_block(request, name, None, toast=(f"{name} resumed", "info"))
+
+
+@router.get("/schedules/{name}/runs", response_class=HTMLResponse)
+async def recent_runs(request: Request, name: str) -> Response:
+    await require(request, "view")
+    deck = _deck(request)
+    runs = schedule_control.recent_runs(deck, name, 10)
+    return render(request, "_schedule_runs.html", runs=runs, now=deck.clock.now())
+
+
+# -- view models ---------------------------------------------------------------------------------
+
+
+def _deck(request: Request) -> JobDeck:
+    deck: JobDeck = request.app.state.deck
+    return deck
+
+
+def _status_block(
+    request: Request, name: str, watch: int | None, toast: tuple[str, str] | None = None
+) -> Response:
+    deck = _deck(request)
+    status = schedule_control.schedule_status(deck, name)
+    watched = _watched_job(deck, watch)
+    if watched is not None and watched.state in _SETTLED and toast is None:
+        toast = _outcome_toast(watched)
+        watched = None
+    headers = {"HX-Trigger": toast_header(*toast)} if toast else None
+    return render(
+        request,
+        "_schedule_status.html",
+        headers=headers,
+        s=status,
+        watch=watched,
+        now=deck.clock.now(),
+        refresh=_refresh(watched),
+    )
+
+
+_SETTLED = (JobState.SUCCEEDED, JobState.FAILED, JobState.RETRYABLE, JobState.CANCELLED)
+
+
+def _watched_job(deck: JobDeck, job_id: int | None) -> JobRow | None:
+    if job_id is None:
+        return None
+    try:
+        return control.job_detail(deck.store, job_id).job
+    except JobNotFound:
+        return None
+
+
+def _outcome_toast(job: JobRow) -> tuple[str, str]:
+    if job.state == JobState.SUCCEEDED:
+        return f"Job executed successfully - {job.summary or 'done'}", "success"
+    if job.state == JobState.CANCELLED:
+        return "Job was cancelled before it ran", "warn"
+    return "Job execution failed - Check logs for details", "error"
+
+
+def _refresh(watched: JobRow | None) -> int:
+    return WATCH_REFRESH_S if watched is not None else STATUS_REFRESH_S
+
+
+def _summary(deck: JobDeck, statuses: list[ScheduleStatus]) -> dict[str, Any]:
+    """The guide's health indicators: failed jobs, stale last runs, no worker."""
+    health = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
+    active = [s for s in statuses if s.active]
+    failed = [s.title for s in active if s.status == "failed"]
+    stale = [s.title for s in active if s.stale]
+    problems = []
+    if not health.healthy:
+        problems.append(f"No healthy worker ({health.reason})")
+    if failed:
+        problems.append(f"{len(failed)} failed: {', '.join(failed)}")
+    if stale:
+        problems.append(f"{len(stale)} not run recently: {', '.join(stale)}")
+    return {"healthy": not problems, "problems": problems, "count": len(active)}

@@ -1,0 +1,159 @@
+// jobdeck dashboard behaviour: chart, drawer, toasts, filters, local times. No build step.
+(function () {
+  "use strict";
+
+  // ---- throughput chart (uPlot) -------------------------------------------------------------
+  function cssVar(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function gradient(color) {
+    return function (u) {
+      const g = u.ctx.createLinearGradient(0, u.bbox.top, 0, u.bbox.top + u.bbox.height);
+      g.addColorStop(0, color + "99");
+      g.addColorStop(1, color + "08");
+      return g;
+    };
+  }
+
+  function hexOf(color, fallback) {
+    return /^#[0-9a-f]{6}$/i.test(color) ? color : fallback;
+  }
+
+  function formatBucket(seconds, bucket) {
+    const d = new Date(seconds * 1000);
+    const opts = bucket >= 21600
+      ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
+      : { hour: "2-digit", minute: "2-digit" };
+    return d.toLocaleString(undefined, opts);
+  }
+
+  function tooltipPlugin(el, data) {
+    const tip = el.parentElement.querySelector(".chart-tooltip");
+    return {
+      hooks: {
+        setCursor: function (u) {
+          const i = u.cursor.idx;
+          if (i == null || !tip) { if (tip) tip.hidden = true; return; }
+          tip.innerHTML = "";
+          const title = document.createElement("b");
+          title.textContent = formatBucket(data.x[i], data.bucket);
+          const ok = document.createElement("div");
+          ok.textContent = "Success: " + data.success[i];
+          const bad = document.createElement("div");
+          bad.textContent = "Failed: " + data.failed[i];
+          tip.append(title, ok, bad);
+          tip.hidden = false;
+          const left = u.valToPos(data.x[i], "x") + u.over.offsetLeft;
+          const top = u.over.offsetTop + 8;
+          tip.style.left = Math.max(0, Math.min(left + 12, el.clientWidth - tip.offsetWidth)) + "px";
+          tip.style.top = top + "px";
+        },
+      },
+    };
+  }
+
+  function renderChart(el) {
+    if (!el || el.dataset.ready || !window.uPlot) return;
+    const data = JSON.parse(el.dataset.chart);
+    const ok = hexOf(cssVar("--ok"), "#16a34a");
+    const bad = hexOf(cssVar("--bad"), "#dc2626");
+    const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--line"), width: 1 }, ticks: { show: false } };
+    const opts = {
+      width: el.clientWidth || 600,
+      height: 240,
+      cursor: { points: { size: 7 }, drag: { x: false, y: false } },
+      legend: { show: false },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(4, max * 1.15)]; } } },
+      axes: [axis, Object.assign({}, axis, { size: 44 })],
+      series: [
+        {},
+        { label: "Success", stroke: ok, width: 2, fill: gradient(ok), points: { show: false } },
+        { label: "Failed", stroke: bad, width: 2, fill: gradient(bad), points: { show: false } },
+      ],
+      plugins: [tooltipPlugin(el, data)],
+    };
+    el.innerHTML = "";
+    const chart = new uPlot(opts, [data.x, data.success, data.failed], el);
+    el.dataset.ready = "1";
+    el._chart = chart;
+  }
+
+  window.addEventListener("resize", function () {
+    const el = document.getElementById("chart");
+    if (el && el._chart) el._chart.setSize({ width: el.clientWidth, height: 240 });
+  });
+
+  // ---- local times -------------------------------------------------------------------------
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      if (!t.getAttribute("datetime") || t.dataset.local || t.title) return;
+      const d = new Date(t.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      t.textContent = d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+      t.dataset.local = "1";
+    });
+  }
+
+  // ---- toasts ------------------------------------------------------------------------------
+  function toast(message, kind) {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    const item = document.createElement("div");
+    item.className = "toast toast-" + (kind || "info");
+    item.textContent = message;
+    box.append(item);
+    setTimeout(function () { item.remove(); }, 6000);
+  }
+  document.body.addEventListener("jobdeck:toast", function (e) {
+    toast(e.detail.message, e.detail.kind);
+  });
+
+  // ---- drawer ------------------------------------------------------------------------------
+  let lastRow = null;
+  function closeDrawer() {
+    const drawer = document.getElementById("drawer");
+    if (!drawer || !drawer.classList.contains("open")) return;
+    drawer.classList.remove("open");
+    drawer.innerHTML = "";
+    if (lastRow && document.body.contains(lastRow)) lastRow.focus({ preventScroll: true });
+  }
+  document.addEventListener("click", function (e) {
+    const row = e.target.closest(".job-row");
+    if (row) lastRow = row;
+    if (e.target.closest("[data-close-drawer]")) closeDrawer();
+    const card = e.target.closest(".schedule-card");
+    if (card && !e.target.closest("button, a, summary, details, .info")) {
+      const details = card.querySelector("details.runs");
+      if (details) details.open = !details.open;
+    }
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") closeDrawer();
+  });
+
+  // ---- filters -----------------------------------------------------------------------------
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest("#clear-filters")) return;
+    const form = document.getElementById("filters");
+    form.querySelectorAll("input").forEach(function (i) { i.value = ""; });
+    form.querySelectorAll("select").forEach(function (s) { s.value = "all"; });
+    htmx.trigger(form, "change");
+  });
+
+  // ---- wiring ------------------------------------------------------------------------------
+  function refresh(root) {
+    renderChart(document.getElementById("chart"));
+    localTimes(root || document);
+  }
+  document.addEventListener("DOMContentLoaded", function () { refresh(document); });
+  document.body.addEventListener("htmx:afterSettle", function (e) {
+    refresh(e.detail.elt || document);
+    if (e.detail.target && e.detail.target.id === "drawer") {
+      const drawer = e.detail.target;
+      drawer.classList.toggle("open", drawer.children.length > 0);
+      const close = drawer.querySelector(".close");
+      if (close) close.focus({ preventScroll: true });
+    }
+  });
+})();

@@ -1,0 +1,51 @@
+"""Both dialects carry the same numbered migrations and end with the same tables and columns."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+
+from jobdeck.store import open_store
+from jobdeck.store.queries import load_migrations
+
+
+def test_migration_numbers_and_names_match_across_dialects() -> None:
+    sqlite = [(m.version, m.name) for m in load_migrations("sqlite")]
+    postgres = [(m.version, m.name) for m in load_migrations("postgres")]
+    assert sqlite == postgres
+    assert [v for v, _ in sqlite] == list(range(1, len(sqlite) + 1)), "numbers must be 1, 2, 3..."
+
+
+def test_migrated_schemas_have_the_same_tables_and_columns(
+    tmp_path: Path, pg_template: str
+) -> None:
+    from tests.pgtools import url_for
+
+    path = tmp_path / "schema.db"
+    store = open_store(f"sqlite:///{path}")
+    store.migrate()
+    store.close()
+    assert sqlite_columns(path) == postgres_columns(url_for(pg_template))
+
+
+def sqlite_columns(path: Path) -> set[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {(t, r[1]) for t in tables for r in conn.execute(f'PRAGMA table_info("{t}")')}
+
+
+def postgres_columns(url: str) -> set[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public'"
+        ).fetchall()
+    return {(t, c) for t, c in rows}
