@@ -258,15 +258,27 @@ def jobs_cancel(ctx: Context, job_id: int) -> None:
 @common_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
+@click.option(
+    "--no-login",
+    is_flag=True,
+    help="No sign-in: whoever reaches it operates it (refused unless on localhost).",
+)
 @click.option("--log-level", default="INFO", show_default=True)
-def dashboard(ctx: Context, host: str, port: int, log_level: str) -> None:
-    """Serve the monitoring dashboard (Jobs and Scheduled jobs pages)."""
+def dashboard(ctx: Context, host: str, port: int, no_login: bool, log_level: str) -> None:
+    """Serve the monitoring dashboard (sign in with `jobdeck users add` accounts)."""
     import uvicorn
 
+    from jobdeck.web.access import local_operator
+
+    if no_login and host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(
+            "--no-login is only allowed with --host 127.0.0.1 (anyone could operate it)"
+        )
     setup_logging(log_level)
     ctx.deck.store.check_schema()
     click.echo(f"jobdeck dashboard on http://{host}:{port}/ ({ctx.deck.database_url})")
-    uvicorn.run(ctx.deck.asgi(), host=host, port=port, log_level=log_level.lower())
+    app = ctx.deck.asgi(authorize=local_operator if no_login else None)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower())
 
 
 # -- schedules -----------------------------------------------------------------------------------
@@ -357,6 +369,151 @@ def alerts(ctx: Context, limit: int) -> None:
     from jobdeck.cli_views import alerts_table
 
     alerts_table(ctx.deck.store.list_alerts(limit))
+
+
+# -- users and tokens ------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Dashboard users and their roles."""
+
+
+def _cli_actor() -> Any:
+    from jobdeck.accounts import Actor
+
+    return Actor(f"cli:{_user()}", "admin", None)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise ConfigError("no terminal to ask for a password: pipe it with --password-stdin")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users.command("add")
+@common_options
+@click.argument("email")
+@click.option("--role", required=True, help="admin, partner, attorney, manager, ca, advocate, user")
+@click.option("--name", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(ctx: Context, email: str, role: str, name: str | None, password_stdin: bool) -> None:
+    """Add a user (password from a prompt, or --password-stdin)."""
+    from jobdeck import accounts
+
+    policy = accounts.AccessPolicy.from_settings(ctx.deck.settings.role_permissions)
+    user = accounts.add_user(
+        ctx.deck.store,
+        ctx.deck.clock,
+        policy,
+        _cli_actor(),
+        email,
+        _read_password(password_stdin),
+        role,
+        name,
+    )
+    click.echo(f"added {user.email} as {user.role}")
+
+
+@users.command("list")
+@common_options
+def users_list(ctx: Context) -> None:
+    """Users with role, status and last sign-in."""
+    from jobdeck.cli_views import users_table
+
+    users_table(ctx.deck.store.list_users())
+
+
+@users.command("set-role")
+@common_options
+@click.argument("email")
+@click.argument("role")
+def users_set_role(ctx: Context, email: str, role: str) -> None:
+    """Change a user's role (their sessions end)."""
+    from jobdeck import accounts
+
+    policy = accounts.AccessPolicy.from_settings(ctx.deck.settings.role_permissions)
+    user = accounts.set_role(ctx.deck.store, ctx.deck.clock, policy, _cli_actor(), email, role)
+    click.echo(f"{user.email} is now {user.role}")
+
+
+@users.command("disable")
+@common_options
+@click.argument("email")
+def users_disable(ctx: Context, email: str) -> None:
+    """Disable a user (their sessions end)."""
+    from jobdeck import accounts
+
+    accounts.set_active(ctx.deck.store, ctx.deck.clock, _cli_actor(), email, False)
+    click.echo(f"{email} disabled")
+
+
+@users.command("enable")
+@common_options
+@click.argument("email")
+def users_enable(ctx: Context, email: str) -> None:
+    """Enable a disabled user."""
+    from jobdeck import accounts
+
+    accounts.set_active(ctx.deck.store, ctx.deck.clock, _cli_actor(), email, True)
+    click.echo(f"{email} enabled")
+
+
+@users.command("reset-password")
+@common_options
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_reset_password(ctx: Context, email: str, password_stdin: bool) -> None:
+    """Set a new password (their sessions end)."""
+    from jobdeck import accounts
+
+    accounts.reset_password(
+        ctx.deck.store, ctx.deck.clock, _cli_actor(), email, _read_password(password_stdin)
+    )
+    click.echo(f"password of {email} reset")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for scripts (Authorization: Bearer ...)."""
+
+
+@tokens.command("create")
+@common_options
+@click.argument("name")
+@click.option("--role", required=True)
+def tokens_create(ctx: Context, name: str, role: str) -> None:
+    """Create a token; it is printed once and stored only as a digest."""
+    from jobdeck import accounts
+
+    policy = accounts.AccessPolicy.from_settings(ctx.deck.settings.role_permissions)
+    secret, token = accounts.create_token(
+        ctx.deck.store, ctx.deck.clock, policy, _cli_actor(), name, role
+    )
+    click.echo(f"token {token.id} ({token.role}); copy it now, it is not shown again:")
+    click.echo(secret)
+
+
+@tokens.command("list")
+@common_options
+def tokens_list(ctx: Context) -> None:
+    """Tokens with role, prefix, last use and status."""
+    from jobdeck.cli_views import tokens_table
+
+    tokens_table(ctx.deck.store.list_tokens())
+
+
+@tokens.command("revoke")
+@common_options
+@click.argument("token_id", type=int)
+def tokens_revoke(ctx: Context, token_id: int) -> None:
+    """Revoke a token at once."""
+    from jobdeck import accounts
+
+    accounts.revoke_token(ctx.deck.store, ctx.deck.clock, _cli_actor(), token_id)
+    click.echo(f"token {token_id} revoked")
 
 
 # -- db ------------------------------------------------------------------------------------------

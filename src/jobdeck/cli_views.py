@@ -15,7 +15,7 @@ from jobdeck.control import JobDetail, JobPage
 from jobdeck.durations import format_duration
 from jobdeck.schedule_spec import humanize_ago, humanize_until
 from jobdeck.schedules import ScheduleStatus
-from jobdeck.store.base import AlertRow, JobRow
+from jobdeck.store.base import AlertRow, JobRow, TokenRow, UserRow
 
 console = Console(width=None if Console().is_terminal else 140)
 
@@ -206,3 +206,36 @@ def alerts_table(alerts: list[AlertRow]) -> None:
 
 def _span(delta: timedelta | None) -> str:
     return format_duration(delta) if delta is not None else "-"
+
+
+def users_table(users: list[UserRow]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("ID", "Email", "Name", "Role", "Status", "Last sign-in"):
+        table.add_column(column)
+    for u in users:
+        table.add_row(
+            str(u.id),
+            u.email,
+            u.name,
+            u.role,
+            "active" if u.active else "disabled",
+            short_time(u.last_login_at),
+        )
+    console.print(table if users else "no users: jobdeck users add EMAIL --role admin")
+
+
+def tokens_table(tokens: list[TokenRow]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("ID", "Name", "Role", "Prefix", "Created by", "Last used", "Status"):
+        table.add_column(column)
+    for t in tokens:
+        table.add_row(
+            str(t.id),
+            t.name,
+            t.role,
+            t.prefix + "…",
+            t.created_by,
+            short_time(t.last_used_at),
+            "revoked" if t.revoked_at else "active",
+        )
+    console.print(table if tokens else "no tokens")

@@ -41,6 +41,10 @@ class Settings:
     alert_emails: tuple[str, ...] = ()
     smtp_url: str | None = None
     stats_shard: int | None = None
+    # Role -> permissions; None keeps the defaults (admin all, partner all but admin, ...).
+    role_permissions: dict[str, tuple[str, ...]] | None = None
+    job_retention_days: float = 30.0
+    audit_retention_days: float = 365.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -231,6 +231,86 @@ class AlertRow:
     delivery_error: str | None
 
 
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    password_hash: str
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id_hash: str
+    user_id: int
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    name: str
+    prefix: str
+    role: str
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LoginAttempts:
+    key: str
+    failures: int
+    window_started_at: datetime
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditAction:
+    """An operator action to record; job executions come from attempts, not from here."""
+
+    actor: str
+    action_type: str
+    timestamp: datetime
+    role: str | None = None
+    target: str | None = None
+    ip: str | None = None
+    details_json: str = "{}"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: str  # "op-N" for operator actions, "run-N" for job executions
+    timestamp: datetime
+    actor: str
+    role: str | None
+    action_type: str
+    target: str | None
+    ip: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    action_type: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    executions: bool = True  # include job executions (the "logs" permission)
+    operator_actions: bool = True  # include operator actions (admins)
+    before: tuple[datetime, str] | None = None  # keyset cursor: (timestamp, id)
+
+
 class Store(Protocol):
     """One implementation per dialect; ``tests/store`` runs every verb against both."""
 
@@ -301,3 +381,42 @@ class Store(Protocol):
     ) -> int: ...
     def mark_alert_delivered(self, alert_id: int, now: datetime, error: str | None) -> None: ...
     def list_alerts(self, limit: int = 50) -> list[AlertRow]: ...
+
+    # users, sessions, tokens
+    def create_user(
+        self, email: str, name: str, role: str, password_hash: str, now: datetime
+    ) -> UserRow | None: ...
+    def get_user(self, user_id: int) -> UserRow | None: ...
+    def find_user(self, email: str) -> UserRow | None: ...
+    def list_users(self) -> list[UserRow]: ...
+    def update_user(
+        self,
+        user_id: int,
+        now: datetime,
+        *,
+        name: str | None = None,
+        role: str | None = None,
+        active: bool | None = None,
+        password_hash: str | None = None,
+    ) -> UserRow | None: ...
+    def record_login(self, user_id: int, now: datetime) -> None: ...
+    def create_session(self, session: SessionRow) -> None: ...
+    def get_session(self, id_hash: str) -> SessionRow | None: ...
+    def touch_session(self, id_hash: str, now: datetime) -> None: ...
+    def delete_session(self, id_hash: str) -> None: ...
+    def delete_user_sessions(self, user_id: int) -> None: ...
+    def create_token(
+        self, name: str, token_hash: str, prefix: str, role: str, created_by: str, now: datetime
+    ) -> TokenRow: ...
+    def find_token(self, token_hash: str) -> TokenRow | None: ...
+    def list_tokens(self) -> list[TokenRow]: ...
+    def revoke_token(self, token_id: int, now: datetime) -> bool: ...
+    def touch_token(self, token_id: int, now: datetime) -> None: ...
+    def get_login_attempts(self, key: str) -> LoginAttempts | None: ...
+    def save_login_attempts(self, attempts: LoginAttempts) -> None: ...
+    def clear_login_attempts(self, key: str) -> None: ...
+
+    # audit
+    def record_action(self, action: AuditAction) -> int: ...
+    def list_audit(self, filters: AuditFilter, limit: int) -> list[AuditRow]: ...
+    def prune_audit(self, before: datetime) -> int: ...

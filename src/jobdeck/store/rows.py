@@ -13,11 +13,17 @@ from jobdeck.states import AttemptStatus, JobState
 from jobdeck.store.base import (
     AlertRow,
     AttemptRow,
+    AuditFilter,
+    AuditRow,
     JobFilter,
     JobRow,
+    LoginAttempts,
     Outcome,
     ScheduleDef,
     ScheduleRow,
+    SessionRow,
+    TokenRow,
+    UserRow,
 )
 
 TimeParser = Callable[[Any], datetime | None]
@@ -177,3 +183,78 @@ def schedule_params(definition: ScheduleDef) -> dict[str, Any]:
         "args": definition.args_json,
         "queue": definition.queue,
     }
+
+
+def user_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> UserRow:
+    return UserRow(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        active=bool(row["active"]),
+        password_hash=row["password_hash"],
+        created_at=_required(parse_time(row["created_at"])),
+        last_login_at=parse_time(row["last_login_at"]),
+    )
+
+
+def session_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> SessionRow:
+    return SessionRow(
+        id_hash=row["id_hash"],
+        user_id=row["user_id"],
+        csrf_token=row["csrf_token"],
+        created_at=_required(parse_time(row["created_at"])),
+        last_seen_at=_required(parse_time(row["last_seen_at"])),
+        expires_at=_required(parse_time(row["expires_at"])),
+        ip=row["ip"],
+        user_agent=row["user_agent"],
+    )
+
+
+def token_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> TokenRow:
+    return TokenRow(
+        id=row["id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        role=row["role"],
+        created_by=row["created_by"],
+        created_at=_required(parse_time(row["created_at"])),
+        last_used_at=parse_time(row["last_used_at"]),
+        revoked_at=parse_time(row["revoked_at"]),
+    )
+
+
+def login_attempts_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> LoginAttempts:
+    return LoginAttempts(
+        key=row["key"],
+        failures=row["failures"],
+        window_started_at=_required(parse_time(row["window_started_at"])),
+        locked_until=parse_time(row["locked_until"]),
+    )
+
+
+def audit_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AuditRow:
+    return AuditRow(
+        id=row["id"],
+        timestamp=_required(parse_time(row["timestamp"])),
+        actor=row["actor"],
+        role=row["role"],
+        action_type=row["action_type"],
+        target=row["target"],
+        ip=row["ip"],
+        details=_json(row["details"]) or {},
+    )
+
+
+def audit_clauses(filters: AuditFilter) -> list[str]:
+    """Names of the ``audit_where_*`` fragments a filter needs."""
+    wanted = {
+        "audit_where_actor": filters.actor is not None,
+        "audit_where_action": filters.action_type is not None,
+        "audit_where_from": filters.date_from is not None,
+        "audit_where_to": filters.date_to is not None,
+        "audit_where_operator_only": not filters.executions,
+        "audit_where_executions_only": not filters.operator_actions,
+        "audit_where_before": filters.before is not None,
+    }
+    return [name for name, needed in wanted.items() if needed]

@@ -43,6 +43,7 @@ from jobdeck.store.rows import (
     schedule_params,
     stats_increments,
 )
+from jobdeck.store.sqlite_access import SQLiteAccessVerbs
 
 # Writers queue on SQLite's lock; past this many seconds a busy database is reported, not hidden.
 _BUSY_TIMEOUT_S = 30.0
@@ -104,7 +105,7 @@ def parse_sqlite_url(url: str) -> Path:
     return Path(path[1:])
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteAccessVerbs):
     dialect = "sqlite"
 
     def __init__(self, url: str, clock: Clock | None = None) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from jobdeck.accounts import AccessPolicy
 from jobdeck.errors import JobDeckError, JobNotFound, UnknownSchedule
-from jobdeck.web.access import AccessDenied, Authorize, local_operator
+from jobdeck.web.access import CSRF_COOKIE, AccessDenied, Authorize, csrf_token_for
 from jobdeck.web.formatting import install_filters
 
 if TYPE_CHECKING:
@@ -27,20 +29,28 @@ def create_app(
     health_refresh: float = 30.0,
     live_refresh: float = 5.0,
 ) -> FastAPI:
-    """The dashboard for ``deck``. Mount it anywhere: ``app.mount("/admin/jobs", deck.asgi())``."""
-    from jobdeck.web import job_pages, schedule_pages
+    """The dashboard for ``deck``. Mount it anywhere: ``app.mount("/admin/jobs", deck.asgi())``.
+
+    Without ``authorize`` people sign in with jobdeck's own users (``jobdeck users add``);
+    with it, ``authorize(request)`` maps your app's logged-in user to a Principal.
+    """
+    from jobdeck.web import admin_pages, api, auth_pages, job_pages, schedule_pages
 
     app = FastAPI(title="jobdeck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.deck = deck
-    app.state.authorize = authorize or local_operator
+    app.state.authorize = authorize
+    app.state.policy = AccessPolicy.from_settings(deck.settings.role_permissions)
     app.state.health_refresh = health_refresh
     app.state.live_refresh = live_refresh
     templates = Jinja2Templates(directory=HERE / "templates")
     install_filters(templates.env)
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(auth_pages.router)
     app.include_router(job_pages.router)
     app.include_router(schedule_pages.router)
+    app.include_router(admin_pages.router)
+    app.mount("/api", api.create_api(deck, app))
     app.add_exception_handler(AccessDenied, _access_denied)  # type: ignore[arg-type]
     app.add_exception_handler(JobDeckError, _jobdeck_error)  # type: ignore[arg-type]
     return app
@@ -56,8 +66,10 @@ def render(
     """Render with what every template needs: the base URL (for mounting), the user, timings."""
     root = request.scope.get("root_path", "").rstrip("/")
     context.setdefault("principal", getattr(request.state, "principal", None))
+    context.setdefault("csrf_token", csrf_token_for(request))
+    context.setdefault("builtin_login", request.app.state.authorize is None)
     templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         template,
         {
@@ -69,6 +81,32 @@ def render(
         status_code=status_code,
         headers=headers,
     )
+    new_cookie = getattr(request.state, "new_csrf_cookie", None)
+    if new_cookie:
+        set_cookie(request, response, CSRF_COOKIE, new_cookie, http_only=True)
+    return response
+
+
+def set_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    http_only: bool = True,
+    max_age: int | None = None,
+) -> None:
+    """Cookies scoped to where the dashboard is mounted; Secure when served over HTTPS."""
+    root = request.scope.get("root_path", "").rstrip("/")
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=root + "/",
+        httponly=http_only,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
 
 
 def is_htmx(request: Request) -> bool:
@@ -76,6 +114,16 @@ def is_htmx(request: Request) -> bool:
 
 
 async def _access_denied(request: Request, exc: AccessDenied) -> Response:
+    root = request.scope.get("root_path", "").rstrip("/")
+    if exc.status == 401 and request.app.state.authorize is None:
+        target = f"{root}/login?next={quote(request.url.path)}"
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    if is_htmx(request):
+        return Response(
+            status_code=exc.status, headers={"HX-Trigger": toast_header(str(exc), "error")}
+        )
     return render(request, "denied.html", status_code=exc.status, message=str(exc))
 
 

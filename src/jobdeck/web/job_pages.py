@@ -5,22 +5,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
+from jobdeck.accounts import audit
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
-from jobdeck.web.access import require
+from jobdeck.web.access import actor_of, require
 from jobdeck.web.app import render, toast_header
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
 
 router = APIRouter(include_in_schema=False)
+
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 STATUS_CHOICES = ("all", "success", "failed", "running", "pending", "cancelled")
 
@@ -143,16 +146,24 @@ async def jobs_stats(request: Request) -> Response:
 
 
 @router.get("/jobs/{job_id}/drawer", response_class=HTMLResponse)
-async def job_drawer(request: Request, job_id: int) -> Response:
+async def job_drawer(request: Request, job_id: JobId) -> Response:
     await require(request, "view")
     return render(request, "_drawer.html", drawer=_drawer_context(_deck(request), job_id))
 
 
 @router.post("/jobs/{job_id}/retry", response_class=HTMLResponse)
-async def retry_job(request: Request, job_id: int) -> Response:
-    await require(request, "operate")
+async def retry_job(request: Request, job_id: JobId) -> Response:
+    principal = await require(request, "operate")
     deck = _deck(request)
     job = control.retry_job(deck.store, deck.clock, job_id)
+    audit(
+        deck.store,
+        deck.clock,
+        actor_of(request, principal),
+        "retry",
+        f"job {job_id}",
+        {"task": job.task},
+    )
     return render(
         request,
         "_drawer.html",
@@ -162,10 +173,18 @@ async def retry_job(request: Request, job_id: int) -> Response:
 
 
 @router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
-async def cancel_job(request: Request, job_id: int) -> Response:
-    await require(request, "operate")
+async def cancel_job(request: Request, job_id: JobId) -> Response:
+    principal = await require(request, "operate")
     deck = _deck(request)
     job = control.cancel_job(deck.store, deck.clock, job_id)
+    audit(
+        deck.store,
+        deck.clock,
+        actor_of(request, principal),
+        "cancel",
+        f"job {job_id}",
+        {"task": job.task},
+    )
     return render(
         request,
         "_drawer.html",
@@ -216,7 +235,7 @@ def _may_be_stuck(deck: JobDeck, job: JobRow, now: datetime) -> bool:
     return now - job.started_at > timedelta(seconds=expected)
 
 
-def _drawer_context(deck: JobDeck, job_id: int) -> dict[str, Any]:
+def _drawer_context(deck: JobDeck, job_id: JobId) -> dict[str, Any]:
     detail = control.job_detail(deck.store, job_id)
     job = detail.job
     latest = detail.attempts[-1] if detail.attempts else None

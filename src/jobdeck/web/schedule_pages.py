@@ -8,11 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jobdeck import control, schedule_control
+from jobdeck.accounts import audit
 from jobdeck.errors import JobNotFound
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
-from jobdeck.web.access import require
+from jobdeck.web.access import actor_of, require
 from jobdeck.web.app import render, toast_header
 
 if TYPE_CHECKING:
@@ -60,6 +61,14 @@ async def run_now(request: Request, name: str) -> Response:
     principal = await require(request, "trigger")
     deck = _deck(request)
     result = schedule_control.run_now(deck, name, by=principal.name)
+    audit(
+        deck.store,
+        deck.clock,
+        actor_of(request, principal),
+        "run_now",
+        f"schedule {name}",
+        {"job_id": result.job_id, "created": result.created},
+    )
     title = schedule_control.schedule_status(deck, name).title
     if result.created:
         message, kind = f"{title}: queued, starting now", "info"
@@ -70,15 +79,19 @@ async def run_now(request: Request, name: str) -> Response:
 
 @router.post("/schedules/{name}/pause", response_class=HTMLResponse)
 async def pause(request: Request, name: str) -> Response:
-    await require(request, "operate")
-    schedule_control.set_paused(_deck(request), name, True)
+    principal = await require(request, "operate")
+    deck = _deck(request)
+    schedule_control.set_paused(deck, name, True)
+    audit(deck.store, deck.clock, actor_of(request, principal), "pause", f"schedule {name}", {})
     return _status_block(request, name, None, toast=(f"{name} paused", "info"))
 
 
 @router.post("/schedules/{name}/resume", response_class=HTMLResponse)
 async def resume(request: Request, name: str) -> Response:
-    await require(request, "operate")
-    schedule_control.set_paused(_deck(request), name, False)
+    principal = await require(request, "operate")
+    deck = _deck(request)
+    schedule_control.set_paused(deck, name, False)
+    audit(deck.store, deck.clock, actor_of(request, principal), "resume", f"schedule {name}", {})
     return _status_block(request, name, None, toast=(f"{name} resumed", "info"))
 
 
