@@ -169,6 +169,11 @@ class JobDeck:
 
         return Worker(self, self.settings.replace(**overrides) if overrides else self.settings)
 
+    def use_database(self, url: str) -> None:
+        """Point the deck at another database (closing the store it had open)."""
+        self.close()
+        self.database_url = url
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

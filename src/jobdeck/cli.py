@@ -30,7 +30,7 @@ class Context:
         self.deck = load_app(app) if app else JobDeck(choose_database(database, None))
         url = choose_database(database, self.deck if app else None)
         if url != self.deck.database_url:
-            self.deck.database_url = url
+            self.deck.use_database(url)
 
 
 def choose_database(explicit: str | None, deck: JobDeck | None) -> str:

@@ -342,3 +342,20 @@ def test_after_id_pages_back_to_newer_jobs(store: Store) -> None:
     newer = store.list_jobs(JobFilter(), None, 3, after_id=ids[4])
     assert [j.id for j in newer] == [ids[7], ids[6], ids[5]]
     assert store.list_jobs(JobFilter(), None, 3, after_id=ids[-1]) == []
+
+
+def test_pruner_removes_jobs_past_retention_and_keeps_the_rollups(store: Store) -> None:
+    from jobdeck.clock import ManualClock
+    from jobdeck.settings import Settings
+    from jobdeck.worker.upkeep import Pruner
+
+    store.insert_jobs([NewJob("old"), NewJob("fresh")])
+    jobs = claim(store)
+    store.complete_jobs("w1", [success(j) for j in jobs], shard=1)
+    clock = ManualClock(datetime.now(UTC) + timedelta(days=31))
+    pruner = Pruner(store, clock, Settings(job_retention_days=30))
+    pruner.run_once()
+    assert not pruner.failing and pruner.pruned == 2
+    assert store.count_jobs(JobFilter()) == 0
+    stats = store.stats_by_task(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    assert sum(s.succeeded for s in stats) == 2  # history pruned, numbers kept

@@ -26,7 +26,7 @@ def run_demo(database: str | None, *, reset: bool, traffic: bool, duration: floa
             shutil.rmtree(DEMO_FOLDER)
         DEMO_FOLDER.mkdir(exist_ok=True)
         database = f"sqlite:///{DEMO_FOLDER / 'jobdeck.db'}"
-    deck.database_url = database
+    deck.use_database(database)
     applied = deck.migrate()
     log.info("database %s%s", database, f" (migrated: {', '.join(applied)})" if applied else "")
     worker = deck.worker(

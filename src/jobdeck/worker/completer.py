@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from jobdeck.errors import JobDeckError
 from jobdeck.store.base import Outcome, Store
 
 log = logging.getLogger("jobdeck.worker")
@@ -89,22 +88,34 @@ class Completer:
             return batch
 
     def _write(self, batch: list[Outcome]) -> None:
+        applied = self._write_until_stored(batch)
+        if self.after_write is None:
+            return
+        try:
+            self.after_write(batch, applied)
+        except Exception:
+            # Alerts are a side effect: their failure must never stop results being written.
+            log.exception("completer: after-write hook failed (results were written)")
+
+    def _write_until_stored(self, batch: list[Outcome]) -> list[int]:
         backoff = 0.1
         while True:
             try:
                 applied = self.store.complete_jobs(self.worker_id, batch, self.shard)
-                self.written += len(batch)
-                if self.after_write is not None:
-                    self.after_write(batch, applied)
-                if self.failing:
-                    log.info("completer: store is back, results are being written again")
-                self.failing = False
-                return
-            except JobDeckError as exc:
+            except Exception as exc:
+                # Any error (a lost connection, a bug in a store) is retried rather than
+                # ending this thread: a dead completer would leave jobs running for ever
+                # while the heartbeat keeps renewing their leases.
                 if not self.failing:
                     log.warning(
                         "completer: cannot write %d results: %s (retrying)", len(batch), exc
                     )
                 self.failing = True
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 2.0)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            self.written += len(batch)
+            if self.failing:
+                log.info("completer: store is back, results are being written again")
+            self.failing = False
+            return applied

@@ -87,3 +87,33 @@ class TimeoutWatch(Looper):
 
     def tick(self) -> None:
         self.expire(time.monotonic())
+
+
+class Pruner(Looper):
+    """Deletes finished jobs (with their attempts) and operator audit rows past retention.
+
+    Deletes in bounded batches so a long backlog never holds the write lock for long; stats
+    live in the rollups, so pruning raw history never changes the dashboard's numbers.
+    """
+
+    name = "pruner"
+    BATCH = 5000
+
+    def __init__(
+        self, store: Store, clock: Clock, settings: Settings, interval: float = 3600.0
+    ) -> None:
+        super().__init__(interval)
+        self.store = store
+        self.clock = clock
+        self.job_retention = timedelta(days=settings.job_retention_days)
+        self.audit_retention = timedelta(days=settings.audit_retention_days)
+        self.pruned = 0
+
+    def tick(self) -> None:
+        now = self.clock.now()
+        while not self.stopping:
+            removed = self.store.prune_finished(now - self.job_retention, self.BATCH)
+            self.pruned += removed
+            if removed < self.BATCH:
+                break
+        self.store.prune_audit(now - self.audit_retention)

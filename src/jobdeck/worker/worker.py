@@ -35,7 +35,7 @@ from jobdeck.worker.execution import (
 )
 from jobdeck.worker.pools import EventLoopThread, ThreadSlots
 from jobdeck.worker.services import Looper
-from jobdeck.worker.upkeep import Heartbeat, Rescuer, TimeoutWatch
+from jobdeck.worker.upkeep import Heartbeat, Pruner, Rescuer, TimeoutWatch
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
@@ -112,7 +112,12 @@ class Worker:
         self.completer.start()
         self.heartbeat = Heartbeat(self.store, self.id, self.clock, self.settings, self._state)
         self.rescuer = Rescuer(self.store, self.clock, self.settings, self._rescued_as_failed)
-        self.services = [self.heartbeat, self.rescuer, TimeoutWatch(self._expire_timeouts)]
+        self.services = [
+            self.heartbeat,
+            self.rescuer,
+            TimeoutWatch(self._expire_timeouts),
+            Pruner(self.store, self.clock, self.settings),
+        ]
         if self.settings.scheduler_enabled and self.deck.schedules:
             from jobdeck.scheduler import Scheduler
 
