@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import json
-import select
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row, tuple_row
-from psycopg.types.string import TextLoader
-from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError, JobDeckError, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import (
+    AlertRow,
     AttemptRow,
     ClaimedJob,
     ClaimRequest,
@@ -32,30 +26,27 @@ from jobdeck.store.base import (
     NewJob,
     Outcome,
     RescuedJob,
+    ScheduleDef,
+    ScheduleRow,
     SchemaStatus,
     StatsRow,
     WorkerInfo,
 )
+from jobdeck.store.pgconnect import Connection, PgConnections
 from jobdeck.store.queries import load_migrations, load_queries, split_statements
-from jobdeck.store.rows import attempt_from_row, filter_clauses, job_from_row
+from jobdeck.store.rows import (
+    alert_from_row,
+    attempt_from_row,
+    filter_clauses,
+    job_from_row,
+    schedule_from_row,
+    schedule_params,
+)
 
 T = TypeVar("T")
-Connection = psycopg.Connection[Any]
 
-# A wrong or unreachable URL must fail within seconds, not after libpq's default of forever.
-_CONNECT_TIMEOUT_S = 5
-# Waiting longer than this for a pooled connection means the server is gone, or the pool is
-# far too small for the load: either way the caller hears about it.
-_CHECKOUT_TIMEOUT_S = 10.0
-_POOL_MAX_SIZE = 10
-# Deadlocks and serialization failures roll the whole statement back, so replaying it is safe.
-_TRANSIENT_RETRIES = 3
-# After pg_terminate_backend or a restart, several pooled connections die together and the news
-# (a FATAL message) reaches each a few milliseconds late: replay a safe verb a few times.
-_LOST_REPLAYS = 3
 # A conflicting job can finish between our insert and our look-up; try again this many times.
 _INSERT_ROUNDS = 5
-_LOST_CONNECTION_STATES = frozenset({"57P01", "57P02", "57P03"})
 
 
 def from_db(value: Any) -> datetime | None:
@@ -72,102 +63,10 @@ class PostgresStore:
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self.url = url
         self.clock = clock or SystemClock()
-        try:
-            params = conninfo_to_dict(url)
-        except psycopg.Error as exc:
-            raise ConfigError(
-                f"invalid PostgreSQL URL ({_first_line(exc)}): use postgresql://user@host:5432/db"
-            ) from None
-        host = str(params.get("host") or "localhost")
-        self._where = f"{host}:{params.get('port') or 5432}"
-        self._database = str(params.get("dbname") or params.get("user") or "")
-        self._connect_kwargs: dict[str, Any] = {"autocommit": True}
-        if "connect_timeout" not in params:
-            self._connect_kwargs["connect_timeout"] = _CONNECT_TIMEOUT_S
-        if "application_name" not in params:
-            self._connect_kwargs["application_name"] = "jobdeck"
         self._q = load_queries("postgres")
-        self._pool: ConnectionPool[Connection] | None = None
-        self._pool_lock = threading.Lock()
-        self._listener: Connection | None = None
-        self._listen_lock = threading.Lock()
-
-    # -- connections -------------------------------------------------------------------------
-
-    def _get_pool(self) -> ConnectionPool[Connection]:
-        pool = self._pool
-        if pool is not None:
-            return pool
-        with self._pool_lock:
-            if self._pool is None:
-                # One direct connection first: a bad URL fails now with libpq's own reason,
-                # where the pool would only report a timeout after retrying in the background.
-                self._connect().close()
-                pool = ConnectionPool(
-                    self.url,
-                    kwargs=self._connect_kwargs,
-                    min_size=1,
-                    max_size=_POOL_MAX_SIZE,
-                    open=False,
-                    configure=self._configure,
-                    timeout=_CHECKOUT_TIMEOUT_S,
-                    name=f"jobdeck@{self._where}",
-                )
-                try:
-                    pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
-                except PoolTimeout:
-                    pool.close()
-                    raise self._diagnose() from None
-                self._pool = pool
-            return self._pool
-
-    def _configure(self, conn: Connection) -> None:
-        # JSON columns come back as text: rows.py decodes them the same way for both dialects,
-        # and a result that is a JSON string ("done") is not mistaken for decoded text.
-        conn.adapters.register_loader("jsonb", TextLoader)
-        conn.adapters.register_loader("json", TextLoader)
-        conn.execute(self._q["configure_session"])
-
-    def _connect(self) -> Connection:
-        try:
-            return psycopg.connect(self.url, **self._connect_kwargs)
-        except psycopg.Error as exc:
-            raise StoreUnavailable(
-                f"cannot reach PostgreSQL at {self._where}: {_reason(exc)}"
-            ) from None
-
-    def _diagnose(self) -> StoreUnavailable:
-        """Why no pooled connection came: the server's own answer, else an exhausted pool."""
-        self._connect().close()
-        return StoreUnavailable(
-            f"no PostgreSQL connection to {self._where} came free within {_CHECKOUT_TIMEOUT_S:g} s "
-            f"(all {_POOL_MAX_SIZE} busy)"
+        self._db = PgConnections(
+            url, session_sql=self._q["configure_session"], listen_sql=self._q["listen_jobs"]
         )
-
-    @contextmanager
-    def _checkout(self) -> Iterator[Connection]:
-        pool = self._get_pool()
-        # Each pool slot may hold a dead connection (after pg_terminate_backend or a server
-        # restart); replacing them one by one ends within max_size + 1 checkouts.
-        for _ in range(_POOL_MAX_SIZE + 1):
-            try:
-                conn = pool.getconn()
-            except PoolTimeout:
-                raise self._diagnose() from None
-            except PoolClosed:
-                raise StoreUnavailable(f"the store for {self._where} was closed") from None
-            if _looks_alive(conn):
-                break
-            conn.close()
-            pool.putconn(conn)  # a closed connection is discarded and replaced by the pool
-        else:
-            raise StoreUnavailable(
-                f"cannot get a working connection to PostgreSQL at {self._where}"
-            )
-        try:
-            yield conn
-        finally:
-            pool.putconn(conn)
 
     def _run(
         self,
@@ -185,85 +84,46 @@ class PostgresStore:
         leased until the rescuer takes them back, exactly as if we had raised).
         """
         sql = self._q[query] if where is None else self._q[query].format(where=where)
-        transient = replayed = 0
-        while True:
-            try:
-                with self._checkout() as conn, conn.cursor(row_factory=dict_row) as cur:
-                    cur.execute(sql, params)
-                    return result(cur)
-            except psycopg.Error as exc:
-                if _is_transient(exc) and transient < _TRANSIENT_RETRIES:
-                    transient += 1
-                    continue
-                if replay_if_lost and replayed < _LOST_REPLAYS and _is_lost(exc):
-                    replayed += 1
-                    continue
-                mapped = self._translate(exc)
-                if mapped is exc:
-                    raise
-                raise mapped from None
+
+        def statement(conn: Connection) -> T:
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(sql, params)
+                return result(cur)
+
+        return self._db.run(statement, replay_if_lost=replay_if_lost)
 
     def _rows(
         self, query: str, params: Mapping[str, Any] | None = None, where: str | None = None
     ) -> list[DictRow]:
         return self._run(query, params, _fetchall, where=where)
 
-    def _translate(self, exc: psycopg.Error) -> Exception:
-        if isinstance(exc, pg_errors.UndefinedTable | pg_errors.UndefinedColumn):
-            return SchemaError(
-                f"PostgreSQL database {self._database} at {self._where} has no jobdeck schema or "
-                f"an old one ({_first_line(exc)}): run `jobdeck db migrate`"
-            )
-        if _is_lost(exc):
-            return StoreUnavailable(
-                f"lost the connection to PostgreSQL at {self._where}: {_reason(exc)}"
-            )
-        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-            return StoreUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}")
-        return exc
-
     def close(self) -> None:
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()  # a wait_for_jobs in progress ends at its timeout
+        self._db.close()
 
     # -- schema ------------------------------------------------------------------------------
 
     def migrate(self) -> list[str]:
         applied: list[str] = []
-        try:
-            with (
-                self._checkout() as conn,
-                conn.transaction(),
-                conn.cursor(row_factory=dict_row) as cur,
-            ):
-                # Serialises concurrent migrators: the second one waits, then finds nothing to do.
-                cur.execute(self._q["lock_migrations"])
-                cur.execute(self._q["create_migrations_table"])
-                current = _one(cur.execute(self._q["schema_version"]))["version"]
-                for migration in load_migrations(self.dialect):
-                    if migration.version <= current:
-                        continue
-                    for statement in split_statements(migration.sql):
-                        cur.execute(statement)
-                    cur.execute(
-                        self._q["record_migration"],
-                        {
-                            "version": migration.version,
-                            "name": migration.name,
-                            "now": self.clock.now(),
-                        },
-                    )
-                    applied.append(f"{migration.version:04d}_{migration.name}")
-        except psycopg.Error as exc:
-            mapped = self._translate(exc)
-            if mapped is exc:
-                raise
-            raise mapped from None
+        with (
+            self._db.translated(),
+            self._db.checkout() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=dict_row) as cur,
+        ):
+            # Serialises concurrent migrators: the second one waits, then finds nothing to do.
+            cur.execute(self._q["lock_migrations"])
+            cur.execute(self._q["create_migrations_table"])
+            current = _one(cur.execute(self._q["schema_version"]))["version"]
+            for migration in load_migrations(self.dialect):
+                if migration.version <= current:
+                    continue
+                for statement in split_statements(migration.sql):
+                    cur.execute(statement)
+                cur.execute(
+                    self._q["record_migration"],
+                    {"version": migration.version, "name": migration.name, "now": self.clock.now()},
+                )
+                applied.append(f"{migration.version:04d}_{migration.name}")
         return applied
 
     def schema_status(self) -> SchemaStatus:
@@ -277,7 +137,7 @@ class PostgresStore:
 
     def check_schema(self) -> None:
         status = self.schema_status()
-        name = f"PostgreSQL database {self._database} at {self._where}"
+        name = f"PostgreSQL database {self._db.database} at {self._db.where}"
         if status.current < status.latest:
             raise SchemaError(
                 f"{name} is at schema {status.current}, this jobdeck needs {status.latest}: "
@@ -302,7 +162,7 @@ class PostgresStore:
         now = self.clock.now()
         try:
             if conn is None:
-                with self._checkout() as own:
+                with self._db.checkout() as own:
                     return self._insert_on(own, jobs, now)
             if not isinstance(conn, psycopg.Connection):
                 raise ConfigError(
@@ -312,7 +172,7 @@ class PostgresStore:
         except psycopg.Error as exc:
             if conn is not None and isinstance(exc, pg_errors.TransactionRollback):
                 raise  # the caller's transaction is aborted: theirs to retry, with its own error
-            mapped = self._translate(exc)
+            mapped = self._db.translate(exc)
             if mapped is exc:
                 raise
             raise mapped from None
@@ -441,41 +301,8 @@ class PostgresStore:
         ]
 
     def wait_for_jobs(self, timeout: float) -> bool:
-        """Block until a NOTIFY on ``jobdeck_jobs`` arrives (True) or ``timeout`` passes (False).
-
-        One connection outside the pool LISTENs, opened on first call: a wake-up sent before
-        that is not missed by design, as workers fetch before they wait. If it breaks we drop
-        it and answer True, so the caller polls now (and hears of the outage there).
-        """
-        deadline = time.monotonic() + timeout
-        if not self._listen_lock.acquire(timeout=max(0.0, timeout)):
-            return False  # another thread is listening; it will wake the worker
-        try:
-            listener = self._listener or self._listen()
-            try:
-                remaining = max(0.0, deadline - time.monotonic())
-                for _ in listener.notifies(timeout=remaining, stop_after=1):
-                    return True
-                return False
-            except psycopg.Error:
-                if self._listener is listener:
-                    self._listener = None
-                listener.close()
-                return True
-        finally:
-            self._listen_lock.release()
-
-    def _listen(self) -> Connection:
-        conn = self._connect()
-        try:
-            conn.execute(self._q["listen_jobs"])
-        except psycopg.Error as exc:
-            conn.close()
-            raise StoreUnavailable(
-                f"cannot LISTEN on PostgreSQL at {self._where}: {_reason(exc)}"
-            ) from None
-        self._listener = conn
-        return conn
+        """Block until a NOTIFY on ``jobdeck_jobs`` arrives (True) or ``timeout`` passes (False)."""
+        return self._db.wait_for_notify(timeout)
 
     def notify_jobs(self) -> None:
         self._run("notify_jobs", None, _ignore)
@@ -532,19 +359,23 @@ class PostgresStore:
             attempt_from_row(r, from_db) for r in self._rows("get_attempts", {"job_id": job_id})
         ]
 
-    def list_jobs(self, filters: JobFilter, before_id: int | None, limit: int) -> list[JobRow]:
-        where, params = self._where_clause(filters, before_id)
-        rows = self._rows("list_jobs", {**params, "limit": limit}, where=where)
-        return [job_from_row(r, from_db) for r in rows]
+    def list_jobs(
+        self, filters: JobFilter, before_id: int | None, limit: int, after_id: int | None = None
+    ) -> list[JobRow]:
+        where, params = self._where_clause(filters, before_id, after_id)
+        query = "list_jobs" if after_id is None else "list_jobs_ascending"
+        rows = self._rows(query, {**params, "limit": limit}, where=where)
+        jobs = [job_from_row(r, from_db) for r in rows]
+        return jobs if after_id is None else jobs[::-1]
 
     def count_jobs(self, filters: JobFilter) -> int:
         where, params = self._where_clause(filters, None)
         return int(self._run("count_jobs", params, lambda cur: _one(cur)["n"], where=where))
 
     def _where_clause(
-        self, filters: JobFilter, before_id: int | None
+        self, filters: JobFilter, before_id: int | None, after_id: int | None = None
     ) -> tuple[str, dict[str, Any]]:
-        clauses = [self._q[name] for name in filter_clauses(filters, before_id)]
+        clauses = [self._q[name] for name in filter_clauses(filters, before_id, after_id)]
         params = {
             "states": sorted(str(s) for s in filters.states or ()),
             "tasks": list(filters.tasks or ()),
@@ -553,6 +384,7 @@ class PostgresStore:
             "enqueued_from": filters.enqueued_from,
             "enqueued_to": filters.enqueued_to,
             "before_id": before_id,
+            "after_id": after_id,
         }
         return " AND ".join(clauses) or "TRUE", params
 
@@ -597,6 +429,104 @@ class PostgresStore:
             )
         )
 
+    # -- schedules ---------------------------------------------------------------------------
+
+    def sync_schedules(self, schedules: Sequence[ScheduleDef], now: datetime) -> None:
+        # By name, the last definition winning: one upsert statement cannot touch a row twice.
+        declared = sorted({d.name: d for d in schedules}.values(), key=lambda d: d.name)
+        rows = [schedule_params(d) for d in declared]
+        columns = {column: [r[column] for r in rows] for column in schedule_params(_NO_SCHEDULE)}
+        self._run("sync_schedules", {**columns, "now": now}, _ignore)
+
+    def list_schedules(
+        self, name: str | None = None, active_only: bool = False
+    ) -> list[ScheduleRow]:
+        clauses = []
+        if name is not None:
+            clauses.append(self._q["where_schedule_name"])
+        if active_only:
+            clauses.append(self._q["where_schedule_active"])
+        rows = self._rows("list_schedules", {"name": name}, where=" AND ".join(clauses) or "TRUE")
+        return [schedule_from_row(r, from_db) for r in rows]
+
+    def enqueue_tick(self, schedule: str, tick_at: datetime, job: NewJob) -> int | None:
+        """Claim the tick and insert its job in one transaction; None if another scheduler won.
+
+        Replayed after a lost connection: if the first try committed, the replay finds the
+        tick taken and answers None, and the job exists once all the same.
+        """
+        now = self.clock.now()
+        # The very columns insert_jobs writes, for a batch of one.
+        columns = _insert_params([job], now)
+        fields = {name: values[0] for name, values in columns.items() if name != "now"}
+        params = {
+            **fields,
+            "job_schedule": fields["schedule"],
+            "job_tick_at": fields["tick_at"],
+            "schedule": schedule,
+            "tick_at": tick_at,
+            "now": now,
+        }
+
+        def claim(conn: Connection) -> int | None:
+            # Without a unique key the statement alone is the transaction: one round trip. With
+            # one, the key may be taken by a commit our statement could not see; resolving that
+            # needs more statements, so they share a transaction with the claim.
+            keyed = job.unique_key is not None
+            with conn.transaction() if keyed else nullcontext(), conn.cursor() as cur:
+                row = cur.execute(self._q["enqueue_tick"], params).fetchone()
+                if row is None:
+                    return None
+                job_id, created, existed, _ = row
+                if created or existed:
+                    return int(job_id)
+                (inserted,) = self._insert_on(conn, [job], now)
+                cur.execute(
+                    self._q["set_tick_job"],
+                    {"schedule": schedule, "tick_at": tick_at, "job_id": inserted.job_id},
+                )
+                return inserted.job_id
+
+        return self._db.run(claim)
+
+    def advance_schedule(self, name: str, tick_at: datetime) -> None:
+        self._run("advance_schedule", {"name": name, "tick_at": tick_at}, _ignore)
+
+    def set_schedule_paused(self, name: str, paused: bool, now: datetime) -> bool:
+        params = {"name": name, "paused": paused, "now": now}
+        return bool(self._rows("set_schedule_paused", params))
+
+    def change_alert_state(self, name: str, from_states: Sequence[str], to_state: str) -> bool:
+        params = {"name": name, "from_states": list(from_states), "to_state": to_state}
+        return bool(self._rows("change_alert_state", params))
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def record_alert(
+        self, kind: str, subject: str, message: str, details_json: str, now: datetime
+    ) -> int:
+        params = {
+            "kind": kind,
+            "subject": subject,
+            "message": message,
+            "details": details_json,
+            "now": now,
+        }
+        # Not replayed: a first try that committed would leave the alert recorded twice.
+        return int(
+            self._run("record_alert", params, lambda cur: _one(cur)["id"], replay_if_lost=False)
+        )
+
+    def mark_alert_delivered(self, alert_id: int, now: datetime, error: str | None) -> None:
+        self._run("mark_alert_delivered", {"id": alert_id, "now": now, "error": error}, _ignore)
+
+    def list_alerts(self, limit: int = 50) -> list[AlertRow]:
+        return [alert_from_row(r, from_db) for r in self._rows("list_alerts", {"limit": limit})]
+
+
+# Only its keys are used: the columns sync_schedules sends even when no schedule is declared.
+_NO_SCHEDULE = ScheduleDef(name="", task="", title="")
+
 
 def _insert_params(jobs: Sequence[NewJob], now: datetime) -> dict[str, Any]:
     run_ats = [job.run_at or now for job in jobs]
@@ -618,56 +548,6 @@ def _insert_params(jobs: Sequence[NewJob], now: datetime) -> dict[str, Any]:
         "trigger": [str(j.trigger) for j in jobs],
         "triggered_by": [j.triggered_by for j in jobs],
     }
-
-
-def _looks_alive(conn: Connection) -> bool:
-    """Checked at every checkout without a round trip.
-
-    An idle connection has nothing to read; one the server ended (pg_terminate_backend, a
-    restart) has its FATAL message or end-of-file waiting. Only then do we pay for a ping.
-    """
-    if conn.closed or conn.pgconn.transaction_status != TransactionStatus.IDLE:
-        return False
-    if not _readable(conn.fileno()):
-        return True
-    try:
-        ConnectionPool.check_connection(conn)
-    except psycopg.Error:
-        return False
-    return True
-
-
-def _readable(fd: int) -> bool:
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
-    readable, _, _ = select.select([fd], [], [], 0)
-    return bool(readable)
-
-
-def _is_lost(exc: psycopg.Error) -> bool:
-    if not isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-        return False
-    state = exc.sqlstate
-    return state is None or state.startswith("08") or state in _LOST_CONNECTION_STATES
-
-
-def _is_transient(exc: psycopg.Error) -> bool:
-    return isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _reason(exc: BaseException) -> str:
-    """libpq's cause alone: 'connection to server at "h", port 1 failed: X' becomes 'x'."""
-    line = _first_line(exc)
-    _, found, tail = line.rpartition(" failed: ")
-    reason = (tail if found else line).removeprefix("FATAL:").strip()
-    return reason[:1].lower() + reason[1:]
 
 
 def _fetchall(cur: psycopg.Cursor[DictRow]) -> list[DictRow]:

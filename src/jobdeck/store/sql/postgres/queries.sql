@@ -281,6 +281,10 @@ FROM attempts WHERE job_id = %(job_id)s ORDER BY attempt
 -- name: list_jobs
 SELECT * FROM jobs WHERE {where} ORDER BY id DESC LIMIT %(limit)s
 
+-- name: list_jobs_ascending
+-- Paging to newer jobs: the `limit` oldest after the cursor, reversed by the caller.
+SELECT * FROM jobs WHERE {where} ORDER BY id ASC LIMIT %(limit)s
+
 -- name: count_jobs
 SELECT COUNT(*) AS n FROM jobs WHERE {where}
 
@@ -304,6 +308,9 @@ enqueued_at <= %(enqueued_to)s
 
 -- name: where_before_id
 id < %(before_id)s
+
+-- name: where_after_id
+id > %(after_id)s
 
 -- name: count_by_state
 SELECT state, COUNT(*) AS n FROM jobs GROUP BY state
