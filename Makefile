@@ -23,7 +23,7 @@ services: ## start the local services the tests use, if installed and stopped; i
 	@bash scripts/ensure-services.sh
 	@bash scripts/ensure-browser.sh
 
-demo: setup ## run the demo: a worker with example tasks on SQLite
+demo: setup ## run the demo: worker, scheduler, dashboard and mail on SQLite (jobdeck demo)
 	$(VENV)/bin/jobdeck demo
 
 dashboard: setup ## serve the dashboard for the demo database on http://127.0.0.1:8080

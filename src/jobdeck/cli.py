@@ -548,19 +548,57 @@ def db_status(ctx: Context) -> None:
 # -- demo ----------------------------------------------------------------------------------------
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option(
-    "--database", default=None, metavar="URL", help="Default: SQLite in ./demo-data/jobdeck.db."
+    "--database",
+    default=None,
+    metavar="URL",
+    help="Default: SQLite in ./demo-data/jobdeck.db; or postgresql://...",
 )
-@click.option("--reset", is_flag=True, help="Start over with an empty database.")
+@click.option("--reset", is_flag=True, help="Start over with empty demo data.")
 @click.option("--no-traffic", is_flag=True, help="Do not enqueue example jobs continuously.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Worker processes (the first runs in this process).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
-def demo(database: str | None, reset: bool, no_traffic: bool, duration: float | None) -> None:
-    """Run a worker on SQLite with example tasks and a light stream of jobs."""
-    from jobdeck.demo.run import run_demo
+@click.pass_context
+def demo(
+    click_ctx: click.Context,
+    database: str | None,
+    reset: bool,
+    no_traffic: bool,
+    workers: int,
+    host: str,
+    port: int,
+    duration: float | None,
+) -> None:
+    """Run the demo: worker, scheduler, dashboard and a mail server, on both guides' jobs."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from jobdeck.demo.run import DemoOptions, run_demo
 
     setup_logging("INFO")
-    run_demo(database, reset=reset, traffic=not no_traffic, duration=duration)
+    run_demo(DemoOptions(database, reset, not no_traffic, duration, workers, host, port))
+
+
+@demo.command("mail")
+@click.option("--database", default=None, metavar="URL")
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+def demo_mail(database: str | None, limit: int) -> None:
+    """The emails the demo's jobs sent to its SMTP server."""
+    from jobdeck.demo.app import db, deck
+    from jobdeck.demo.mail import recent_mail
+    from jobdeck.demo.run import DEMO_FOLDER
+
+    deck.use_database(database or f"sqlite:///{DEMO_FOLDER / 'jobdeck.db'}")
+    for message in reversed(recent_mail(db(), limit)):
+        click.echo(f"{message['received_at']}  to {message['recipients']}: {message['subject']}")
 
 
 def run() -> None:

@@ -1,64 +1,207 @@
-"""``jobdeck demo``: migrate, start a worker, and enqueue a realistic mix every few seconds."""
+"""``jobdeck demo``: migrate, seed, and run worker + scheduler + dashboard + SMTP in one process,
+with a light stream of realistic jobs, until Ctrl-C."""
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import secrets
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from jobdeck.demo.app import (
-    check_trial_reminders,
-    deck,
-    process_document,
-    process_trial_expirations,
-    send_claim_verification_email,
-)
+from jobdeck import accounts
+from jobdeck.accounts import AccessPolicy, Actor
+from jobdeck.demo.app import SMTP_ENV, db, deck, send_claim_verification_email
+from jobdeck.demo.data import seed
+from jobdeck.demo.mail import REFUSED_DOMAIN, DemoMailServer
 
 log = logging.getLogger("jobdeck.demo")
 DEMO_FOLDER = Path("demo-data")
+DEMO_ROLES = ["admin", "partner", "manager", "ca", "advocate", "user"]
 
 
-def run_demo(database: str | None, *, reset: bool, traffic: bool, duration: float | None) -> None:
-    if database is None:
-        if reset and DEMO_FOLDER.exists():
-            shutil.rmtree(DEMO_FOLDER)
-        DEMO_FOLDER.mkdir(exist_ok=True)
-        database = f"sqlite:///{DEMO_FOLDER / 'jobdeck.db'}"
-    deck.use_database(database)
-    applied = deck.migrate()
-    log.info("database %s%s", database, f" (migrated: {', '.join(applied)})" if applied else "")
-    worker = deck.worker(
-        concurrency=4, heartbeat_interval=2.0, lease_duration=10.0, shutdown_grace=10.0
-    )
+@dataclass(frozen=True)
+class DemoOptions:
+    database: str | None = None
+    reset: bool = False
+    traffic: bool = True
+    duration: float | None = None
+    workers: int = 1
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+def run_demo(options: DemoOptions) -> None:
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-message chatter
+    url = _prepare_database(options)
+    passwords = _demo_accounts()
+    mail = DemoMailServer(db(), deck.clock).start()
+    os.environ[SMTP_ENV] = mail.address
+    server, server_thread = _start_dashboard(options)
+    extra = [_spawn_worker(url) for _ in range(max(0, options.workers - 1))]
+    _announce(options, url, passwords, mail)
+    _first_runs()
     stop = threading.Event()
-    if traffic:
+    if options.traffic:
         threading.Thread(target=_traffic, args=(stop,), name="demo-traffic", daemon=True).start()
-        log.info("enqueuing example jobs every few seconds (--no-traffic to stop)")
-    if duration is not None:
-        threading.Timer(duration, worker.stop).start()
-    log.info("Ctrl-C to stop; in another terminal: jobdeck jobs list --database %s", database)
+    worker = deck.worker()
+    if options.duration is not None:
+        threading.Timer(options.duration, worker.stop).start()
     try:
         worker.run()
     finally:
         stop.set()
+        for process in extra:
+            process.send_signal(signal.SIGTERM)
+        server.should_exit = True
+        server_thread.join(10)
+        for process in extra:
+            process.wait(30)
+        mail.stop()
+        log.info("demo stopped; start it again to continue with the same data")
+
+
+def _prepare_database(options: DemoOptions) -> str:
+    url = options.database
+    if url is None:
+        if options.reset and DEMO_FOLDER.exists():
+            shutil.rmtree(DEMO_FOLDER)
+        DEMO_FOLDER.mkdir(exist_ok=True)
+        url = f"sqlite:///{DEMO_FOLDER / 'jobdeck.db'}"
+    elif options.reset:
+        _reset_server_database(url)
+    deck.use_database(url)
+    applied = deck.migrate()
+    log.info("database %s%s", url, f" (migrated: {', '.join(applied)})" if applied else "")
+    db.cache_clear()
+    db().create_tables()
+    seed(db(), deck.clock.now())
+    return url
+
+
+def _reset_server_database(url: str) -> None:
+    import psycopg
+
+    log.warning("--reset: dropping every table in %s", url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def _demo_accounts() -> dict[str, str]:
+    """One account per role, with a password made for this run (printed once)."""
+    policy, actor = AccessPolicy(), Actor("jobdeck demo", "admin")
+    passwords = {}
+    for role in DEMO_ROLES:
+        email, password = f"{role}@demo.jobdeck", secrets.token_urlsafe(9)
+        if deck.store.find_user(email) is None:
+            accounts.add_user(
+                deck.store,
+                deck.clock,
+                policy,
+                actor,
+                email,
+                password,
+                role,
+                f"Demo {role.capitalize()}",
+            )
+        else:
+            accounts.reset_password(deck.store, deck.clock, actor, email, password)
+        passwords[email] = password
+    return passwords
+
+
+def _first_runs() -> None:
+    """Run each schedule that never ran, so the cards show results within a minute."""
+    from jobdeck.schedule_control import schedule_statuses
+    from jobdeck.scheduler import Scheduler
+
+    Scheduler(deck).sync()
+    for status in schedule_statuses(deck):
+        if status.active and status.last_run_at is None:
+            deck.run_now(status.name, by="jobdeck demo (first run)")
+
+
+def _start_dashboard(options: DemoOptions) -> tuple[Any, threading.Thread]:
+    import uvicorn
+
+    from jobdeck.demo.web import mail_router
+
+    app = deck.asgi(extra_routers=[mail_router], extra_nav=[("demo/mail", "Sent mail")])
+    config = uvicorn.Config(
+        app, host=options.host, port=options.port, log_level="warning", lifespan="off", ws="none"
+    )
+    server = uvicorn.Server(config)
+    # Off the main thread uvicorn leaves signals alone; the worker handles Ctrl-C.
+    thread = threading.Thread(target=server.run, name="demo-dashboard", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def _spawn_worker(url: str) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "jobdeck.cli",
+        "worker",
+        "--app",
+        "jobdeck.demo.app:deck",
+        "--database",
+        url,
+        "--no-scheduler",
+    ]
+    return subprocess.Popen(command, env=dict(os.environ))
+
+
+def _announce(
+    options: DemoOptions, url: str, passwords: dict[str, str], mail: DemoMailServer
+) -> None:
+    lines = [
+        "",
+        f"  jobdeck demo is running: http://{options.host}:{options.port}/",
+        f"  database: {url}   demo SMTP server: {mail.address}",
+        f"  workers: {options.workers} process(es); Ctrl-C stops (running jobs finish first)",
+        "",
+        "  sign in with (passwords made for this run):",
+        *[f"    {email:<26} {password}" for email, password in passwords.items()],
+        "",
+        "  admin and partner see the dashboard; the other roles see the no-access page.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
 
 
 def _traffic(stop: threading.Event) -> None:
-    user = 1000
-    while not stop.is_set():
-        user += 1
-        send_claim_verification_email.options(
-            labels={"user_id": user, "email": f"expert{user}@example.com"}
-        ).enqueue(user_id=user, email=f"expert{user}@example.com")
-        if random.random() < 0.3:
-            check_trial_reminders.enqueue()
-        if random.random() < 0.2:
-            process_trial_expirations.enqueue()
-        if random.random() < 0.5:
-            name = random.choice(["cv.pdf", "certificate.pdf", "profile.docx"])
-            process_document.options(labels={"owner_id": user, "filename": name}).enqueue(
-                document_id=user * 10, filename=name
-            )
-        stop.wait(random.uniform(1.0, 3.0))
+    """A realistic mix every few seconds; a few percent fail the way real jobs fail."""
+    rng = random.Random()
+    while not stop.wait(rng.uniform(1.5, 4.0)):
+        try:
+            _one_burst(rng)
+        except Exception as exc:  # the demo keeps going whatever a burst meets
+            log.warning("traffic: %s", exc)
+
+
+def _one_burst(rng: random.Random) -> None:
+    now = deck.clock.now()
+    bad = rng.random() < 0.06
+    email = f"new{rng.randint(1000, 9999)}@{REFUSED_DOMAIN if bad else 'experts.example'}"
+    with db().transaction() as conn:
+        cursor = db().execute_in(
+            conn,
+            "INSERT INTO experts (name, email, claim_verified, "
+            "created_at) VALUES (:name, :email, 0, :now) RETURNING id",
+            {"name": email.split("@")[0], "email": email, "now": now},
+        )
+        expert_id = cursor.fetchone()[0]
+    send_claim_verification_email.options(labels={"user_id": expert_id, "email": email}).enqueue(
+        expert_id=expert_id
+    )
+    if rng.random() < 0.15:
+        deck.run_now("check_trial_reminders", by="demo traffic")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -316,6 +317,13 @@ class Store(Protocol):
 
     url: str
     dialect: str
+
+    # your own SQL in the same database
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A DB-API connection inside a transaction (committed on success, rolled back on an
+        error), for application tables that live beside jobdeck's: sqlite3 takes ``:name``
+        parameters, psycopg ``%(name)s``."""
+        ...
 
     # schema
     def migrate(self) -> list[str]: ...

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -171,6 +171,9 @@ class SQLiteStore(SQLiteAccessVerbs):
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             raise _unavailable(self.path, exc) from None
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._write()
 
     def _read(self, name: str, params: dict[str, Any] | None = None, **fmt: str) -> list[Any]:
         sql = self._q[name].format(**fmt) if fmt else self._q[name]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -28,6 +28,8 @@ def create_app(
     authorize: Authorize | None = None,
     health_refresh: float = 30.0,
     live_refresh: float = 5.0,
+    extra_routers: list[APIRouter] | None = None,
+    extra_nav: list[tuple[str, str]] | None = None,
 ) -> FastAPI:
     """The dashboard for ``deck``. Mount it anywhere: ``app.mount("/admin/jobs", deck.asgi())``.
 
@@ -50,6 +52,9 @@ def create_app(
     app.include_router(job_pages.router)
     app.include_router(schedule_pages.router)
     app.include_router(admin_pages.router)
+    for router in extra_routers or []:
+        app.include_router(router)
+    app.state.extra_nav = extra_nav or []
     app.mount("/api", api.create_api(deck, app))
     app.add_exception_handler(AccessDenied, _access_denied)  # type: ignore[arg-type]
     app.add_exception_handler(JobDeckError, _jobdeck_error)  # type: ignore[arg-type]
@@ -74,6 +79,7 @@ def render(
         template,
         {
             "base_href": root + "/",
+            "extra_nav": request.app.state.extra_nav,
             "health_refresh": f"{request.app.state.health_refresh:g}",
             "live_refresh": f"{request.app.state.live_refresh:g}",
             **context,
