@@ -359,3 +359,56 @@ def test_pruner_removes_jobs_past_retention_and_keeps_the_rollups(store: Store) 
     assert store.count_jobs(JobFilter()) == 0
     stats = store.stats_by_task(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
     assert sum(s.succeeded for s in stats) == 2  # history pruned, numbers kept
+
+
+def test_compacting_rollups_keeps_every_sum(store: Store) -> None:
+    store.insert_jobs([NewJob("a") for _ in range(6)])
+    jobs = claim(store)
+    old = datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
+    outcomes = []
+    for index, job in enumerate(jobs):  # spread over minutes of one hour and the next
+        finished = old + timedelta(minutes=17 * index)
+        outcome = success(job, finished) if index % 2 else failure(job)
+        outcomes.append(
+            Outcome(
+                job.id,
+                job.attempt,
+                job.task,
+                outcome.status,
+                outcome.next_state,
+                finished - timedelta(seconds=1),
+                finished,
+            )
+        )
+    store.complete_jobs("w1", outcomes, shard=7)
+    window = (old - timedelta(hours=1), old + timedelta(hours=3))
+    before = store.stats_series(*window, 3600)
+    assert store.compact_stats(old + timedelta(hours=2)) >= 3
+    after = store.stats_series(*window, 3600)
+    assert [(r.key, r.succeeded, r.failed, r.duration_ms) for r in after] == [
+        (r.key, r.succeeded, r.failed, r.duration_ms) for r in before
+    ]
+    assert store.compact_stats(old + timedelta(hours=2)) == 0  # already folded
+
+
+def test_date_filters_find_exactly_the_jobs_of_the_range(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobdeck.clock import ManualClock
+    from jobdeck.store import listing
+
+    monkeypatch.setattr(listing, "ID_SLACK", 0)  # the bisected bounds alone must be exact
+    clock = ManualClock(datetime(2025, 3, 1, tzinfo=UTC))
+    store.clock = clock  # type: ignore[attr-defined]
+    days = {}
+    for day in range(10):
+        ids = [r.job_id for r in store.insert_jobs([NewJob("a") for _ in range(30)])]
+        days[day] = set(ids)
+        clock.advance(days=1)
+    start = datetime(2025, 3, 4, tzinfo=UTC)
+    end = datetime(2025, 3, 6, tzinfo=UTC) - timedelta(microseconds=1)
+    found = {
+        j.id for j in store.list_jobs(JobFilter(enqueued_from=start, enqueued_to=end), None, 500)
+    }
+    assert found == days[3] | days[4]
+    assert store.count_jobs(JobFilter(enqueued_from=start, enqueued_to=end)) == 60

@@ -74,17 +74,30 @@ def attempt_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AttemptR
 
 
 def filter_clauses(
-    filters: JobFilter, before_id: int | None, after_id: int | None = None
+    filters: JobFilter,
+    before_id: int | None,
+    after_id: int | None = None,
+    single_values: bool = False,
 ) -> list[str]:
-    """Names of the ``where_*`` query fragments a filter needs, in a fixed order."""
+    """Names of the ``where_*`` query fragments a filter needs, in a fixed order.
+
+    With ``single_values``, a one-element state or task list becomes an equality
+    (``where_state`` / ``where_task``) so the database walks the matching index in id order.
+    """
+    one_state = single_values and filters.states is not None and len(filters.states) == 1
+    one_task = single_values and filters.tasks is not None and len(filters.tasks) == 1
     wanted = {
-        "where_states": filters.states is not None,
-        "where_tasks": filters.tasks is not None,
+        "where_state": one_state,
+        "where_states": filters.states is not None and not one_state,
+        "where_task": one_task,
+        "where_tasks": filters.tasks is not None and not one_task,
         "where_queue": filters.queue is not None,
         "where_schedule": filters.schedule is not None,
         "where_enqueued_from": filters.enqueued_from is not None,
         "where_enqueued_to": filters.enqueued_to is not None,
         "where_before_id": before_id is not None,
+        "where_min_id": filters.min_id is not None,
+        "where_max_id": filters.max_id is not None,
         "where_after_id": after_id is not None,
     }
     return [name for name, needed in wanted.items() if needed]

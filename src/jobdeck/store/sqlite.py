@@ -33,6 +33,7 @@ from jobdeck.store.base import (
     StatsRow,
     WorkerInfo,
 )
+from jobdeck.store.listing import list_in_branches, narrow_by_dates
 from jobdeck.store.queries import load_migrations, load_queries, split_statements
 from jobdeck.store.rows import (
     alert_from_row,
@@ -63,8 +64,13 @@ def from_db(value: Any) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def _minute_key(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:00.000000")
+def _minute_key(moment: datetime) -> int:
+    seconds = int(moment.timestamp())
+    return seconds - seconds % 60
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
 
 
 class _Wakeups:
@@ -477,11 +483,27 @@ class SQLiteStore(SQLiteAccessVerbs):
     def list_jobs(
         self, filters: JobFilter, before_id: int | None, limit: int, after_id: int | None = None
     ) -> list[JobRow]:
-        where, params = self._where(filters, before_id, after_id)
-        query = "list_jobs" if after_id is None else "list_jobs_ascending"
-        rows = self._read(query, {**params, "limit": limit}, where=where)
-        jobs = [job_from_row(r, from_db) for r in rows]
-        return jobs if after_id is None else jobs[::-1]
+        newest_first = after_id is None
+        filters = narrow_by_dates(filters, self._id_bounds(filters), self._job_at_or_after)
+
+        def one_query(branch: JobFilter) -> list[JobRow]:
+            where, params = self._where(branch, before_id, after_id)
+            query = "list_jobs" if newest_first else "list_jobs_ascending"
+            rows = self._read(query, {**params, "limit": limit}, where=where)
+            return [job_from_row(r, from_db) for r in rows]
+
+        jobs = list_in_branches(filters, limit, newest_first, one_query)
+        return jobs if newest_first else jobs[::-1]
+
+    def _id_bounds(self, filters: JobFilter) -> tuple[int, int] | None:
+        if filters.enqueued_from is None and filters.enqueued_to is None:
+            return None
+        low, high = self._read("job_id_bounds")[0]
+        return None if low is None else (int(low), int(high))
+
+    def _job_at_or_after(self, job_id: int) -> tuple[int, datetime] | None:
+        rows = self._read("job_at_or_after", {"id": job_id})
+        return (rows[0][0], _req(from_db(rows[0][1]))) if rows else None
 
     def count_jobs(self, filters: JobFilter) -> int:
         where, params = self._where(filters, None)
@@ -490,15 +512,20 @@ class SQLiteStore(SQLiteAccessVerbs):
     def _where(
         self, filters: JobFilter, before_id: int | None, after_id: int | None = None
     ) -> tuple[str, dict[str, Any]]:
-        clauses = [self._q[name] for name in filter_clauses(filters, before_id, after_id)]
+        names = filter_clauses(filters, before_id, after_id, single_values=True)
+        clauses = [self._q[name] for name in names]
         params = {
             "states": json.dumps(sorted(filters.states or [])),
             "tasks": json.dumps(list(filters.tasks or [])),
+            "state": next(iter(filters.states), None) if filters.states else None,
+            "task": filters.tasks[0] if filters.tasks else None,
             "queue": filters.queue,
             "schedule": filters.schedule,
             "enqueued_from": to_db(filters.enqueued_from),
             "enqueued_to": to_db(filters.enqueued_to),
             "after_id": after_id,
+            "min_id": filters.min_id,
+            "max_id": filters.max_id,
             "before_id": before_id,
         }
         return " AND ".join(clauses) or "1 = 1", params
@@ -511,14 +538,15 @@ class SQLiteStore(SQLiteAccessVerbs):
 
     def stats_series(self, since: datetime, until: datetime, bucket_seconds: int) -> list[StatsRow]:
         rows = self._read(
-            "stats_series", {"since": to_db(since), "until": to_db(until), "bucket": bucket_seconds}
+            "stats_series",
+            {"since": _epoch(since), "until": _epoch(until), "bucket": bucket_seconds},
         )
         return [
             StatsRow(datetime.fromtimestamp(b, UTC).isoformat(), s, f, d) for b, s, f, d in rows
         ]
 
     def stats_by_task(self, since: datetime, until: datetime) -> list[StatsRow]:
-        rows = self._read("stats_by_task", {"since": to_db(since), "until": to_db(until)})
+        rows = self._read("stats_by_task", {"since": _epoch(since), "until": _epoch(until)})
         return [StatsRow(task, s, f, d) for task, s, f, d in rows]
 
     # -- operating ---------------------------------------------------------------------------
@@ -535,6 +563,11 @@ class SQLiteStore(SQLiteAccessVerbs):
         if changed and query == "retry_job":
             self._wakeups.notify()
         return self.get_job(job_id) if changed else None
+
+    def compact_stats(self, before: datetime) -> int:
+        with self._write() as db:
+            db.execute(self._q["compact_stats_fold"], {"before": _epoch(before)})
+            return db.execute(self._q["compact_stats_delete"], {"before": _epoch(before)}).rowcount
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         with self._write() as db:

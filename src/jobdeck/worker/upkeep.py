@@ -117,3 +117,7 @@ class Pruner(Looper):
             if removed < self.BATCH:
                 break
         self.store.prune_audit(now - self.audit_retention)
+        # Views up to 24h read minute rows; keep 25 hours of them, fold the rest into hours.
+        self.store.compact_stats(
+            (now - timedelta(hours=25)).replace(minute=0, second=0, microsecond=0)
+        )

@@ -128,6 +128,12 @@ SELECT * FROM jobs WHERE {where} ORDER BY id ASC LIMIT :limit
 -- name: count_jobs
 SELECT COUNT(*) FROM jobs WHERE {where}
 
+-- name: where_state
+state = :state
+
+-- name: where_task
+task = :task
+
 -- name: where_states
 state IN (SELECT value FROM json_each(:states))
 
@@ -152,6 +158,19 @@ id < :before_id
 -- name: where_after_id
 id > :after_id
 
+-- name: where_min_id
+id >= :min_id
+
+-- name: where_max_id
+id <= :max_id
+
+-- name: job_id_bounds
+-- Two subqueries: MIN and MAX together in one SELECT make SQLite scan the table.
+SELECT (SELECT MIN(id) FROM jobs), (SELECT MAX(id) FROM jobs)
+
+-- name: job_at_or_after
+SELECT id, enqueued_at FROM jobs WHERE id >= :id ORDER BY id LIMIT 1
+
 -- name: count_by_state
 SELECT state, COUNT(*) FROM jobs GROUP BY state
 
@@ -159,7 +178,7 @@ SELECT state, COUNT(*) FROM jobs GROUP BY state
 SELECT DISTINCT task FROM jobs
 
 -- name: stats_series
-SELECT (CAST(strftime('%s', minute) AS INTEGER) / :bucket) * :bucket AS bucket,
+SELECT (minute / :bucket) * :bucket AS bucket,
        SUM(succeeded), SUM(failed), SUM(duration_ms)
 FROM stats_minute
 WHERE minute >= :since AND minute < :until
@@ -194,3 +213,21 @@ DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
 
 -- name: delete_attempts_of
 DELETE FROM attempts WHERE job_id IN (SELECT value FROM json_each(:ids))
+
+-- name: compact_stats_fold
+INSERT INTO stats_minute (minute, task, shard, succeeded, failed, duration_ms)
+SELECT minute - minute % 3600 AS hour, task, 0,
+       SUM(succeeded), SUM(failed), SUM(duration_ms)
+FROM stats_minute
+WHERE minute < :before
+  AND NOT (shard = 0 AND minute % 3600 = 0)
+GROUP BY hour, task
+ON CONFLICT (minute, task, shard) DO UPDATE
+SET succeeded = succeeded + excluded.succeeded,
+    failed = failed + excluded.failed,
+    duration_ms = duration_ms + excluded.duration_ms
+
+-- name: compact_stats_delete
+DELETE FROM stats_minute
+WHERE minute < :before
+  AND NOT (shard = 0 AND minute % 3600 = 0)

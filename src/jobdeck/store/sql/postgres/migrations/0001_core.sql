@@ -37,6 +37,7 @@ CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_worker ON jobs (worker_id) WHERE state = 'running';
 CREATE INDEX jobs_state_id ON jobs (state, id);
 CREATE INDEX jobs_task_id ON jobs (task, id);
+CREATE INDEX jobs_task_state_id ON jobs (task, state, id);
 CREATE INDEX jobs_schedule_id ON jobs (schedule, id) WHERE schedule IS NOT NULL;
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 

@@ -36,6 +36,7 @@ CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_worker ON jobs (worker_id) WHERE state = 'running';
 CREATE INDEX jobs_state_id ON jobs (state, id);
 CREATE INDEX jobs_task_id ON jobs (task, id);
+CREATE INDEX jobs_task_state_id ON jobs (task, state, id);
 CREATE INDEX jobs_schedule_id ON jobs (schedule, id) WHERE schedule IS NOT NULL;
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 
@@ -69,8 +70,9 @@ CREATE TABLE workers (
 CREATE INDEX workers_heartbeat ON workers (last_heartbeat);
 
 -- One row per (minute, task, shard): each worker writes its own shard, so no row is hot.
+-- minute is Unix seconds at the start of the minute: bucketing is integer arithmetic.
 CREATE TABLE stats_minute (
-    minute TEXT NOT NULL,
+    minute INTEGER NOT NULL,
     task TEXT NOT NULL,
     shard INTEGER NOT NULL,
     succeeded INTEGER NOT NULL DEFAULT 0,

@@ -1,0 +1,202 @@
+"""Dashboard requests over a big history: seeds 1,000,000 jobs and 3,000,000 attempts (plus
+30 days of per-minute rollups) and times every request the Jobs page makes, p50/p95.
+
+    .venv/bin/python bench/dashboard.py --dialect sqlite [--jobs 1000000] [--keep PATH]
+    .venv/bin/python bench/dashboard.py --dialect postgres
+
+Seeding uses SQL that generates rows inside the database (recursive CTE / generate_series),
+so the million rows take a minute, not an hour. Requests go through the real ASGI app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from fastapi.testclient import TestClient
+
+from jobdeck import JobDeck
+from jobdeck.web.access import local_operator
+
+TASKS = [
+    "send_claim_verification_email",
+    "check_trial_reminders",
+    "process_trial_expirations",
+    "process_document",
+    "index_document_chunks",
+]
+
+SQLITE_SEED = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {jobs})
+INSERT INTO jobs (task, queue, args, labels, priority, state, attempt, max_attempts,
+                  enqueued_at, run_at, started_at, finished_at, duration_ms, worker_id, trigger,
+                  result, error)
+SELECT CASE i % 5 WHEN 0 THEN '{t0}' WHEN 1 THEN '{t1}' WHEN 2 THEN '{t2}' WHEN 3 THEN '{t3}'
+       ELSE '{t4}' END,
+       'default', '{{"n":' || i || '}}', '{{"user_id":"' || (i % 997) || '"}}', 0,
+       CASE WHEN i % 50 = 0 THEN 'failed' WHEN i % 333 = 0 THEN 'retryable' ELSE 'succeeded' END,
+       3, 3, strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((({jobs} - i) * 2592) / {jobs}) || ' seconds'),
+       strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((({jobs} - i) * 2592) / {jobs}) || ' seconds'),
+       strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((({jobs} - i) * 2592) / {jobs}) || ' seconds'),
+       strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((({jobs} - i) * 2592) / {jobs}) || ' seconds'),
+       (i * 37) % 2000, 'bench', 'code',
+       CASE WHEN i % 50 = 0 THEN NULL ELSE '{{"ok":true}}' END,
+       CASE WHEN i % 50 = 0 THEN 'ValueError: boom' ELSE NULL END
+FROM n;
+INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at, duration_ms,
+                      error, traceback)
+SELECT j.id, a.k, CASE WHEN a.k < 3 OR j.state = 'failed' THEN 'failed' ELSE 'succeeded' END,
+       'bench', j.started_at, j.finished_at, j.duration_ms,
+       CASE WHEN a.k < 3 OR j.state = 'failed' THEN 'ValueError: boom' END,
+       CASE WHEN a.k < 3 OR j.state = 'failed' THEN 'Traceback (most recent call last): ...' END
+FROM jobs j JOIN (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) a;
+WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 43200)
+INSERT INTO stats_minute (minute, task, shard, succeeded, failed, duration_ms)
+SELECT (CAST(strftime('%s', 'now') AS INTEGER) / 60 - i) * 60, t.task, 1,
+       20 + i % 7, i % 3, (20 + i % 7) * 150
+FROM m, (SELECT '{t0}' AS task UNION ALL SELECT '{t1}' UNION ALL SELECT '{t2}'
+         UNION ALL SELECT '{t3}' UNION ALL SELECT '{t4}') t;
+ANALYZE;
+"""
+
+POSTGRES_SEED = """
+INSERT INTO jobs (task, queue, args, labels, priority, state, attempt, max_attempts,
+                  enqueued_at, run_at, started_at, finished_at, duration_ms, worker_id, trigger,
+                  result, error)
+SELECT (ARRAY['{t0}','{t1}','{t2}','{t3}','{t4}'])[i % 5 + 1], 'default',
+       jsonb_build_object('n', i), jsonb_build_object('user_id', (i % 997)::text), 0,
+       CASE WHEN i % 50 = 0 THEN 'failed' WHEN i % 333 = 0 THEN 'retryable' ELSE 'succeeded' END,
+       3, 3, t, t, t, t, (i * 37) % 2000, 'bench', 'code',
+       CASE WHEN i % 50 = 0 THEN NULL ELSE '{{"ok": true}}'::jsonb END,
+       CASE WHEN i % 50 = 0 THEN 'ValueError: boom' END
+FROM (SELECT i, now() - (({jobs} - i) * interval '2.592 seconds') AS t
+      FROM generate_series(1, {jobs}) i) s;
+INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at, duration_ms,
+                      error, traceback)
+SELECT j.id, k, CASE WHEN k < 3 OR j.state = 'failed' THEN 'failed' ELSE 'succeeded' END,
+       'bench', j.started_at, j.finished_at, j.duration_ms,
+       CASE WHEN k < 3 OR j.state = 'failed' THEN 'ValueError: boom' END,
+       CASE WHEN k < 3 OR j.state = 'failed' THEN 'Traceback (most recent call last): ...' END
+FROM jobs j CROSS JOIN generate_series(1, 3) k;
+INSERT INTO stats_minute (minute, task, shard, succeeded, failed, duration_ms)
+SELECT date_trunc('minute', now()) - i * interval '1 minute', t, 1, 20 + i % 7, i % 3,
+       (20 + i % 7) * 150
+FROM generate_series(0, 43200) i, unnest(ARRAY['{t0}','{t1}','{t2}','{t3}','{t4}']) t;
+VACUUM ANALYZE;
+"""
+
+
+def seed(deck: JobDeck, jobs: int) -> float:
+    started = time.perf_counter()
+    names = {f"t{i}": name for i, name in enumerate(TASKS)}
+    if deck.store.dialect == "sqlite":
+        import sqlite3
+
+        path = deck.database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            conn.executescript(SQLITE_SEED.format(jobs=jobs, **names))
+    else:
+        import psycopg
+
+        with psycopg.connect(deck.database_url, autocommit=True) as conn:
+            for statement in POSTGRES_SEED.format(jobs=jobs, **names).split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+    return time.perf_counter() - started
+
+
+def requests(client: TestClient, some_id: int) -> dict[str, Callable[[], object]]:
+    day = time.strftime("%Y-%m-%d")
+    month_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 29 * 86400))
+    calls: dict[str, Callable[[], object]] = {
+        "page /jobs": lambda: client.get("/jobs"),
+        "health pill": lambda: client.get("/health"),
+        "list, no filter": lambda: client.get("/jobs/table"),
+        "list, task text": lambda: client.get("/jobs/table", params={"task": "document"}),
+        "list, status failed": lambda: client.get("/jobs/table", params={"status": "failed"}),
+        "list, task + failed": lambda: client.get(
+            "/jobs/table", params={"task": "process_document", "status": "failed"}
+        ),
+        "list, running (none)": lambda: client.get("/jobs/table", params={"status": "running"}),
+        "list, today": lambda: client.get("/jobs/table", params={"from": day, "to": day}),
+        "list, a month ago": lambda: client.get(
+            "/jobs/table", params={"from": month_ago, "to": month_ago}
+        ),
+        "list, page 100": lambda: client.get("/jobs/table", params={"before": some_id}),
+        "drawer": lambda: client.get(f"/jobs/{some_id}/drawer"),
+    }
+    for period in ("1h", "24h", "7d", "30d"):
+        calls[f"stats {period}"] = lambda p=period: client.get("/jobs/stats", params={"period": p})
+    return calls
+
+
+def measure(call: Callable[[], object], repeats: int) -> tuple[float, float]:
+    call()  # warm caches the way a real dashboard is warm
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        response = call()
+        times.append((time.perf_counter() - started) * 1000)
+        assert getattr(response, "status_code", 200) == 200, response
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dialect", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    url, cleanup = _database(args.dialect)
+    try:
+        deck = JobDeck(url)
+        deck.migrate()
+        print(f"seeding {args.jobs:,} jobs and {3 * args.jobs:,} attempts on {args.dialect}...")
+        print(f"  seeded in {seed(deck, args.jobs):.0f} s")
+        # The worker's pruner folds rollups older than 25 h into hours every hour.
+        cutoff = deck.clock.now() - timedelta(hours=25)
+        deck.store.compact_stats(cutoff.replace(minute=0, second=0, microsecond=0))
+        client = TestClient(deck.asgi(authorize=local_operator))
+        some_id = args.jobs - 100 * 50
+        print(f"\n{'request':<24}{'p50 ms':>10}{'p95 ms':>10}")
+        worst = 0.0
+        for name, call in requests(client, some_id).items():
+            p50, p95 = measure(call, args.repeats)
+            worst = max(worst, p95)
+            print(f"{name:<24}{p50:>10.1f}{p95:>10.1f}")
+        print(f"\nworst p95: {worst:.1f} ms (target < 100 ms)")
+        deck.close()
+    finally:
+        cleanup()
+
+
+def _database(dialect: str) -> tuple[str, Callable[[], None]]:
+    if dialect == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="jd-dash-"))
+        return f"sqlite:///{folder / 'dash.db'}", lambda: None
+    import psycopg
+
+    name = f"jd_dash_{uuid.uuid4().hex[:8]}"
+    admin = "postgresql://postgres@127.0.0.1:5432/test"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return f"postgresql://postgres@127.0.0.1:5432/{name}", drop
+
+
+if __name__ == "__main__":
+    main()

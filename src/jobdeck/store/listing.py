@@ -1,0 +1,86 @@
+"""Task-list queries that stay on an index at any table size.
+
+A filter on several states or task names is split into one branch per (task, state) pair.
+Each branch is an equality query that walks an index newest-first and stops after one page;
+the branches are merged here. A single "state IN (...)" query instead makes the database
+either sort every match or scan the table backwards hoping to meet them (380 ms at a million
+jobs when nothing matches).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from jobdeck.store.base import JobFilter, JobRow
+
+MAX_BRANCHES = 64
+
+
+def split_filter(filters: JobFilter) -> list[JobFilter] | None:
+    """One filter per (task, state) pair, or None when the filter is already a single query."""
+    states = sorted(filters.states) if filters.states else [None]
+    tasks = sorted(filters.tasks) if filters.tasks is not None else [None]
+    if filters.tasks is not None and not filters.tasks:
+        return []  # the text matched no task name: nothing can match
+    if len(states) * len(tasks) <= 1 or len(states) * len(tasks) > MAX_BRANCHES:
+        return None
+    return [
+        replace(filters, states=frozenset({s}) if s else None, tasks=[t] if t else None)
+        for s, t in itertools.product(states, tasks)
+    ]
+
+
+def list_in_branches(
+    filters: JobFilter,
+    limit: int,
+    newest_first: bool,
+    query: Callable[[JobFilter], list[JobRow]],
+) -> list[JobRow]:
+    """Run ``query`` per branch and keep the first ``limit`` rows in id order."""
+    branches = split_filter(filters)
+    if branches is None:
+        return query(filters)
+    pages = [query(branch) for branch in branches]
+    key: Callable[[JobRow], int] = (lambda job: -job.id) if newest_first else (lambda job: job.id)
+    return list(itertools.islice(heapq.merge(*pages, key=key), limit))
+
+
+# Ids grow with enqueue time, give or take concurrent inserts; keep this many ids of slack
+# around the bisected bounds (the exact date predicate still decides).
+ID_SLACK = 1000
+
+Probe = Callable[[int], "tuple[int, datetime] | None"]
+
+
+def narrow_by_dates(filters: JobFilter, bounds: tuple[int, int] | None, probe: Probe) -> JobFilter:
+    """Add id bounds for a date range, found by bisecting the primary key, so a range a month
+    back is a short index range instead of a backward scan over every newer job."""
+    if bounds is None or (filters.enqueued_from is None and filters.enqueued_to is None):
+        return filters
+    low, high = bounds
+    min_id = max_id = None
+    if filters.enqueued_from is not None:
+        min_id = _first_id_at(filters.enqueued_from, low, high, probe) - ID_SLACK
+    if filters.enqueued_to is not None:
+        max_id = _first_id_at(filters.enqueued_to, low, high, probe) + ID_SLACK
+    return replace(filters, min_id=min_id, max_id=max_id)
+
+
+def _first_id_at(moment: datetime, low: int, high: int, probe: Probe) -> int:
+    """The smallest id whose job was enqueued at or after ``moment`` (high + 1 if none)."""
+    while low <= high:
+        middle = (low + high) // 2
+        found = probe(middle)
+        if found is None:
+            high = middle - 1
+            continue
+        found_id, enqueued_at = found
+        if enqueued_at >= moment:
+            high = middle - 1
+        else:
+            low = found_id + 1
+    return low
