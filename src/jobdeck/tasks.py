@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -118,6 +117,8 @@ class Task(Generic[P, R]):
         return BoundTask(self, JobOptions(conn=_conn)).enqueue_many(kwargs_list)
 
     async def enqueue_async(self, **kwargs: Any) -> JobHandle:
+        import asyncio  # loaded on demand: a worker without async code never imports it
+
         return await asyncio.to_thread(self.enqueue, **kwargs)
 
     def check_args(self, kwargs: Mapping[str, Any]) -> None:
@@ -143,6 +144,8 @@ class BoundTask:
         return self.enqueue_many([kwargs])[0]
 
     async def enqueue_async(self, **kwargs: Any) -> JobHandle:
+        import asyncio  # loaded on demand: a worker without async code never imports it
+
         return await asyncio.to_thread(self.enqueue, **kwargs)
 
     def enqueue_many(self, kwargs_list: Sequence[Mapping[str, Any]]) -> list[JobHandle]:

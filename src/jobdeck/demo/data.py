@@ -100,10 +100,12 @@ def _cases_and_work(db: DemoDB, conn: object, rng: random.Random, now: datetime)
             )
     # A hearing tomorrow for the one person with neither email nor phone: the reminder job must
     # count it as a failed notification, not crash (the guide's Scenario 2).
-    db.execute_in(conn, "INSERT INTO hearings (case_id, hearing_date, assigned_to, court) "
-                  "VALUES (1, :date, :unreachable, :court)",
-                  {"date": now + timedelta(hours=6), "unreachable": UNREACHABLE_PROFILE,
-                   "court": COURTS[0]})
+    db.execute_in(
+        conn,
+        "INSERT INTO hearings (case_id, hearing_date, assigned_to, court) "
+        "VALUES (1, :date, :unreachable, :court)",
+        {"date": now + timedelta(hours=6), "unreachable": UNREACHABLE_PROFILE, "court": COURTS[0]},
+    )
     for tenant_id, _ in TENANTS:
         for name, days in (
             ("Escalate tasks overdue by 2 days", 2),

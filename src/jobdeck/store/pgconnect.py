@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -33,6 +34,14 @@ _TRANSIENT_RETRIES = 3
 # (a FATAL message) reaches each a few milliseconds late: replay a safe verb a few times.
 _LOST_REPLAYS = 3
 _LOST_CONNECTION_STATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def from_db(value: Any) -> datetime | None:
+    """psycopg returns timestamptz in the session's zone; records always carry UTC."""
+    if value is None:
+        return None
+    moment: datetime = value
+    return moment.astimezone(UTC)
 
 
 class PgConnections:
@@ -175,6 +184,24 @@ class PgConnections:
                 if mapped is exc:
                     raise
                 raise mapped from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A pooled connection inside one transaction: committed when the block ends, rolled
+        back if it raises.
+
+        For the caller's own SQL, so its errors pass through as psycopg raised them (a missing
+        table of theirs is not a missing jobdeck schema); only a lost connection becomes
+        StoreUnavailable. Never replayed: we cannot know what the block did.
+        """
+        with self.checkout() as conn:
+            try:
+                with conn.transaction():
+                    yield conn
+            except psycopg.Error as exc:
+                if not _is_lost(exc):
+                    raise
+                raise self.translate(exc) from None
 
     @contextmanager
     def translated(self) -> Iterator[None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -32,7 +32,8 @@ from jobdeck.store.base import (
     StatsRow,
     WorkerInfo,
 )
-from jobdeck.store.pgconnect import Connection, PgConnections
+from jobdeck.store.pgconnect import Connection, PgConnections, from_db
+from jobdeck.store.postgres_access import PostgresAccessVerbs
 from jobdeck.store.queries import load_migrations, load_queries, split_statements
 from jobdeck.store.rows import (
     alert_from_row,
@@ -49,15 +50,7 @@ T = TypeVar("T")
 _INSERT_ROUNDS = 5
 
 
-def from_db(value: Any) -> datetime | None:
-    """psycopg returns timestamptz in the session's zone; records always carry UTC."""
-    if value is None:
-        return None
-    moment: datetime = value
-    return moment.astimezone(UTC)
-
-
-class PostgresStore:
+class PostgresStore(PostgresAccessVerbs):
     dialect = "postgres"
 
     def __init__(self, url: str, clock: Clock | None = None) -> None:
@@ -99,6 +92,14 @@ class PostgresStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """A psycopg connection inside a transaction, for your own ``%(name)s`` SQL beside
+        jobdeck's tables; pass it to ``insert_jobs(conn=...)`` to enqueue in the same commit.
+
+        Example: ``with store.transaction() as conn: conn.execute(sql, {"id": 1})``.
+        """
+        return self._db.transaction()
 
     # -- schema ------------------------------------------------------------------------------
 
@@ -428,6 +429,10 @@ class PostgresStore:
                 "prune_finished", {"before": before, "limit": limit}, lambda cur: _one(cur)["n"]
             )
         )
+
+    def compact_stats(self, before: datetime) -> int:
+        """Fold per-minute rollups older than ``before`` into hourly rows; how many folded."""
+        return int(self._run("compact_stats", {"before": before}, lambda cur: _one(cur)["n"]))
 
     # -- schedules ---------------------------------------------------------------------------
 

@@ -74,11 +74,14 @@ def _epoch(moment: datetime) -> int:
 
 
 class _Wakeups:
-    """In-process wake-ups: an enqueue in this process wakes its waiting workers at once."""
+    """Per database file in this process: wake-ups (an enqueue here wakes this process's
+    waiting workers at once) and the write lock (threads of one process queue here, woken
+    the moment the lock is free, instead of sleeping in SQLite's busy handler)."""
 
     def __init__(self) -> None:
         self.condition = threading.Condition()
         self.generation = 0
+        self.write_lock = threading.RLock()
 
     def notify(self) -> None:
         with self.condition:
@@ -158,6 +161,11 @@ class SQLiteStore(SQLiteAccessVerbs):
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that locks up front, so readers never deadlock on upgrade."""
         conn = self._conn()
+        with self._wakeups.write_lock, self._begun(conn) as began:
+            yield began
+
+    @contextmanager
+    def _begun(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         deadline = time.monotonic() + _BUSY_TIMEOUT_S
         while True:
             try:
@@ -288,19 +296,18 @@ class SQLiteStore(SQLiteAccessVerbs):
     # -- consuming ---------------------------------------------------------------------------
 
     def claim_jobs(self, request: ClaimRequest) -> list[ClaimedJob]:
-        queues = json.dumps(list(request.queues))
         now = to_db(request.now)
         # A cheap read first: idle workers polling must not take the write lock for nothing.
-        if not self._read("any_due", {"queues": queues, "now": now}):
+        if not any(self._read("any_due", {"queue": q, "now": now}) for q in request.queues):
             return []
-        params = {
-            "worker_id": request.worker_id,
-            "lease_until": to_db(request.lease_until),
-            "now": now,
-            "queues": queues,
-            "limit": request.limit,
-        }
         with self._write() as db:
+            ids = self._pick_due(db, request.queues, now, request.limit)
+            params = {
+                "worker_id": request.worker_id,
+                "lease_until": to_db(request.lease_until),
+                "now": now,
+                "ids": json.dumps(ids),
+            }
             rows = db.execute(self._q["claim_jobs"], params).fetchall()
             # RETURNING does not keep the subquery's order; run in priority order all the same.
             rows.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
@@ -329,6 +336,17 @@ class SQLiteStore(SQLiteAccessVerbs):
             )
             for r in rows
         ]
+
+    def _pick_due(
+        self, db: sqlite3.Connection, queues: Sequence[str], now: str | None, limit: int
+    ) -> list[int]:
+        """The ids to claim: each queue's best jobs, merged by priority then run_at."""
+        candidates = []
+        for queue in queues:
+            params = {"queue": queue, "now": now, "limit": limit}
+            candidates += db.execute(self._q["due_in_queue"], params).fetchall()
+        candidates.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
+        return [row["id"] for row in candidates[:limit]]
 
     def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
         applied: list[int] = []

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import importlib
 import json
-import multiprocessing
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobdeck.errors import SerializationError
 from jobdeck.jsonvalues import dumps_checked
@@ -18,6 +16,9 @@ from jobdeck.settings import Settings
 from jobdeck.states import AttemptStatus, JobState
 from jobdeck.store.base import ClaimedJob, Outcome
 from jobdeck.tasks import Task
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 
 @dataclass
@@ -110,6 +111,8 @@ def run_in_child(task: Task[..., Any], kwargs: dict[str, Any], timeout: float | 
     The child imports the task by module and attribute, so process tasks must live in an
     importable module, not in ``__main__``.
     """
+    import multiprocessing  # only process tasks pay for it (tempfile, shutil, bz2, lzma...)
+
     context = multiprocessing.get_context("forkserver")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(

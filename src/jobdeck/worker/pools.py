@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import threading
 from collections.abc import Callable, Coroutine
@@ -65,12 +64,15 @@ class EventLoopThread:
     """One event loop on its own thread for every async task of the worker."""
 
     def __init__(self) -> None:
+        import asyncio  # only workers with async tasks pay for asyncio (and ssl) in memory
+
+        self._asyncio = asyncio
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="jobdeck-asyncio", daemon=True)
         self._thread.start()
 
     def submit(self, coro: Coroutine[Any, Any, None]) -> Future[None]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return self._asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def stop(self) -> None:
         if self.loop.is_closed():
@@ -81,6 +83,7 @@ class EventLoopThread:
             self.loop.close()
 
     def _run(self) -> None:
+        asyncio = self._asyncio
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
         pending = asyncio.all_tasks(self.loop)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -259,7 +258,7 @@ class Worker:
         timeout = running.job.timeout
         try:
             call = task.fn(**decode_args(running.job))
-            value = await asyncio.wait_for(call, timeout) if timeout else await call
+            value = await _wait_for(call, timeout) if timeout else await call
             outcome = success_outcome(running.job, value, self.clock.now(), self.settings, task)
         except TimeoutError as exc:
             if timeout and self._elapsed(running) >= timeout * 0.99:
@@ -414,3 +413,9 @@ def _version() -> str:
 
 def run_worker(deck: JobDeck, **overrides: Any) -> str:
     return deck.worker(**overrides).run()
+
+
+async def _wait_for(call: Any, timeout: float) -> Any:
+    import asyncio  # already loaded: this runs on the worker's event loop
+
+    return await asyncio.wait_for(call, timeout)

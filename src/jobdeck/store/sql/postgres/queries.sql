@@ -373,3 +373,27 @@ gone AS (
     DELETE FROM jobs WHERE id IN (SELECT id FROM doomed) RETURNING id
 )
 SELECT COUNT(*) AS n FROM gone
+
+-- name: compact_stats
+-- Minute rows older than `before` fold into one row per (hour, task) in shard 0, in one
+-- atomic statement. A shard-0 row on the hour is such a row already (or a minute row that
+-- would fold into itself) and stays, so a second run folds nothing. Safe to replay.
+WITH folded AS (
+    DELETE FROM stats_minute
+    WHERE minute < %(before)s
+      AND NOT (shard = 0 AND minute = date_trunc('hour', minute, 'UTC'))
+    RETURNING minute, task, succeeded, failed, duration_ms
+),
+hourly AS (
+    INSERT INTO stats_minute AS s (minute, task, shard, succeeded, failed, duration_ms)
+    SELECT date_trunc('hour', minute, 'UTC'), task, 0,
+           SUM(succeeded), SUM(failed), SUM(duration_ms)
+    FROM folded
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (minute, task, shard) DO UPDATE
+    SET succeeded = s.succeeded + excluded.succeeded,
+        failed = s.failed + excluded.failed,
+        duration_ms = s.duration_ms + excluded.duration_ms
+)
+SELECT COUNT(*) AS n FROM folded

@@ -26,22 +26,24 @@ SELECT id FROM jobs WHERE dedupe_key = :key
 
 -- name: any_due
 SELECT 1 FROM jobs
-WHERE state IN ('scheduled', 'available', 'retryable')
-  AND queue IN (SELECT value FROM json_each(:queues)) AND run_at <= :now
+WHERE state IN ('scheduled', 'available', 'retryable') AND queue = :queue AND run_at <= :now
 LIMIT 1
+
+-- name: due_in_queue
+-- One queue at a time: with "queue = ?" the partial jobs_fetch index is walked in order and
+-- the scan stops at the limit; "queue IN (...)" made SQLite sort every waiting job.
+SELECT id, priority, run_at FROM jobs
+WHERE state IN ('scheduled', 'available', 'retryable') AND queue = :queue AND run_at <= :now
+ORDER BY priority DESC, run_at, id
+LIMIT :limit
 
 -- name: claim_jobs
 UPDATE jobs
 SET state = 'running', attempt = attempt + 1, worker_id = :worker_id,
     lease_expires_at = :lease_until, started_at = :now, finished_at = NULL, duration_ms = NULL,
     dedupe_key = CASE WHEN unique_while = 'pending' THEN NULL ELSE dedupe_key END
-WHERE id IN (
-    SELECT id FROM jobs
-    WHERE state IN ('scheduled', 'available', 'retryable')
-      AND queue IN (SELECT value FROM json_each(:queues)) AND run_at <= :now
-    ORDER BY priority DESC, run_at, id
-    LIMIT :limit
-)
+WHERE id IN (SELECT value FROM json_each(:ids))
+  AND state IN ('scheduled', 'available', 'retryable')
 RETURNING id, task, queue, args, attempt, max_attempts, timeout, priority, run_at
 
 -- name: insert_attempt

@@ -1,0 +1,1 @@
+"""Optional parts built on jobdeck's public API; each subpackage is imported only when used."""

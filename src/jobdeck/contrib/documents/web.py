@@ -1,0 +1,352 @@
+"""Web entry points for documents: the upload and search pages, and their JSON endpoints.
+
+Mount them in the dashboard::
+
+    app = deck.asgi(
+        extra_routers=[documents_pages(documents), documents_api(documents)],
+        extra_nav=[("documents/search", "Expert search"), ("documents", "Documents")],
+    )
+
+Searching needs the ``search`` permission (attorneys have only that one); uploading needs
+``trigger`` and deleting or reprocessing ``operate``, each overridable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from jobdeck import accounts
+from jobdeck.contrib.documents.pipeline import DocumentNotFound, Documents, DocumentTooLarge
+from jobdeck.contrib.documents.repository import STATUSES, DocumentRecord
+from jobdeck.contrib.documents.storage import describe_size
+from jobdeck.errors import InvalidTransition, JobDeckError, SchemaError, StoreUnavailable
+from jobdeck.web.access import AccessDenied, Principal, actor_of, csrf_token_for, require
+from jobdeck.web.formatting import install_filters
+
+HERE = Path(__file__).parent
+MAX_FILES = 20
+# Multipart framing around the files: a request bigger than this beyond the files is refused.
+_FORM_OVERHEAD = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Permissions:
+    search: str = "search"
+    upload: str = "trigger"
+    manage: str = "operate"  # delete and reprocess
+
+
+def _templates() -> Jinja2Templates:
+    from jobdeck.web import app as dashboard
+
+    env = Environment(
+        loader=ChoiceLoader(
+            [FileSystemLoader(HERE / "templates"), FileSystemLoader(dashboard.HERE / "templates")]
+        ),
+        autoescape=select_autoescape(default=True),
+    )
+    install_filters(env)
+    return Jinja2Templates(env=env)
+
+
+def _render(
+    request: Request, templates: Jinja2Templates, name: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """The dashboard's page context (base URL, user, CSRF token), with our template folder in
+    front of its own so our pages extend its base.html."""
+    from jobdeck.web.access import CSRF_COOKIE
+    from jobdeck.web.app import set_cookie
+
+    state = request.app.state
+    root = request.scope.get("root_path", "").rstrip("/")
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "base_href": root + "/",
+            "principal": getattr(request.state, "principal", None),
+            "csrf_token": csrf_token_for(request),
+            "builtin_login": getattr(state, "authorize", None) is None,
+            "extra_nav": getattr(state, "extra_nav", []),
+            "health_refresh": f"{getattr(state, 'health_refresh', 30.0):g}",
+            "live_refresh": f"{getattr(state, 'live_refresh', 5.0):g}",
+            **context,
+        },
+        status_code=status_code,
+    )
+    new_cookie = getattr(request.state, "new_csrf_cookie", None)
+    if new_cookie:
+        set_cookie(request, response, CSRF_COOKIE, new_cookie, http_only=True)
+    return response
+
+
+async def _read_uploads(
+    documents: Documents, request: Request, files: list[UploadFile]
+) -> list[tuple[str, bytes]]:
+    """The uploaded files, refused early (413) when over the size limit."""
+    limit = documents.settings.max_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit * MAX_FILES + _FORM_OVERHEAD:
+        raise DocumentTooLarge(f"the upload is larger than {MAX_FILES} files of the size limit")
+    if not files:
+        raise DocumentTooLarge("no file in the upload")
+    if len(files) > MAX_FILES:
+        raise DocumentTooLarge(f"at most {MAX_FILES} files per upload")
+    read: list[tuple[str, bytes]] = []
+    for upload in files:
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise DocumentTooLarge(
+                f"{upload.filename or 'the file'} is over the {describe_size(limit)} limit"
+            )
+        read.append((upload.filename or "document", data))
+    return read
+
+
+async def _store_uploads(
+    documents: Documents, principal: Principal, owner_id: str, files: list[tuple[str, bytes]]
+) -> list[DocumentRecord]:
+    def store_all() -> list[DocumentRecord]:
+        return [
+            documents.upload(owner_id, name, data, uploaded_by=principal.name)
+            for name, data in files
+        ]
+
+    return await asyncio.to_thread(store_all)
+
+
+def _audit(
+    documents: Documents,
+    request: Request,
+    principal: Principal,
+    action: str,
+    record: DocumentRecord,
+) -> None:
+    deck = documents.deck
+    accounts.audit(
+        deck.store,
+        deck.clock,
+        actor_of(request, principal),
+        action,
+        f"document {record.id}",
+        {"owner_id": record.owner_id, "filename": record.filename},
+    )
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+def documents_pages(documents: Documents, permissions: Permissions | None = None) -> APIRouter:
+    """The search page (``/documents/search``) and the documents page (``/documents``)."""
+    allowed = permissions or Permissions()
+    templates = _templates()
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/documents/search", response_class=HTMLResponse)
+    async def search_page(
+        request: Request, q: Annotated[str, Query(max_length=200)] = ""
+    ) -> Response:
+        await require(request, allowed.search)
+        hits = await asyncio.to_thread(documents.search, q) if q.strip() else []
+        return _render(
+            request, templates, "documents_search.html", nav="documents/search", query=q, hits=hits
+        )
+
+    @router.get("/documents", response_class=HTMLResponse)
+    async def documents_page(
+        request: Request,
+        owner_id: Annotated[str, Query(max_length=200)] = "",
+        status: Annotated[str, Query(max_length=20)] = "",
+        before: Annotated[int | None, Query(ge=1)] = None,
+    ) -> Response:
+        principal = await require(request, allowed.upload)
+        chosen = status if status in STATUSES else None
+        records = await asyncio.to_thread(
+            documents.find, owner_id.strip() or None, chosen, 51, before
+        )
+        return _render(
+            request,
+            templates,
+            "documents_list.html",
+            nav="documents",
+            records=records[:50],
+            next_before=records[49].id if len(records) > 50 else None,
+            owner_id=owner_id,
+            status=chosen or "",
+            statuses=STATUSES,
+            max_size=describe_size(documents.settings.max_bytes),
+            can_manage=principal.can(allowed.manage),
+            notice=request.query_params.get("notice", ""),
+        )
+
+    @router.post("/documents", response_class=HTMLResponse)
+    async def upload_form(
+        request: Request,
+        owner_id: Annotated[str, Form(max_length=200)],
+        files: Annotated[list[UploadFile], File()],
+    ) -> Response:
+        principal = await require(request, allowed.upload)
+        read = await _read_uploads(documents, request, files)
+        records = await _store_uploads(documents, principal, owner_id, read)
+        for record in records:
+            _audit(documents, request, principal, "document_upload", record)
+        notice = f"Uploaded {len(records)} file(s); processing has been queued."
+        return _redirect(request, "documents", owner_id=owner_id, notice=notice)
+
+    @router.post("/documents/{document_id}/delete", response_class=HTMLResponse)
+    async def delete_form(request: Request, document_id: int) -> Response:
+        principal = await require(request, allowed.manage)
+        record = await asyncio.to_thread(documents.delete, document_id)
+        _audit(documents, request, principal, "document_delete", record)
+        notice = f"Deleted {record.filename}; {record.owner_id} will be re-indexed."
+        return _redirect(request, "documents", owner_id=record.owner_id, notice=notice)
+
+    @router.post("/documents/{document_id}/reprocess", response_class=HTMLResponse)
+    async def reprocess_form(request: Request, document_id: int) -> Response:
+        principal = await require(request, allowed.manage)
+        await asyncio.to_thread(documents.reprocess, document_id)
+        record = await asyncio.to_thread(documents.get, document_id)
+        _audit(documents, request, principal, "document_reprocess", record)
+        notice = f"{record.filename} will be processed again."
+        return _redirect(request, "documents", owner_id=record.owner_id, notice=notice)
+
+    return router
+
+
+def _redirect(request: Request, path: str, **params: str) -> RedirectResponse:
+    root = request.scope.get("root_path", "").rstrip("/")
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(f"{root}/{path}{'?' + query if query else ''}", status_code=303)
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class _JsonErrors(APIRoute):
+    """Errors as the REST API's JSON body, wherever the router is mounted (the dashboard's
+    own handlers would answer with HTML pages or a login redirect)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AccessDenied as exc:
+                code = "unauthorized" if exc.status == 401 else "forbidden"
+                return _error(exc.status, code, str(exc))
+            except DocumentNotFound as exc:
+                return _error(404, "not_found", str(exc))
+            except DocumentTooLarge as exc:
+                return _error(413, "too_large", str(exc))
+            except InvalidTransition as exc:
+                return _error(409, "conflict", str(exc))
+            except (StoreUnavailable, SchemaError) as exc:
+                return _error(503, "unavailable", str(exc))
+            except JobDeckError as exc:
+                return _error(400, "bad_request", str(exc))
+
+        return run
+
+
+def documents_api(
+    documents: Documents, permissions: Permissions | None = None, prefix: str = "/api"
+) -> APIRouter:
+    """JSON: upload, list, show, delete and reprocess documents; search experts.
+
+    ``prefix`` is "/api" when the router joins the dashboard app, "" inside the API app.
+    """
+    allowed = permissions or Permissions()
+    router = APIRouter(prefix=prefix, route_class=_JsonErrors, tags=["documents"])
+
+    @router.get("/search")
+    async def search(
+        request: Request,
+        q: Annotated[str, Query(min_length=1, max_length=200)],
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict[str, Any]:
+        """Experts whose documents contain every word of ``q``, best first, with a snippet
+        (``snippet_html`` is escaped and marks matches with ``<mark>``)."""
+        await require(request, allowed.search)
+        hits = await asyncio.to_thread(documents.search, q, limit)
+        return {"query": q, "results": [h.as_json() for h in hits]}
+
+    @router.post("/documents", status_code=201)
+    async def upload(
+        request: Request,
+        owner_id: Annotated[str, Form(max_length=200)],
+        files: Annotated[list[UploadFile], File()],
+    ) -> dict[str, Any]:
+        """Upload one or more files for an expert; each is processed by a background job."""
+        principal = await require(request, allowed.upload)
+        read = await _read_uploads(documents, request, files)
+        records = await _store_uploads(documents, principal, owner_id, read)
+        for record in records:
+            _audit(documents, request, principal, "document_upload", record)
+        return {"documents": [r.as_json() for r in records]}
+
+    @router.get("/documents")
+    async def list_documents(
+        request: Request,
+        owner_id: Annotated[str | None, Query(max_length=200)] = None,
+        status: Annotated[str | None, Query(pattern="^(pending|processing|ready|failed)$")] = None,
+        before: Annotated[int | None, Query(ge=1)] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> dict[str, Any]:
+        await require(request, allowed.upload)
+        rows = await asyncio.to_thread(documents.find, owner_id, status, limit + 1, before)
+        return {
+            "documents": [r.as_json() for r in rows[:limit]],
+            "next_before": rows[limit - 1].id if len(rows) > limit else None,
+        }
+
+    @router.get("/documents/{document_id}")
+    async def show(request: Request, document_id: int) -> dict[str, Any]:
+        await require(request, allowed.upload)
+        return (await asyncio.to_thread(documents.get, document_id)).as_json()
+
+    @router.delete("/documents/{document_id}")
+    async def delete(request: Request, document_id: int) -> dict[str, Any]:
+        """Delete the record and its file; the owner is re-indexed."""
+        principal = await require(request, allowed.manage)
+        record = await asyncio.to_thread(documents.delete, document_id)
+        _audit(documents, request, principal, "document_delete", record)
+        return record.as_json()
+
+    @router.post("/documents/{document_id}/reprocess")
+    async def reprocess(request: Request, document_id: int) -> dict[str, Any]:
+        principal = await require(request, allowed.manage)
+        job = await asyncio.to_thread(documents.reprocess, document_id)
+        record = await asyncio.to_thread(documents.get, document_id)
+        _audit(documents, request, principal, "document_reprocess", record)
+        return {"document": record.as_json(), "job_id": job.id}
+
+    @router.post("/documents/reprocess")
+    async def reprocess_all(
+        request: Request,
+        status: Annotated[str, Query(pattern="^(failed|pending|ready)$")] = "failed",
+        owner_id: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        """Reprocess every document with ``status`` (by default the failed ones)."""
+        principal = await require(request, allowed.manage)
+        records = await asyncio.to_thread(documents.reprocess_status, status, owner_id)
+        for record in records:
+            _audit(documents, request, principal, "document_reprocess", record)
+        return {"documents": [r.as_json() for r in records]}
+
+    return router
