@@ -90,3 +90,13 @@ def test_results_and_tracebacks_with_markup_stay_text(site: Site) -> None:
         assert "<script>steal()</script>" not in html
         assert "&lt;script&gt;steal()&lt;/script&gt;" in html
     assert failing.refresh().error == "ValueError: <b>bold</b><script>steal()</script>"
+
+
+def test_out_of_range_cursors_and_ids_are_refused_cleanly(site: Site) -> None:
+    admin = site.login("admin@example.com")
+    huge = str(2**70)
+    assert admin.get("/jobs/table", params={"before": huge}).status_code == 200
+    assert admin.get("/jobs", params={"after": huge}).status_code == 200
+    assert admin.get("/api/jobs", params={"before": huge}).status_code == 422
+    assert admin.get(f"/api/jobs/{huge}").status_code == 422
+    assert admin.get(f"/jobs/{huge}/drawer").status_code == 422

@@ -88,8 +88,10 @@ def read_params(request: Request) -> ListParams:
             setattr(params, "date_from" if key == "from" else "date_to", value)
     for key in ("before", "after"):
         value = q.get(key, "")
-        if value.isdigit():
+        if value.isdigit() and 0 < int(value) < 2**63:
             setattr(params, key, int(value))
+        elif value:
+            params.errors.append(f"Ignored the page cursor {key}={value[:20]!r}.")
     return params
 
 
