@@ -32,6 +32,7 @@ from jobdeck.store.base import (
     StatsRow,
     WorkerInfo,
 )
+from jobdeck.store.listing import list_in_branches, narrow_by_dates
 from jobdeck.store.pgconnect import Connection, PgConnections, from_db
 from jobdeck.store.postgres_access import PostgresAccessVerbs
 from jobdeck.store.queries import load_migrations, load_queries, split_statements
@@ -363,11 +364,28 @@ class PostgresStore(PostgresAccessVerbs):
     def list_jobs(
         self, filters: JobFilter, before_id: int | None, limit: int, after_id: int | None = None
     ) -> list[JobRow]:
-        where, params = self._where_clause(filters, before_id, after_id)
-        query = "list_jobs" if after_id is None else "list_jobs_ascending"
-        rows = self._rows(query, {**params, "limit": limit}, where=where)
-        jobs = [job_from_row(r, from_db) for r in rows]
-        return jobs if after_id is None else jobs[::-1]
+        newest_first = after_id is None
+        filters = narrow_by_dates(filters, self._id_bounds(filters), self._job_at_or_after)
+
+        def one_query(branch: JobFilter) -> list[JobRow]:
+            where, params = self._where_clause(branch, before_id, after_id)
+            query = "list_jobs" if newest_first else "list_jobs_ascending"
+            rows = self._rows(query, {**params, "limit": limit}, where=where)
+            return [job_from_row(r, from_db) for r in rows]
+
+        jobs = list_in_branches(filters, limit, newest_first, one_query)
+        return jobs if newest_first else jobs[::-1]
+
+    def _id_bounds(self, filters: JobFilter) -> tuple[int, int] | None:
+        if filters.enqueued_from is None and filters.enqueued_to is None:
+            return None
+        row = self._rows("job_id_bounds")[0]
+        return None if row["low"] is None else (int(row["low"]), int(row["high"]))
+
+    def _job_at_or_after(self, job_id: int) -> tuple[int, datetime] | None:
+        rows = self._rows("job_at_or_after", {"id": job_id})
+        found = from_db(rows[0]["enqueued_at"]) if rows else None
+        return (int(rows[0]["id"]), found) if rows and found is not None else None
 
     def count_jobs(self, filters: JobFilter) -> int:
         where, params = self._where_clause(filters, None)
@@ -376,7 +394,8 @@ class PostgresStore(PostgresAccessVerbs):
     def _where_clause(
         self, filters: JobFilter, before_id: int | None, after_id: int | None = None
     ) -> tuple[str, dict[str, Any]]:
-        clauses = [self._q[name] for name in filter_clauses(filters, before_id, after_id)]
+        names = filter_clauses(filters, before_id, after_id, single_values=True)
+        clauses = [self._q[name] for name in names]
         params = {
             "states": sorted(str(s) for s in filters.states or ()),
             "tasks": list(filters.tasks or ()),
@@ -386,6 +405,10 @@ class PostgresStore(PostgresAccessVerbs):
             "enqueued_to": filters.enqueued_to,
             "before_id": before_id,
             "after_id": after_id,
+            "state": next(iter(filters.states)) if filters.states else None,
+            "task": filters.tasks[0] if filters.tasks else None,
+            "min_id": filters.min_id,
+            "max_id": filters.max_id,
         }
         return " AND ".join(clauses) or "TRUE", params
 

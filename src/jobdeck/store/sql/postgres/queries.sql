@@ -288,6 +288,24 @@ SELECT * FROM jobs WHERE {where} ORDER BY id ASC LIMIT %(limit)s
 -- name: count_jobs
 SELECT COUNT(*) AS n FROM jobs WHERE {where}
 
+-- name: where_state
+state = %(state)s
+
+-- name: where_task
+task = %(task)s
+
+-- name: where_min_id
+id >= %(min_id)s
+
+-- name: where_max_id
+id <= %(max_id)s
+
+-- name: job_id_bounds
+SELECT (SELECT MIN(id) FROM jobs) AS low, (SELECT MAX(id) FROM jobs) AS high
+
+-- name: job_at_or_after
+SELECT id, enqueued_at FROM jobs WHERE id >= %(id)s ORDER BY id LIMIT 1
+
 -- name: where_states
 state = ANY(%(states)b::text[])
 
