@@ -44,6 +44,7 @@ from jobdeck.web.api_models import (
     WorkerOut,
     WorkersOut,
 )
+from jobdeck.web.operations import JobAction, operate_on_job
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
@@ -148,36 +149,11 @@ async def job_detail(request: Request, job_id: JobId) -> JobDetailOut:
     )
 
 
-@router.post("/jobs/{job_id}/retry", response_model=JobOut)
-async def retry_job(request: Request, job_id: JobId) -> JobOut:
+@router.post("/jobs/{job_id}/{action}", response_model=JobOut)
+async def operate(request: Request, job_id: JobId, action: JobAction) -> JobOut:
+    """Retry a failed, retrying or cancelled job, or cancel one that has not started."""
     principal = await require(request, "operate")
-    deck = _deck(request)
-    job = control.retry_job(deck.store, deck.clock, job_id)
-    accounts.audit(
-        deck.store,
-        deck.clock,
-        actor_of(request, principal),
-        "retry",
-        f"job {job_id}",
-        {"task": job.task, "via": "api"},
-    )
-    return JobOut.of(job)
-
-
-@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-async def cancel_job(request: Request, job_id: JobId) -> JobOut:
-    principal = await require(request, "operate")
-    deck = _deck(request)
-    job = control.cancel_job(deck.store, deck.clock, job_id)
-    accounts.audit(
-        deck.store,
-        deck.clock,
-        actor_of(request, principal),
-        "cancel",
-        f"job {job_id}",
-        {"task": job.task, "via": "api"},
-    )
-    return JobOut.of(job)
+    return JobOut.of(operate_on_job(request, principal, action, job_id, via="api"))
 
 
 @router.get("/stats", response_model=StatsOut)

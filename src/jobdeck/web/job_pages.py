@@ -12,11 +12,11 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
-from jobdeck.accounts import audit
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
-from jobdeck.web.access import actor_of, require
+from jobdeck.web.access import require
 from jobdeck.web.app import render, toast_header
+from jobdeck.web.operations import JobAction, operate_on_job
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
@@ -153,45 +153,19 @@ async def job_drawer(request: Request, job_id: JobId) -> Response:
     return render(request, "_drawer.html", drawer=_drawer_context(_deck(request), job_id))
 
 
-@router.post("/jobs/{job_id}/retry", response_class=HTMLResponse)
-async def retry_job(request: Request, job_id: JobId) -> Response:
+_DONE = {"retry": "queued to run again", "cancel": "cancelled"}
+
+
+@router.post("/jobs/{job_id}/{action}", response_class=HTMLResponse)
+async def operate(request: Request, job_id: JobId, action: JobAction) -> Response:
+    """Retry or Cancel from the drawer: permission-checked, audited, re-rendered."""
     principal = await require(request, "operate")
-    deck = _deck(request)
-    job = control.retry_job(deck.store, deck.clock, job_id)
-    audit(
-        deck.store,
-        deck.clock,
-        actor_of(request, principal),
-        "retry",
-        f"job {job_id}",
-        {"task": job.task},
-    )
+    job = operate_on_job(request, principal, action, job_id, via="dashboard")
     return render(
         request,
         "_drawer.html",
-        drawer=_drawer_context(deck, job_id),
-        headers={"HX-Trigger": toast_header(f"Job {job.id} queued to run again")},
-    )
-
-
-@router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
-async def cancel_job(request: Request, job_id: JobId) -> Response:
-    principal = await require(request, "operate")
-    deck = _deck(request)
-    job = control.cancel_job(deck.store, deck.clock, job_id)
-    audit(
-        deck.store,
-        deck.clock,
-        actor_of(request, principal),
-        "cancel",
-        f"job {job_id}",
-        {"task": job.task},
-    )
-    return render(
-        request,
-        "_drawer.html",
-        drawer=_drawer_context(deck, job_id),
-        headers={"HX-Trigger": toast_header(f"Job {job.id} cancelled")},
+        drawer=_drawer_context(_deck(request), job_id),
+        headers={"HX-Trigger": toast_header(f"Job {job.id} {_DONE[action]}")},
     )
 
 

@@ -1,0 +1,40 @@
+"""Operator actions on jobs, shared by the pages and the REST API: do it, then audit it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from starlette.requests import Request
+
+from jobdeck import control
+from jobdeck.accounts import audit
+from jobdeck.clock import Clock
+from jobdeck.store.base import JobRow, Store
+from jobdeck.web.access import Principal, actor_of
+
+if TYPE_CHECKING:
+    from jobdeck.app import JobDeck
+
+JobAction = Literal["retry", "cancel"]
+
+_ACTIONS: dict[str, Callable[[Store, Clock, int], JobRow]] = {
+    "retry": control.retry_job,
+    "cancel": control.cancel_job,
+}
+
+
+def operate_on_job(
+    request: Request, principal: Principal, action: JobAction, job_id: int, via: str
+) -> JobRow:
+    deck: JobDeck = request.app.state.deck
+    job = _ACTIONS[action](deck.store, deck.clock, job_id)
+    audit(
+        deck.store,
+        deck.clock,
+        actor_of(request, principal),
+        action,
+        f"job {job_id}",
+        {"task": job.task, "via": via},
+    )
+    return job
