@@ -225,13 +225,15 @@ def worker_health(store: Store, clock: Clock, heartbeat_interval: float) -> Heal
         workers = store.list_workers(since=now - timedelta(days=1))
     except JobDeckError as exc:
         return Health(False, f"database unreachable: {exc}", None, [])
-    alive = [w for w in workers if w.state != "stopped"]
-    latest = max((w.last_heartbeat for w in alive), default=None)
     limit = timedelta(seconds=3 * heartbeat_interval)
-    if latest is not None and now - latest <= limit:
-        fresh = [w for w in alive if now - w.last_heartbeat <= limit]
-        return Health(True, f"{len(fresh)} worker(s) heartbeating", latest, fresh)
+    fresh = [w for w in workers if w.state != "stopped" and now - w.last_heartbeat <= limit]
+    if fresh:
+        newest = max(w.last_heartbeat for w in fresh)
+        return Health(True, f"{len(fresh)} worker(s) heartbeating", newest, fresh)
+    latest = max((w.last_heartbeat for w in workers), default=None)
     if latest is None:
         return Health(False, "no worker has sent a heartbeat", None, [])
     age = int((now - latest).total_seconds())
-    return Health(False, f"no worker heartbeat for {age} s", latest, [])
+    stopped = all(w.state == "stopped" for w in workers if w.last_heartbeat == latest)
+    why = "the last worker stopped" if stopped else "no worker heartbeat"
+    return Health(False, f"{why} {age} s ago", latest, [])

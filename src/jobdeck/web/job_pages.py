@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
+from jobdeck.errors import SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 from jobdeck.web.access import require
@@ -171,9 +172,14 @@ async def operate(request: Request, job_id: JobId, action: JobAction) -> Respons
 
 @router.get("/health", response_class=HTMLResponse)
 async def health_pill(request: Request) -> Response:
-    await require(request, "view")
     deck = _deck(request)
-    health = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
+    try:
+        await require(request, "view")
+        health = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
+    except (StoreUnavailable, SchemaError) as exc:
+        # Red, with the reason, rather than an error the page would ignore: "the database
+        # cannot be reached" is exactly what the pill is for.
+        health = control.Health(False, f"database unreachable: {exc}", None, [])
     return render(request, "_health.html", health=health, now=deck.clock.now())
 
 

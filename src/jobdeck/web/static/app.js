@@ -110,17 +110,23 @@
   });
 
   // ---- drawer ------------------------------------------------------------------------------
-  let lastRow = null;
+  // The job id, not the row element: live refreshes replace the rows.
+  let lastJobId = null;
   function closeDrawer() {
     const drawer = document.getElementById("drawer");
     if (!drawer || !drawer.classList.contains("open")) return;
     drawer.classList.remove("open");
     drawer.innerHTML = "";
-    if (lastRow && document.body.contains(lastRow)) lastRow.focus({ preventScroll: true });
+    const row = lastJobId && document.querySelector('.job-row[data-job-id="' + lastJobId + '"]');
+    if (row) row.focus({ preventScroll: true });
   }
+  function remember(e) {
+    const row = e.target.closest && e.target.closest(".job-row");
+    if (row) lastJobId = row.dataset.jobId;
+  }
+  document.addEventListener("keyup", function (e) { if (e.key === "Enter") remember(e); });
   document.addEventListener("click", function (e) {
-    const row = e.target.closest(".job-row");
-    if (row) lastRow = row;
+    remember(e);
     if (e.target.closest("[data-close-drawer]")) closeDrawer();
     const card = e.target.closest(".schedule-card");
     if (card && !e.target.closest("button, a, summary, details, .info")) {
