@@ -19,9 +19,9 @@ setup: $(STAMP) static ## create .venv, install pinned dependencies and the dash
 static: ## fetch the dashboard's two JS libraries (npm ci) into the package
 	@bash scripts/build-static.sh
 
-services: ## start the local services the tests use, if installed and stopped; install Chromium
+services: ## start the local services the tests use; install Chromium and antiword if missing
 	@bash scripts/ensure-services.sh
-	@bash scripts/ensure-browser.sh
+	@bash scripts/ensure-system-packages.sh
 
 demo: setup ## run the demo: worker, scheduler, dashboard and mail on SQLite (jobdeck demo)
 	$(VENV)/bin/jobdeck demo

@@ -601,6 +601,15 @@ def demo_mail(database: str | None, limit: int) -> None:
         click.echo(f"{message['received_at']}  to {message['recipients']}: {message['subject']}")
 
 
+def _attach_plugin_commands() -> None:
+    from jobdeck.contrib.documents.cli import documents as documents_commands
+
+    main.add_command(documents_commands)
+
+
+_attach_plugin_commands()
+
+
 def run() -> None:
     """Entry point with one-line errors instead of tracebacks for problems users can fix."""
     try:

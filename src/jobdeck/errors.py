@@ -23,6 +23,11 @@ class SchemaError(JobDeckError):
     """The database schema is missing, older or newer than this jobdeck expects."""
 
 
+class PermanentFailure(JobDeckError):
+    """Raise from a task to fail its job now, whatever attempts it has left: retrying cannot
+    help (a corrupt upload, a record that no longer exists)."""
+
+
 class ArgumentsError(JobDeckError, TypeError):
     """Enqueued arguments do not fit the task's function signature."""
 

@@ -55,6 +55,6 @@ def postgres_columns(url: str) -> set[tuple[str, str]]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public'"
+            "WHERE table_schema = 'public' AND data_type <> 'tsvector'"
         ).fetchall()
     return {(t, c) for t, c in rows}

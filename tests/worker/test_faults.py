@@ -332,3 +332,21 @@ def test_an_alert_that_cannot_be_recorded_does_not_stop_results_being_written(
     assert died == [], "a worker thread died"
     assert exhausted.state == "failed"
     assert after.refresh().state == "succeeded"
+
+
+# -- a task that knows retrying cannot help ------------------------------------------------------
+
+
+def test_permanent_failure_ends_the_job_at_once_without_an_alert(deck: JobDeck) -> None:
+    from jobdeck import PermanentFailure
+
+    @deck.task(name="hopeless", max_attempts=5)
+    def hopeless() -> None:
+        raise PermanentFailure("the uploaded file is corrupt")
+
+    job = hopeless.enqueue()
+    with running_worker(deck, concurrency=1):
+        job.wait(10)
+    assert job.state == JobState.FAILED and job.row.attempt == 1
+    assert job.error == "PermanentFailure: the uploaded file is corrupt"
+    assert deck.store.list_alerts() == []

@@ -76,6 +76,8 @@ class Outcome:
     summary: str | None = None
     error: str | None = None
     traceback: str | None = None
+    # False for a PermanentFailure: a bad input, not an incident to alert operators about.
+    alert: bool = True
 
     @property
     def duration_ms(self) -> int:

@@ -66,8 +66,9 @@ def failure_outcome(
     finished: datetime,
     settings: Settings,
     task: Task[..., Any] | None,
+    final: bool = False,
 ) -> Outcome:
-    out_of_attempts = job.attempt >= job.max_attempts
+    out_of_attempts = final or job.attempt >= job.max_attempts
     base = task.retry_backoff if task else settings.backoff_base
     return Outcome(
         job_id=job.id,
@@ -77,6 +78,7 @@ def failure_outcome(
         next_state=JobState.FAILED if out_of_attempts else JobState.RETRYABLE,
         started_at=job.started_at,
         finished_at=finished,
+        alert=not final,
         run_at=None
         if out_of_attempts
         else retry_at(finished, job.attempt, base, settings.backoff_max),

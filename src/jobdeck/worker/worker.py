@@ -16,7 +16,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
-from jobdeck.errors import JobDeckError, SchemaError
+from jobdeck.errors import JobDeckError, PermanentFailure, SchemaError
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
 from jobdeck.store.base import ClaimedJob, ClaimRequest, Outcome, RescuedJob, WorkerInfo
@@ -289,9 +289,12 @@ class Worker:
         return (self.clock.now() - running.job.started_at).total_seconds()
 
     def _failure(self, running: RunningJob, exc: BaseException) -> Outcome:
-        return self._failure_text(running, error_line(exc), format_exception(exc))
+        final = isinstance(exc, PermanentFailure)  # the task says retrying cannot help
+        return self._failure_text(running, error_line(exc), format_exception(exc), final)
 
-    def _failure_text(self, running: RunningJob, error: str, trace: str | None) -> Outcome:
+    def _failure_text(
+        self, running: RunningJob, error: str, trace: str | None, final: bool = False
+    ) -> Outcome:
         log.warning(
             "job %s (%s) attempt %d failed: %s",
             running.job.id,
@@ -300,7 +303,7 @@ class Worker:
             error,
         )
         return failure_outcome(
-            running.job, error, trace, self.clock.now(), self.settings, running.task
+            running.job, error, trace, self.clock.now(), self.settings, running.task, final
         )
 
     def _finish(self, running: RunningJob, outcome: Outcome) -> None:
@@ -346,7 +349,7 @@ class Worker:
         """Alert once per job that used its last attempt (fencing makes "once" hold)."""
         done = set(applied)
         for outcome in outcomes:
-            if outcome.job_id in done and outcome.next_state == JobState.FAILED:
+            if outcome.job_id in done and outcome.next_state == JobState.FAILED and outcome.alert:
                 self._alert_exhausted(outcome.job_id, outcome.task, outcome.attempt, outcome.error)
 
     def _rescued_as_failed(self, job: RescuedJob) -> None:

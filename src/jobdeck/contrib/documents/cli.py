@@ -53,6 +53,7 @@ def with_documents(command: F) -> F:
             return command(installed, *args, **kwargs)
         finally:
             installed.close()
+            deck.close()
 
     return wrapper  # type: ignore[return-value]
 

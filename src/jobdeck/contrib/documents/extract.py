@@ -8,13 +8,8 @@ functions here are what the extractor processes import and run.
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +122,8 @@ _OTHER_MAGIC = (
 
 
 def _sniff_zip(data: bytes) -> Format:
+    import zipfile
+
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -317,6 +314,11 @@ def _docx_text(data: bytes, found: Format) -> str:
 
 
 def _doc_text(data: bytes, options: ExtractOptions) -> str:
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
     program = shutil.which(options.antiword)
     if program is None:
         raise ExtractionFailed(

@@ -10,14 +10,14 @@ a pipe round trip, not a process start (bench/documents.py measures both modes).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import threading
-import traceback
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jobdeck.contrib.documents.extract import Extracted, ExtractionFailed, ExtractOptions, extract
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 
 class Extractor(Protocol):
@@ -135,6 +135,9 @@ class _Child:
 
     @classmethod
     def start(cls, memory_limit_mb: int | None) -> _Child:
+        # Imported here: a worker that never extracts does not load multiprocessing at all.
+        import multiprocessing
+
         # forkserver: forking a process that runs threads (every worker does) is unsafe.
         context = multiprocessing.get_context("forkserver")
         ours, theirs = context.Pipe()
@@ -161,11 +164,17 @@ class _Child:
 
 def serve(conn: Connection, memory_limit_mb: int | None) -> None:
     """An extractor process: answer (ok, result) or (False, (error, traceback)) per request."""
+    import traceback
+
     if memory_limit_mb:
         import resource
 
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # The parsers load once per process, not inside the first document's time.
+    import docx  # noqa: F401
+    import pypdf  # noqa: F401
+
     while True:
         try:
             request = conn.recv()

@@ -1,13 +1,13 @@
 """The search index over experts' documents: chunking, the index interface, and its SQL
 implementation (SQLite FTS5 or PostgreSQL full-text search, by the database's dialect).
 
-The interface is three verbs, so another engine (Elasticsearch, say) is one module: rebuild an
-owner's entries from their ready documents, drop one document's entries, and search.
+The interface is four verbs, so another engine (Elasticsearch, say) is one module: rebuild an
+owner's entries from their ready documents, drop one document's entries, search, and list the
+documents an owner has entries for.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -109,6 +109,8 @@ def query_terms(query: str) -> list[str]:
 
 def render_snippet(marked: str) -> tuple[str, str]:
     """(plain text, HTML) from text whose matches are wrapped in the private-use marks."""
+    import html
+
     plain = marked.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
     escaped = html.escape(marked, quote=False)
     return plain, escaped.replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>")

@@ -15,12 +15,11 @@ import os
 import re
 import threading
 import unicodedata
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobdeck.contrib.documents.db import Database, StoreDatabase, open_database
+from jobdeck.contrib.documents.db import Database, StoreDatabase
 from jobdeck.contrib.documents.extract import (
     ExtractionFailed,
     ExtractOptions,
@@ -44,7 +43,7 @@ from jobdeck.contrib.documents.storage import (
     describe_size,
     new_key,
 )
-from jobdeck.errors import ConfigError, JobDeckError, JobNotFound
+from jobdeck.errors import ConfigError, JobDeckError, JobNotFound, PermanentFailure
 from jobdeck.settings import check_option_names
 
 if TYPE_CHECKING:
@@ -70,13 +69,12 @@ class DocumentTooLarge(DocumentError):
     """An upload over ``max_bytes``."""
 
 
-class DocumentFailed(JobDeckError):
+class DocumentFailed(PermanentFailure):
     """Raised by ``process_document`` when a document cannot be processed as it is.
 
     The document is already marked ``failed`` with the same reason; the exception gives the
-    job's attempt its error and traceback. Retrying cannot help (the file is what it is):
-    when jobdeck has a way for a task to fail without using its remaining attempts, this
-    exception should use it (see the report on the pipeline's seams).
+    job's attempt its error and traceback. Retrying cannot help (the file is what it is), so
+    the job fails at once, without an operator alert.
     """
 
     def __init__(self, code: str, reason: str) -> None:
@@ -121,9 +119,6 @@ class DocumentSettings:
         return ExtractOptions(self.max_bytes, self.max_text_chars, self.antiword)
 
 
-_installed: weakref.WeakKeyDictionary[JobDeck, Documents] = weakref.WeakKeyDictionary()
-
-
 def install_documents(
     deck: JobDeck,
     storage: Storage | None = None,
@@ -139,16 +134,17 @@ def install_documents(
     Options: see ``DocumentSettings`` (max_bytes, queue, index_delay, extract_in, ...).
     """
     settings = DocumentSettings.build(**options)
-    if deck in _installed:
+    if documents_of(deck) is not None:
         raise ConfigError("documents are already installed on this deck: keep the first object")
-    documents = Documents(deck, storage or LocalStorage("documents"), settings, database, index)
-    _installed[deck] = documents
-    return documents
+    return Documents(deck, storage or LocalStorage("documents"), settings, database, index)
 
 
 def documents_of(deck: JobDeck) -> Documents | None:
-    """The pipeline installed on ``deck`` (the CLI finds the app's storage this way)."""
-    return _installed.get(deck)
+    """The pipeline installed on ``deck`` (the CLI finds the app's storage this way): the
+    object whose method is the deck's ``process_document`` task."""
+    task = deck.tasks.get(PROCESS_TASK)
+    owner = getattr(task.fn, "__self__", None) if task is not None else None
+    return owner if isinstance(owner, Documents) else None
 
 
 def sanitize_filename(name: str) -> str:
@@ -185,7 +181,6 @@ class Documents:
         self.storage = storage
         self.settings = settings
         self._database = database
-        self._opened: tuple[str, Database] | None = None
         self._lock = threading.Lock()
         self._extractor: Extractor | None = None
         self.repository = DocumentRepository(self.database)
@@ -206,19 +201,10 @@ class Documents:
     # -- plumbing ------------------------------------------------------------------------------
 
     def database(self) -> Database:
-        """The deck's database, reopened if the deck was pointed elsewhere (``--database``)."""
+        """The deck's store (looked up on each use: ``--database`` may repoint the deck)."""
         if self._database is not None:
             return self._database
-        url = self.deck.database_url
-        with self._lock:
-            if self._opened is None or self._opened[0] != url:
-                if self._opened is not None:
-                    self._opened[1].close()
-                store = self.deck.store
-                seam = getattr(type(store), "transaction", None)
-                opened = StoreDatabase(store) if callable(seam) else open_database(url)
-                self._opened = (url, opened)
-            return self._opened[1]
+        return StoreDatabase(self.deck.store)
 
     def extractor(self) -> Extractor:
         with self._lock:
@@ -232,14 +218,11 @@ class Documents:
             return self._extractor
 
     def close(self) -> None:
-        """Stop the extractor processes and close connections this object opened."""
+        """Stop the extractor processes (the deck closes its own store)."""
         with self._lock:
             extractor, self._extractor = self._extractor, None
-            opened, self._opened = self._opened, None
         if extractor is not None:
             extractor.close()
-        if opened is not None:
-            opened[1].close()
 
     def _labels(self, record: DocumentRecord) -> dict[str, str]:
         return {
@@ -268,7 +251,10 @@ class Documents:
         try:
             document_id = self._insert_and_enqueue(new)
         except BaseException:
-            self.storage.delete(key)  # no record points at it
+            try:
+                self.storage.delete(key)  # no record points at it
+            except StorageError as exc:
+                log.warning("could not remove %s after a failed upload: %s", key, exc)
             raise
         record = self.get(document_id)
         log.info("document %d (%s) uploaded for %s: %s", record.id, name, owner, found.description)

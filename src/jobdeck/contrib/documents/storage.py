@@ -7,7 +7,6 @@ own place (a file under the root folder, an object under the bucket's prefix).
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +91,8 @@ class LocalStorage:
         return path
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
+        import tempfile
+
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,4 @@
--- The search index: document_chunks rows and the GIN index on to_tsvector('english', body).
--- Every query spells the expression exactly as the index does, so the planner uses it.
+-- The search index: document_chunks rows, their stored search_vector and its GIN index.
 
 -- name: lock_owner
 -- Re-indexing one owner twice at once must not let the older snapshot commit last.
@@ -18,7 +17,7 @@ INSERT INTO document_chunks (owner_id, document_id, filename, chunk_no, body)
 VALUES (%(owner_id)s, %(document_id)s, %(filename)s, %(chunk_no)s, %(body)s);
 
 -- name: index_owner_chunks
--- Nothing to do: the GIN index follows the table.
+-- Nothing to do: search_vector is generated from body and the GIN index follows it.
 
 -- name: mark_owner_indexed
 UPDATE expert_documents
@@ -37,8 +36,9 @@ WHERE (%(owner_id)s::text IS NULL OR owner_id = %(owner_id)s::text);
 
 -- name: search_owners
 -- Owners whose chunks hold every term (anywhere in their documents), ranked by their best
--- chunk for any of the terms (ts_rank_cd: higher is better). Stop words match nothing and
--- are left out of "every term".
+-- chunk for any of the terms (ts_rank: higher is better). Which owners have a term comes from
+-- the GIN index alone; only the chunks of those owners are ranked, which reads their vectors.
+-- Stop words match nothing and are left out of "every term".
 WITH terms AS (
     SELECT n AS term_no, q
     FROM (
@@ -49,7 +49,7 @@ WITH terms AS (
 ),
 term_owners AS (
     SELECT DISTINCT t.term_no, c.owner_id
-    FROM terms t JOIN document_chunks c ON to_tsvector('english', c.body) @@ t.q
+    FROM terms t JOIN document_chunks c ON c.search_vector @@ t.q
 ),
 owners AS (
     SELECT owner_id FROM term_owners
@@ -58,11 +58,10 @@ owners AS (
 ),
 hits AS (
     SELECT c.id AS chunk_id, c.owner_id, c.document_id, c.filename,
-           ts_rank_cd(to_tsvector('english', c.body), to_tsquery('english', %(any_query)s))
-               AS score
+           ts_rank(c.search_vector, to_tsquery('english', %(any_query)s)) AS score
     FROM document_chunks c
-    WHERE to_tsvector('english', c.body) @@ to_tsquery('english', %(any_query)s)
-      AND c.owner_id IN (SELECT owner_id FROM owners)
+    WHERE c.search_vector @@ to_tsquery('english', %(any_query)s)
+      AND ((SELECT count(*) FROM terms) = 1 OR c.owner_id IN (SELECT owner_id FROM owners))
 ),
 ranked AS (
     SELECT h.*,

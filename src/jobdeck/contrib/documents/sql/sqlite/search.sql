@@ -40,7 +40,8 @@ SELECT count(*) AS n FROM document_chunks WHERE (:owner_id IS NULL OR owner_id =
 
 -- name: search_owners
 -- Owners whose chunks hold every term (anywhere in their documents), ranked by their best
--- chunk for any of the terms (bm25: lower is better, so relevance is its negation).
+-- chunk for any of the terms (rank is bm25: lower is better, so relevance is its negation).
+-- With one term every owner with a hit qualifies, and the per-term pass is skipped.
 WITH terms AS (SELECT key AS term_no, value AS term FROM json_each(:terms)),
 term_owners AS (
     SELECT DISTINCT terms.term_no, c.owner_id
@@ -54,7 +55,7 @@ owners AS (
     HAVING count(*) = (SELECT count(*) FROM terms)
 ),
 hits AS (
-    SELECT rowid AS chunk_id, bm25(document_chunks_fts) AS score
+    SELECT rowid AS chunk_id, rank AS score
     FROM document_chunks_fts
     WHERE document_chunks_fts MATCH :any_query
 ),
@@ -63,7 +64,7 @@ ranked AS (
            row_number() OVER (PARTITION BY c.owner_id ORDER BY h.score, c.id) AS place,
            count(*) OVER (PARTITION BY c.owner_id) AS matches
     FROM hits h JOIN document_chunks c ON c.id = h.chunk_id
-    WHERE c.owner_id IN (SELECT owner_id FROM owners)
+    WHERE (SELECT count(*) FROM terms) = 1 OR c.owner_id IN (SELECT owner_id FROM owners)
 )
 SELECT chunk_id, owner_id, document_id, filename, -score AS relevance, matches
 FROM ranked
