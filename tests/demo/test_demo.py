@@ -81,7 +81,7 @@ def start_demo(folder: Path) -> Demo:
         found = re.match(r"\s+(\w+@demo\.jobdeck)\s+(\S+)", line)
         if found:
             passwords[found.group(1)] = found.group(2)
-        if len(passwords) == 6:
+        if len(passwords) == 7:
             break
     # Keep reading its log so a full pipe never blocks the demo.
     threading.Thread(target=_drain, args=(process, output), daemon=True).start()
@@ -138,7 +138,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def test_accounts_and_roles(demo: Demo) -> None:
-    assert len(demo.passwords) == 6
+    assert len(demo.passwords) == 7
+    attorney = demo.client("attorney")
+    assert attorney.get("/documents/search", params={"q": "appeals"}).status_code == 200
+    assert attorney.get("/jobs").status_code == 403
     for role in ("admin", "partner"):
         client = demo.client(role)
         assert client.get("/jobs").status_code == 200
@@ -178,6 +181,22 @@ def test_run_now_on_each_scheduled_job_completes_with_its_fields(demo: Demo) -> 
         job = client.get(f"/api/jobs/{job_id}").json()["job"]
         assert job["state"] == "succeeded", job["error"]
         assert fields <= set(job["result"]) and job["summary"], job["result"]
+
+
+def test_documents_are_processed_and_searchable_with_their_failures(demo: Demo) -> None:
+    client = demo.client("admin")
+
+    def settled() -> bool:
+        failed = client.get("/api/jobs", params={"task": "process_document", "status": "failed"})
+        ready = client.get("/api/documents", params={"status": "ready"})
+        return len(failed.json()["jobs"]) >= 2 and bool(ready.json()["documents"])
+
+    _wait(settled, 60, "the seeded documents were not processed")
+    failed = client.get("/api/jobs", params={"task": "process_document", "status": "failed"})
+    errors = " ".join(job["error"] or "" for job in failed.json()["jobs"])
+    assert "corrupt PDF" in errors and "password-protected" in errors
+    hits = client.get("/api/search", params={"q": "tribunals"}).json()["results"]
+    assert hits, "no expert found by a word inside their CV"
 
 
 def test_hearing_reminders_send_real_mail_and_count_unreachable_people(demo: Demo) -> None:

@@ -105,6 +105,12 @@ def process_trial_expirations() -> dict[str, Any]:
     return {"trials_expired": expired, "summary": f"{expired} trials expired"}
 
 
+# -- document pipeline (guide 000): process_document and index_document_chunks ------------------
+
+from jobdeck.contrib.documents import LocalStorage, install_documents  # noqa: E402
+
+documents = install_documents(deck, LocalStorage(os.path.join("demo-data", "documents")))
+
 # -- litigation system (guide 002) -------------------------------------------------------------
 
 from jobdeck.demo import litigation  # noqa: E402  (registers the five scheduled jobs on deck)

@@ -18,13 +18,14 @@ from typing import Any
 
 from jobdeck import accounts
 from jobdeck.accounts import AccessPolicy, Actor
-from jobdeck.demo.app import SMTP_ENV, db, deck, send_claim_verification_email
+from jobdeck.demo.app import SMTP_ENV, db, deck, documents, send_claim_verification_email
 from jobdeck.demo.data import seed
 from jobdeck.demo.mail import REFUSED_DOMAIN, DemoMailServer
+from jobdeck.demo.samples import certificate_docx, corrupt_pdf, cv_pdf, encrypted_pdf, sample_upload
 
 log = logging.getLogger("jobdeck.demo")
 DEMO_FOLDER = Path("demo-data")
-DEMO_ROLES = ["admin", "partner", "manager", "ca", "advocate", "user"]
+DEMO_ROLES = ["admin", "partner", "attorney", "manager", "ca", "advocate", "user"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,27 @@ def _prepare_database(options: DemoOptions) -> str:
     db.cache_clear()
     db().create_tables()
     seed(db(), deck.clock.now())
+    _seed_documents()
     return url
+
+
+def _seed_documents() -> None:
+    """First start: a CV or certificate for a dozen experts, one corrupt, one locked."""
+    if db().rows("SELECT COUNT(*) AS n FROM expert_documents")[0]["n"]:
+        return
+    rng = random.Random(7)
+    for expert in range(1, 13):
+        name = f"Expert {expert}"
+        filename, data = (
+            ("cv.pdf", cv_pdf(name, rng))
+            if expert % 3
+            else ("certificate.docx", certificate_docx(name, rng))
+        )
+        documents.upload(str(expert), filename, data, uploaded_by="jobdeck demo")
+    documents.upload("13", "scan-interrupted.pdf", corrupt_pdf(), uploaded_by="jobdeck demo")
+    documents.upload(
+        "14", "locked-cv.pdf", encrypted_pdf("Expert 14", rng), uploaded_by="jobdeck demo"
+    )
 
 
 def _reset_server_database(url: str) -> None:
@@ -132,9 +153,17 @@ def _first_runs() -> None:
 def _start_dashboard(options: DemoOptions) -> tuple[Any, threading.Thread]:
     import uvicorn
 
+    from jobdeck.contrib.documents.web import documents_api, documents_pages
     from jobdeck.demo.web import mail_router
 
-    app = deck.asgi(extra_routers=[mail_router], extra_nav=[("demo/mail", "Sent mail")])
+    app = deck.asgi(
+        extra_routers=[mail_router, documents_pages(documents), documents_api(documents)],
+        extra_nav=[
+            ("documents/search", "Expert search", "search"),
+            ("documents", "Documents", "trigger"),
+            ("demo/mail", "Sent mail", "view"),
+        ],
+    )
     config = uvicorn.Config(
         app, host=options.host, port=options.port, log_level="warning", lifespan="off", ws="none"
     )
@@ -205,3 +234,7 @@ def _one_burst(rng: random.Random) -> None:
     )
     if rng.random() < 0.15:
         deck.run_now("check_trial_reminders", by="demo traffic")
+    if rng.random() < 0.35:
+        owner = rng.randint(1, 30)
+        filename, data = sample_upload(rng, f"Expert {owner}")
+        documents.upload(str(owner), filename, data, uploaded_by="demo traffic")

@@ -29,7 +29,7 @@ def create_app(
     health_refresh: float = 30.0,
     live_refresh: float = 5.0,
     extra_routers: list[APIRouter] | None = None,
-    extra_nav: list[tuple[str, str]] | None = None,
+    extra_nav: list[tuple[str, ...]] | None = None,
 ) -> FastAPI:
     """The dashboard for ``deck``. Mount it anywhere: ``app.mount("/admin/jobs", deck.asgi())``.
 
@@ -54,7 +54,8 @@ def create_app(
     app.include_router(admin_pages.router)
     for router in extra_routers or []:
         app.include_router(router)
-    app.state.extra_nav = extra_nav or []
+    # (href, label) or (href, label, permission); links show to those with the permission.
+    app.state.extra_nav = [(*item, "view")[:3] for item in extra_nav or []]
     app.mount("/api", api.create_api(deck, app))
     app.add_exception_handler(AccessDenied, _access_denied)  # type: ignore[arg-type]
     app.add_exception_handler(JobDeckError, _jobdeck_error)  # type: ignore[arg-type]

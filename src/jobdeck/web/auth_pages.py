@@ -38,7 +38,7 @@ async def login(request: Request) -> Response:
         )
     deck: JobDeck = request.app.state.deck
     try:
-        cookie, _session, _user = accounts.log_in(
+        cookie, _session, user = accounts.log_in(
             deck.store,
             deck.clock,
             request.app.state.policy,
@@ -56,7 +56,10 @@ async def login(request: Request) -> Response:
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # a new session id at every login: a planted cookie is never promoted
         deck.store.delete_session(accounts.digest(old))
-    response = RedirectResponse(_safe_next(request, str(form.get("next", ""))), status_code=303)
+    landing = _landing(request, request.app.state.policy.permissions(user.role))
+    response = RedirectResponse(
+        _safe_next(request, str(form.get("next", "")), landing), status_code=303
+    )
     max_age = int(request.app.state.policy.session_absolute.total_seconds())
     set_cookie(request, response, SESSION_COOKIE, cookie, max_age=max_age)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=_root(request) + "/")
@@ -93,12 +96,22 @@ def _form(request: Request, *, email: str, error: str | None, status: int) -> Re
     return response
 
 
-def _safe_next(request: Request, target: str) -> str:
+def _safe_next(request: Request, target: str, landing: str) -> str:
     """Only paths inside the dashboard: never an open redirect to another site."""
     root = _root(request)
     if target.startswith(root + "/") and not target.startswith("//") and "\\" not in target:
         return target
-    return root + "/jobs"
+    return f"{root}/{landing}"
+
+
+def _landing(request: Request, permissions: frozenset[str]) -> str:
+    """Jobs for those who may view it; else the first page of theirs (attorneys: search)."""
+    if "view" in permissions:
+        return "jobs"
+    for href, _label, permission in request.app.state.extra_nav:
+        if permission in permissions:
+            return str(href)
+    return "jobs"
 
 
 def _root(request: Request) -> str:

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -45,6 +46,10 @@ class Permissions:
     search: str = "search"
     upload: str = "trigger"
     manage: str = "operate"  # delete and reprocess
+
+
+# 64-bit ids: larger numbers are refused as invalid input, never sent to the database.
+DocumentId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 
 def _templates() -> Jinja2Templates:
@@ -168,7 +173,7 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
         request: Request,
         owner_id: Annotated[str, Query(max_length=200)] = "",
         status: Annotated[str, Query(max_length=20)] = "",
-        before: Annotated[int | None, Query(ge=1)] = None,
+        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     ) -> Response:
         principal = await require(request, allowed.upload)
         chosen = status if status in STATUSES else None
@@ -205,7 +210,7 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
         return _redirect(request, "documents", owner_id=owner_id, notice=notice)
 
     @router.post("/documents/{document_id}/delete", response_class=HTMLResponse)
-    async def delete_form(request: Request, document_id: int) -> Response:
+    async def delete_form(request: Request, document_id: DocumentId) -> Response:
         principal = await require(request, allowed.manage)
         record = await asyncio.to_thread(documents.delete, document_id)
         _audit(documents, request, principal, "document_delete", record)
@@ -213,7 +218,7 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
         return _redirect(request, "documents", owner_id=record.owner_id, notice=notice)
 
     @router.post("/documents/{document_id}/reprocess", response_class=HTMLResponse)
-    async def reprocess_form(request: Request, document_id: int) -> Response:
+    async def reprocess_form(request: Request, document_id: DocumentId) -> Response:
         principal = await require(request, allowed.manage)
         await asyncio.to_thread(documents.reprocess, document_id)
         record = await asyncio.to_thread(documents.get, document_id)
@@ -305,7 +310,7 @@ def documents_api(
         request: Request,
         owner_id: Annotated[str | None, Query(max_length=200)] = None,
         status: Annotated[str | None, Query(pattern="^(pending|processing|ready|failed)$")] = None,
-        before: Annotated[int | None, Query(ge=1)] = None,
+        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
         await require(request, allowed.upload)
@@ -316,12 +321,12 @@ def documents_api(
         }
 
     @router.get("/documents/{document_id}")
-    async def show(request: Request, document_id: int) -> dict[str, Any]:
+    async def show(request: Request, document_id: DocumentId) -> dict[str, Any]:
         await require(request, allowed.upload)
         return (await asyncio.to_thread(documents.get, document_id)).as_json()
 
     @router.delete("/documents/{document_id}")
-    async def delete(request: Request, document_id: int) -> dict[str, Any]:
+    async def delete(request: Request, document_id: DocumentId) -> dict[str, Any]:
         """Delete the record and its file; the owner is re-indexed."""
         principal = await require(request, allowed.manage)
         record = await asyncio.to_thread(documents.delete, document_id)
@@ -329,7 +334,7 @@ def documents_api(
         return record.as_json()
 
     @router.post("/documents/{document_id}/reprocess")
-    async def reprocess(request: Request, document_id: int) -> dict[str, Any]:
+    async def reprocess(request: Request, document_id: DocumentId) -> dict[str, Any]:
         principal = await require(request, allowed.manage)
         job = await asyncio.to_thread(documents.reprocess, document_id)
         record = await asyncio.to_thread(documents.get, document_id)
