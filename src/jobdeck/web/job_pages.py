@@ -178,8 +178,11 @@ async def health_pill(request: Request) -> Response:
         health = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
     except (StoreUnavailable, SchemaError) as exc:
         # Red, with the reason, rather than an error the page would ignore: "the database
-        # cannot be reached" is exactly what the pill is for.
-        health = control.Health(False, f"database unreachable: {exc}", None, [])
+        # cannot be reached" is exactly what the pill is for. Details (a path, a host) only
+        # for someone already identified.
+        known = getattr(request.state, "principal", None) is not None
+        reason = f"database unreachable: {exc}" if known else "database unreachable"
+        health = control.Health(False, reason, None, [])
     return render(request, "_health.html", health=health, now=deck.clock.now())
 
 
