@@ -412,3 +412,43 @@ def test_date_filters_find_exactly_the_jobs_of_the_range(
     }
     assert found == days[3] | days[4]
     assert store.count_jobs(JobFilter(enqueued_from=start, enqueued_to=end)) == 60
+
+
+def test_enqueue_joins_the_callers_transaction_on_postgres(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("joining the caller's transaction is a PostgreSQL feature")
+    import psycopg
+
+    from jobdeck import JobDeck
+
+    deck = JobDeck(db_url)
+
+    @deck.task(name="welcome")
+    def welcome(user_id: int) -> None: ...
+
+    with psycopg.connect(db_url) as conn:
+        conn.execute("CREATE TABLE app_users (id int primary key)")
+        conn.commit()
+        conn.execute("INSERT INTO app_users VALUES (1)")
+        welcome.enqueue(_conn=conn, user_id=1)
+        conn.rollback()  # the app's write and the job vanish together
+        conn.execute("INSERT INTO app_users VALUES (2)")
+        kept = welcome.options(conn=conn).enqueue(user_id=2)
+        conn.commit()
+    assert deck.store.count_jobs(JobFilter(tasks=["welcome"])) == 1
+    assert kept.refresh().row.args == {"user_id": 2}
+    deck.close()
+
+
+def test_sqlite_refuses_a_caller_connection_clearly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from jobdeck import ConfigError, JobDeck
+
+    deck = JobDeck(f"sqlite:///{tmp_path / 'x.db'}")
+    deck.migrate()
+
+    @deck.task(name="welcome")
+    def welcome() -> None: ...
+
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        welcome.enqueue(_conn=object())
+    deck.close()
