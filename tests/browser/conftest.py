@@ -52,7 +52,9 @@ def dashboard(deck: JobDeck) -> Any:
 # -- the browser ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running on the main
+# thread while it is started, and tests after this package call asyncio.run().
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
         reason = (
@@ -143,7 +145,7 @@ class Site:
         return self.deck.store.count_jobs(JobFilter(**filters))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The guide's dashboard over ~130 jobs: three days ago and just now, run by real workers."""
     url = f"sqlite:///{tmp_path_factory.mktemp('site') / 'jobs.db'}"
