@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -414,13 +415,27 @@ def test_date_filters_find_exactly_the_jobs_of_the_range(
     assert store.count_jobs(JobFilter(enqueued_from=start, enqueued_to=end)) == 60
 
 
-def test_enqueue_joins_the_callers_transaction_on_postgres(db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("joining the caller's transaction is a PostgreSQL feature")
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database only (for features SQLite does not have)."""
+    import uuid
+
+    from tests import pgtools
+
+    name = f"jd_{uuid.uuid4().hex[:12]}"
+    pgtools.create_database(name, pg_template)
+    try:
+        yield pgtools.url_for(name)
+    finally:
+        pgtools.drop_database(name)
+
+
+def test_enqueue_joins_the_callers_transaction_on_postgres(pg_url: str) -> None:
     import psycopg
 
     from jobdeck import JobDeck
 
+    db_url = pg_url
     deck = JobDeck(db_url)
 
     @deck.task(name="welcome")
