@@ -185,12 +185,6 @@ def stats(store: Store, clock: Clock, period: str = DEFAULT_PERIOD) -> Stats:
     )
 
 
-def live_workers(store: Store, clock: Clock, heartbeat_interval: float) -> list[WorkerInfo]:
-    """Workers whose heartbeat is younger than three intervals (the health rule)."""
-    since = clock.now() - timedelta(seconds=3 * heartbeat_interval)
-    return [w for w in store.list_workers(since=since) if w.state != "stopped"]
-
-
 def _bucket_floor(moment: datetime, bucket: int) -> datetime:
     epoch = int(moment.timestamp())
     return datetime.fromtimestamp(epoch - epoch % bucket, moment.tzinfo)

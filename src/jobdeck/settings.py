@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jobdeck.errors import ConfigError
@@ -45,7 +45,6 @@ class Settings:
     role_permissions: dict[str, tuple[str, ...]] | None = None
     job_retention_days: float = 30.0
     audit_retention_days: float = 365.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         positive = (

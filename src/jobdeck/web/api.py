@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -45,6 +45,7 @@ from jobdeck.web.api_models import (
     WorkersOut,
 )
 from jobdeck.web.operations import JobAction, operate_on_job
+from jobdeck.web.params import Cursor, RowId, deck_of
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
@@ -52,8 +53,6 @@ if TYPE_CHECKING:
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 503)
 }
-# Ids are 64-bit in both stores; larger numbers are refused as invalid, not sent to SQL.
-JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Status = Literal["all", "success", "failed", "running", "pending", "cancelled"]
 Period = Literal["1h", "6h", "24h", "7d", "30d"]
 
@@ -75,18 +74,13 @@ def create_api(deck: JobDeck, parent: FastAPI) -> FastAPI:
     return api
 
 
-def _deck(request: Request) -> JobDeck:
-    deck: JobDeck = request.app.state.deck
-    return deck
-
-
 # -- health and workers --------------------------------------------------------------------------
 
 
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
 async def health(request: Request) -> Any:
     """For load balancers: 200 when a worker heartbeat is recent and no schedule is stale."""
-    deck = _deck(request)
+    deck = deck_of(request)
     worker = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
     try:
         stale = any(s.stale for s in schedule_control.schedule_statuses(deck))
@@ -100,7 +94,7 @@ async def health(request: Request) -> Any:
 @router.get("/workers", response_model=WorkersOut)
 async def workers(request: Request) -> WorkersOut:
     await require(request, "view")
-    deck = _deck(request)
+    deck = deck_of(request)
     h = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
     return WorkersOut(
         healthy=h.healthy,
@@ -120,8 +114,8 @@ async def list_jobs(
     status: Status = "all",
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    after: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    before: Cursor = None,
+    after: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobPageOut:
     """Jobs newest first, with the task list's filters; page with ``before`` / ``after``."""
@@ -132,7 +126,7 @@ async def list_jobs(
         date_from=datetime.combine(date_from, time.min, UTC) if date_from else None,
         date_to=datetime.combine(date_to, time.max, UTC) if date_to else None,
     )
-    page = control.list_jobs(_deck(request).store, query, before, limit, after_id=after)
+    page = control.list_jobs(deck_of(request).store, query, before, limit, after_id=after)
     return JobPageOut(
         jobs=[JobOut.of(j) for j in page.rows],
         next_before=page.next_before_id,
@@ -141,16 +135,16 @@ async def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetailOut)
-async def job_detail(request: Request, job_id: JobId) -> JobDetailOut:
+async def job_detail(request: Request, job_id: RowId) -> JobDetailOut:
     await require(request, "view")
-    detail = control.job_detail(_deck(request).store, job_id)
+    detail = control.job_detail(deck_of(request).store, job_id)
     return JobDetailOut(
         job=JobOut.of(detail.job), attempts=[AttemptOut.of(a) for a in detail.attempts]
     )
 
 
 @router.post("/jobs/{job_id}/{action}", response_model=JobOut)
-async def operate(request: Request, job_id: JobId, action: JobAction) -> JobOut:
+async def operate(request: Request, job_id: RowId, action: JobAction) -> JobOut:
     """Retry a failed, retrying or cancelled job, or cancel one that has not started."""
     principal = await require(request, "operate")
     return JobOut.of(operate_on_job(request, principal, action, job_id, via="api"))
@@ -160,7 +154,7 @@ async def operate(request: Request, job_id: JobId, action: JobAction) -> JobOut:
 async def stats(request: Request, period: Period = "24h") -> StatsOut:
     """Stats cards, throughput series and per-task counts for a period (from the rollups)."""
     await require(request, "view")
-    deck = _deck(request)
+    deck = deck_of(request)
     return StatsOut.of(control.stats(deck.store, deck.clock, period))
 
 
@@ -170,7 +164,7 @@ async def stats(request: Request, period: Period = "24h") -> StatsOut:
 @router.get("/schedules", response_model=list[ScheduleOut])
 async def schedules(request: Request) -> list[ScheduleOut]:
     await require(request, "view")
-    return [ScheduleOut.of(s) for s in schedule_control.schedule_statuses(_deck(request))]
+    return [ScheduleOut.of(s) for s in schedule_control.schedule_statuses(deck_of(request))]
 
 
 @router.get("/schedules/{name}", response_model=ScheduleDetailOut)
@@ -178,7 +172,7 @@ async def schedule_detail(
     request: Request, name: str, runs: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> ScheduleDetailOut:
     await require(request, "view")
-    deck = _deck(request)
+    deck = deck_of(request)
     status = schedule_control.schedule_status(deck, name)
     return ScheduleDetailOut(
         schedule=ScheduleOut.of(status),
@@ -189,7 +183,7 @@ async def schedule_detail(
 @router.post("/schedules/{name}/run", response_model=RunNowOut)
 async def run_now(request: Request, name: str) -> RunNowOut:
     principal = await require(request, "trigger")
-    deck = _deck(request)
+    deck = deck_of(request)
     result = schedule_control.run_now(deck, name, by=principal.name)
     accounts.audit(
         deck.store,
@@ -215,7 +209,7 @@ async def resume(request: Request, name: str) -> ScheduleOut:
 
 async def _set_paused(request: Request, name: str, paused: bool) -> ScheduleOut:
     principal = await require(request, "operate")
-    deck = _deck(request)
+    deck = deck_of(request)
     schedule_control.set_paused(deck, name, paused)
     accounts.audit(
         deck.store,
@@ -254,7 +248,7 @@ async def audit(
         operator_actions=principal.can("admin"),
         before=before,
     )
-    rows = _deck(request).store.list_audit(filters, limit + 1)
+    rows = deck_of(request).store.list_audit(filters, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if more and rows else None
@@ -271,13 +265,13 @@ async def audit(
 @router.get("/users", response_model=list[UserOut])
 async def users(request: Request) -> list[UserOut]:
     await require(request, "admin")
-    return [UserOut.of(u) for u in _deck(request).store.list_users()]
+    return [UserOut.of(u) for u in deck_of(request).store.list_users()]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 async def add_user(request: Request, body: UserIn) -> UserOut:
     principal = await require(request, "admin")
-    deck = _deck(request)
+    deck = deck_of(request)
     user = accounts.add_user(
         deck.store,
         deck.clock,
@@ -294,7 +288,7 @@ async def add_user(request: Request, body: UserIn) -> UserOut:
 @router.patch("/users/{email}", response_model=UserOut)
 async def change_user(request: Request, email: str, body: UserChange) -> UserOut:
     principal = await require(request, "admin")
-    deck, actor = _deck(request), actor_of(request, principal)
+    deck, actor = deck_of(request), actor_of(request, principal)
     user = None
     if body.role is not None:
         user = accounts.set_role(
@@ -312,14 +306,14 @@ async def change_user(request: Request, email: str, body: UserChange) -> UserOut
 @router.get("/tokens", response_model=list[TokenOut])
 async def tokens(request: Request) -> list[TokenOut]:
     await require(request, "admin")
-    return [TokenOut.of(t) for t in _deck(request).store.list_tokens()]
+    return [TokenOut.of(t) for t in deck_of(request).store.list_tokens()]
 
 
 @router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
 async def create_token(request: Request, body: TokenIn) -> TokenCreatedOut:
     """The secret is in this answer only; it is stored as a digest."""
     principal = await require(request, "admin")
-    deck = _deck(request)
+    deck = deck_of(request)
     secret, token = accounts.create_token(
         deck.store,
         deck.clock,
@@ -332,9 +326,9 @@ async def create_token(request: Request, body: TokenIn) -> TokenCreatedOut:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-async def revoke_token(request: Request, token_id: JobId) -> None:
+async def revoke_token(request: Request, token_id: RowId) -> None:
     principal = await require(request, "admin")
-    deck = _deck(request)
+    deck = deck_of(request)
     accounts.revoke_token(deck.store, deck.clock, actor_of(request, principal), token_id)
 
 

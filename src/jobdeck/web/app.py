@@ -12,7 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from jobdeck.accounts import AccessPolicy
-from jobdeck.errors import JobDeckError, JobNotFound, UnknownSchedule
+from jobdeck.errors import (
+    JobDeckError,
+    JobNotFound,
+    SchemaError,
+    StoreUnavailable,
+    UnknownSchedule,
+)
 from jobdeck.web.access import CSRF_COOKIE, AccessDenied, Authorize, csrf_token_for
 from jobdeck.web.formatting import install_filters
 
@@ -136,7 +142,7 @@ async def _access_denied(request: Request, exc: AccessDenied) -> Response:
 
 async def _jobdeck_error(request: Request, exc: JobDeckError) -> Response:
     status = 404 if isinstance(exc, JobNotFound | UnknownSchedule) else 400
-    if exc.__class__.__name__ in ("StoreUnavailable", "SchemaError"):
+    if isinstance(exc, StoreUnavailable | SchemaError):
         status = 503
     if is_htmx(request):
         return render(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
@@ -18,13 +18,13 @@ from jobdeck.store.base import JobRow
 from jobdeck.web.access import require
 from jobdeck.web.app import render, toast_header
 from jobdeck.web.operations import JobAction, operate_on_job
+from jobdeck.web.params import MAX_ID, RowId, deck_of
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
 
 router = APIRouter(include_in_schema=False)
 
-JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 STATUS_CHOICES = ("all", "success", "failed", "running", "pending", "cancelled")
 
@@ -89,7 +89,7 @@ def read_params(request: Request) -> ListParams:
             setattr(params, "date_from" if key == "from" else "date_to", value)
     for key in ("before", "after"):
         value = q.get(key, "")
-        if value.isdigit() and 0 < int(value) < 2**63:
+        if value.isdigit() and 0 < int(value) <= MAX_ID:
             setattr(params, key, int(value))
         elif value:
             params.errors.append(f"Ignored the page cursor {key}={value[:20]!r}.")
@@ -105,7 +105,7 @@ async def index(request: Request) -> Response:
 @router.get("/jobs", response_class=HTMLResponse)
 async def jobs_page(request: Request) -> Response:
     await require(request, "view")
-    deck, params = _deck(request), read_params(request)
+    deck, params = deck_of(request), read_params(request)
     context = {**_stats_context(deck, params), **_table_context(deck, params)}
     drawer = None
     job_id = request.query_params.get("job", "")
@@ -127,7 +127,7 @@ async def jobs_table(request: Request) -> Response:
         "_job_table.html",
         headers=headers,
         params=params,
-        **_table_context(_deck(request), params),
+        **_table_context(deck_of(request), params),
     )
 
 
@@ -144,35 +144,35 @@ async def jobs_stats(request: Request) -> Response:
         "_stats.html",
         headers=headers,
         params=params,
-        **_stats_context(_deck(request), params),
+        **_stats_context(deck_of(request), params),
     )
 
 
 @router.get("/jobs/{job_id}/drawer", response_class=HTMLResponse)
-async def job_drawer(request: Request, job_id: JobId) -> Response:
+async def job_drawer(request: Request, job_id: RowId) -> Response:
     await require(request, "view")
-    return render(request, "_drawer.html", drawer=_drawer_context(_deck(request), job_id))
+    return render(request, "_drawer.html", drawer=_drawer_context(deck_of(request), job_id))
 
 
 _DONE = {"retry": "queued to run again", "cancel": "cancelled"}
 
 
 @router.post("/jobs/{job_id}/{action}", response_class=HTMLResponse)
-async def operate(request: Request, job_id: JobId, action: JobAction) -> Response:
+async def operate(request: Request, job_id: RowId, action: JobAction) -> Response:
     """Retry or Cancel from the drawer: permission-checked, audited, re-rendered."""
     principal = await require(request, "operate")
     job = operate_on_job(request, principal, action, job_id, via="dashboard")
     return render(
         request,
         "_drawer.html",
-        drawer=_drawer_context(_deck(request), job_id),
+        drawer=_drawer_context(deck_of(request), job_id),
         headers={"HX-Trigger": toast_header(f"Job {job.id} {_DONE[action]}")},
     )
 
 
 @router.get("/health", response_class=HTMLResponse)
 async def health_pill(request: Request) -> Response:
-    deck = _deck(request)
+    deck = deck_of(request)
     try:
         await require(request, "view")
         health = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
@@ -187,11 +187,6 @@ async def health_pill(request: Request) -> Response:
 
 
 # -- view models ---------------------------------------------------------------------------------
-
-
-def _deck(request: Request) -> JobDeck:
-    deck: JobDeck = request.app.state.deck
-    return deck
 
 
 def _stats_context(deck: JobDeck, params: ListParams) -> dict[str, Any]:
@@ -220,7 +215,7 @@ def _may_be_stuck(deck: JobDeck, job: JobRow, now: datetime) -> bool:
     return now - job.started_at > timedelta(seconds=expected)
 
 
-def _drawer_context(deck: JobDeck, job_id: JobId) -> dict[str, Any]:
+def _drawer_context(deck: JobDeck, job_id: RowId) -> dict[str, Any]:
     detail = control.job_detail(deck.store, job_id)
     job = detail.job
     latest = detail.attempts[-1] if detail.attempts else None

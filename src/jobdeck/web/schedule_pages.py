@@ -15,6 +15,7 @@ from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 from jobdeck.web.access import actor_of, require
 from jobdeck.web.app import render, toast_header
+from jobdeck.web.params import deck_of
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
@@ -28,7 +29,7 @@ WATCH_REFRESH_S = 1
 @router.get("/schedules", response_class=HTMLResponse)
 async def schedules_page(request: Request) -> Response:
     await require(request, "view")
-    deck = _deck(request)
+    deck = deck_of(request)
     statuses = schedule_control.schedule_statuses(deck)
     return render(
         request,
@@ -44,7 +45,7 @@ async def schedules_page(request: Request) -> Response:
 @router.get("/schedules/summary", response_class=HTMLResponse)
 async def schedules_summary(request: Request) -> Response:
     await require(request, "view")
-    deck = _deck(request)
+    deck = deck_of(request)
     statuses = schedule_control.schedule_statuses(deck)
     return render(request, "_schedule_summary.html", summary=_summary(deck, statuses))
 
@@ -59,7 +60,7 @@ async def schedule_status(request: Request, name: str) -> Response:
 @router.post("/schedules/{name}/run", response_class=HTMLResponse)
 async def run_now(request: Request, name: str) -> Response:
     principal = await require(request, "trigger")
-    deck = _deck(request)
+    deck = deck_of(request)
     result = schedule_control.run_now(deck, name, by=principal.name)
     audit(
         deck.store,
@@ -69,18 +70,17 @@ async def run_now(request: Request, name: str) -> Response:
         f"schedule {name}",
         {"job_id": result.job_id, "created": result.created},
     )
-    title = schedule_control.schedule_status(deck, name).title
     if result.created:
-        message, kind = f"{title}: queued, starting now", "info"
+        toast = ("{title}: queued, starting now", "info")
     else:
-        message, kind = f"{title} is already queued or running (job #{result.job_id})", "warn"
-    return _status_block(request, name, result.job_id, toast=(message, kind))
+        toast = ("{title} is already queued or running (job #" + f"{result.job_id})", "warn")
+    return _status_block(request, name, result.job_id, toast=toast)
 
 
 @router.post("/schedules/{name}/pause", response_class=HTMLResponse)
 async def pause(request: Request, name: str) -> Response:
     principal = await require(request, "operate")
-    deck = _deck(request)
+    deck = deck_of(request)
     schedule_control.set_paused(deck, name, True)
     audit(deck.store, deck.clock, actor_of(request, principal), "pause", f"schedule {name}", {})
     return _status_block(request, name, None, toast=(f"{name} paused", "info"))
@@ -89,7 +89,7 @@ async def pause(request: Request, name: str) -> Response:
 @router.post("/schedules/{name}/resume", response_class=HTMLResponse)
 async def resume(request: Request, name: str) -> Response:
     principal = await require(request, "operate")
-    deck = _deck(request)
+    deck = deck_of(request)
     schedule_control.set_paused(deck, name, False)
     audit(deck.store, deck.clock, actor_of(request, principal), "resume", f"schedule {name}", {})
     return _status_block(request, name, None, toast=(f"{name} resumed", "info"))
@@ -98,7 +98,7 @@ async def resume(request: Request, name: str) -> Response:
 @router.get("/schedules/{name}/runs", response_class=HTMLResponse)
 async def recent_runs(request: Request, name: str) -> Response:
     await require(request, "view")
-    deck = _deck(request)
+    deck = deck_of(request)
     runs = schedule_control.recent_runs(deck, name, 10)
     return render(request, "_schedule_runs.html", runs=runs, now=deck.clock.now())
 
@@ -106,17 +106,14 @@ async def recent_runs(request: Request, name: str) -> Response:
 # -- view models ---------------------------------------------------------------------------------
 
 
-def _deck(request: Request) -> JobDeck:
-    deck: JobDeck = request.app.state.deck
-    return deck
-
-
 def _status_block(
     request: Request, name: str, watch: int | None, toast: tuple[str, str] | None = None
 ) -> Response:
-    deck = _deck(request)
+    deck = deck_of(request)
     status = schedule_control.schedule_status(deck, name)
     watched = _watched_job(deck, watch)
+    if toast is not None:  # messages name the schedule by the title people know it by
+        toast = (toast[0].replace("{title}", status.title), toast[1])
     if watched is not None and watched.state in _SETTLED and toast is None:
         toast = _outcome_toast(watched)
         watched = None

@@ -1,5 +1,5 @@
 """Workers: fetch, run, heartbeat, rescue and drain."""
 
-from jobdeck.worker.worker import EXIT_RESTART, Worker
+from jobdeck.worker.worker import Worker
 
-__all__ = ["EXIT_RESTART", "Worker"]
+__all__ = ["Worker"]

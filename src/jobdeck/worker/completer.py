@@ -55,10 +55,6 @@ class Completer:
             if len(self._pending) == 1 or len(self._pending) >= self.batch_max:
                 self._cond.notify()
 
-    def pending_count(self) -> int:
-        with self._cond:
-            return len(self._pending)
-
     def stop(self, timeout: float = 10.0) -> None:
         """Flush what is left (retrying for up to ``timeout``), then stop."""
         with self._cond:

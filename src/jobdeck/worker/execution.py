@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,6 @@ class RunningJob:
     deadline: float | None = None
     thread_ident: int | None = None
     abandoned: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def describe_timeout(seconds: float) -> str:

@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jobdeck.worker")
 
-EXIT_RESTART = 75  # the CLI re-executes the worker when it exits for a restart
-
 
 class Worker:
     """Runs the jobs of a deck's queues. ``run()`` blocks until SIGTERM/SIGINT or ``stop()``."""
@@ -56,7 +54,6 @@ class Worker:
         self.shard = settings.stats_shard or (zlib.crc32(self.id.encode()) % 1000 + 1)
         self.exit_reason = "stopped"
         self.services: list[Looper] = []
-        self.extra_services: list[Looper] = []
         self._in_flight: dict[int, RunningJob] = {}
         self._lock = threading.Lock()
         self._slot_freed = threading.Event()
@@ -121,7 +118,6 @@ class Worker:
             from jobdeck.scheduler import Scheduler
 
             self.services.append(Scheduler(self.deck, self.alerter))
-        self.services += self.extra_services
         for service in self.services:
             service.start()
         self._started.set()
@@ -412,10 +408,6 @@ def _version() -> str:
     from jobdeck import __version__
 
     return __version__
-
-
-def run_worker(deck: JobDeck, **overrides: Any) -> str:
-    return deck.worker(**overrides).run()
 
 
 async def _wait_for(call: Any, timeout: float) -> Any:

@@ -21,7 +21,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -34,6 +33,7 @@ from jobdeck.contrib.documents.storage import describe_size
 from jobdeck.errors import InvalidTransition, JobDeckError, SchemaError, StoreUnavailable
 from jobdeck.web.access import AccessDenied, Principal, actor_of, csrf_token_for, require
 from jobdeck.web.formatting import install_filters
+from jobdeck.web.params import Cursor, RowId
 
 HERE = Path(__file__).parent
 MAX_FILES = 20
@@ -46,10 +46,6 @@ class Permissions:
     search: str = "search"
     upload: str = "trigger"
     manage: str = "operate"  # delete and reprocess
-
-
-# 64-bit ids: larger numbers are refused as invalid input, never sent to the database.
-DocumentId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 
 def _templates() -> Jinja2Templates:
@@ -173,7 +169,7 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
         request: Request,
         owner_id: Annotated[str, Query(max_length=200)] = "",
         status: Annotated[str, Query(max_length=20)] = "",
-        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+        before: Cursor = None,
     ) -> Response:
         principal = await require(request, allowed.upload)
         chosen = status if status in STATUSES else None
@@ -210,7 +206,7 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
         return _redirect(request, "documents", owner_id=owner_id, notice=notice)
 
     @router.post("/documents/{document_id}/delete", response_class=HTMLResponse)
-    async def delete_form(request: Request, document_id: DocumentId) -> Response:
+    async def delete_form(request: Request, document_id: RowId) -> Response:
         principal = await require(request, allowed.manage)
         record = await asyncio.to_thread(documents.delete, document_id)
         _audit(documents, request, principal, "document_delete", record)
@@ -218,7 +214,7 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
         return _redirect(request, "documents", owner_id=record.owner_id, notice=notice)
 
     @router.post("/documents/{document_id}/reprocess", response_class=HTMLResponse)
-    async def reprocess_form(request: Request, document_id: DocumentId) -> Response:
+    async def reprocess_form(request: Request, document_id: RowId) -> Response:
         principal = await require(request, allowed.manage)
         await asyncio.to_thread(documents.reprocess, document_id)
         record = await asyncio.to_thread(documents.get, document_id)
@@ -310,7 +306,7 @@ def documents_api(
         request: Request,
         owner_id: Annotated[str | None, Query(max_length=200)] = None,
         status: Annotated[str | None, Query(pattern="^(pending|processing|ready|failed)$")] = None,
-        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+        before: Cursor = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
         await require(request, allowed.upload)
@@ -321,12 +317,12 @@ def documents_api(
         }
 
     @router.get("/documents/{document_id}")
-    async def show(request: Request, document_id: DocumentId) -> dict[str, Any]:
+    async def show(request: Request, document_id: RowId) -> dict[str, Any]:
         await require(request, allowed.upload)
         return (await asyncio.to_thread(documents.get, document_id)).as_json()
 
     @router.delete("/documents/{document_id}")
-    async def delete(request: Request, document_id: DocumentId) -> dict[str, Any]:
+    async def delete(request: Request, document_id: RowId) -> dict[str, Any]:
         """Delete the record and its file; the owner is re-indexed."""
         principal = await require(request, allowed.manage)
         record = await asyncio.to_thread(documents.delete, document_id)
@@ -334,7 +330,7 @@ def documents_api(
         return record.as_json()
 
     @router.post("/documents/{document_id}/reprocess")
-    async def reprocess(request: Request, document_id: DocumentId) -> dict[str, Any]:
+    async def reprocess(request: Request, document_id: RowId) -> dict[str, Any]:
         principal = await require(request, allowed.manage)
         job = await asyncio.to_thread(documents.reprocess, document_id)
         record = await asyncio.to_thread(documents.get, document_id)
