@@ -177,6 +177,32 @@ def test_completion_records_result_attempt_and_rollup(store: Store) -> None:
     assert [(s.key, s.succeeded, s.failed) for s in stats] == [("mail", 1, 0)]
 
 
+def test_the_running_attempt_is_read_off_the_job_until_its_row_is_written(store: Store) -> None:
+    store.insert_jobs([NewJob("a")])
+    job = claim(store, worker="w7")[0]
+    (running,) = store.get_attempts(job.id)
+    assert (running.attempt, running.status, running.worker_id) == (1, "running", "w7")
+    assert running.started_at == job.started_at and running.finished_at is None
+    store.complete_jobs("w7", [success(job)], shard=1)
+    (done,) = store.get_attempts(job.id)
+    assert (done.attempt, done.status, done.started_at) == (1, "succeeded", job.started_at)
+
+
+def test_rescue_finishes_a_running_attempt_row_left_by_an_older_version(store: Store) -> None:
+    store.insert_jobs([NewJob("a")])
+    job = claim(store, worker="old")[0]
+    with store.transaction() as conn:  # what versions before migration 0005 wrote at claim time
+        conn.execute(
+            "INSERT INTO attempts (job_id, attempt, status, worker_id, started_at) "
+            f"SELECT id, 1, 'running', 'old', started_at FROM jobs WHERE id = {job.id}"
+        )
+    assert [a.status for a in store.get_attempts(job.id)] == ["running"]
+    late = datetime.now(UTC) + timedelta(seconds=31)
+    assert [r.id for r in store.rescue_expired(late, retry_at=late)] == [job.id]
+    (attempt,) = store.get_attempts(job.id)
+    assert attempt.status == "failed" and "lease expired" in (attempt.error or "")
+
+
 def test_completion_is_fenced_on_worker_and_attempt(store: Store) -> None:
     store.insert_jobs([NewJob("a")])
     job = claim(store)[0]
@@ -259,6 +285,20 @@ def test_list_filters_and_keyset_pages(store: Store) -> None:
     assert store.count_jobs(JobFilter(enqueued_to=tomorrow)) == 10
     assert store.task_names() == ["other", "send_email"]
     assert store.count_by_state() == {JobState.AVAILABLE: 10}
+
+
+def test_one_task_in_many_states_pages_newest_first(store: Store) -> None:
+    ids = [r.job_id for r in store.insert_jobs([NewJob("mail") for _ in range(6)])]
+    store.insert_jobs([NewJob("other")])
+    done = claim(store, limit=2)
+    store.complete_jobs("w1", [success(done[0])], shard=1)
+    store.cancel_job(ids[3], datetime.now(UTC))
+    mail = JobFilter(tasks=["mail"])
+    first = store.list_jobs(mail, None, 4)
+    rest = store.list_jobs(mail, first[-1].id, 4)
+    assert [j.id for j in first + rest] == sorted(ids, reverse=True)
+    assert len({j.state for j in first + rest}) == 4  # succeeded, running, cancelled, available
+    assert store.count_jobs(mail) == 6
 
 
 def test_retry_and_cancel_only_where_they_apply(store: Store) -> None:

@@ -15,17 +15,28 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from jobdeck.states import JobState
 from jobdeck.store.base import JobFilter, JobRow
 
 MAX_BRANCHES = 64
 
 
 def split_filter(filters: JobFilter) -> list[JobFilter] | None:
-    """One filter per (task, state) pair, or None when the filter is already a single query."""
-    states = sorted(filters.states) if filters.states else [None]
+    """One filter per (task, state) pair, or None when the filter is already a single query.
+
+    A task without states is split over every state too: the (task, state, id) index is the
+    only one that leads with the task (a (task, id) index cost every claim and completion an
+    index entry, for this one page).
+    """
     tasks = sorted(filters.tasks) if filters.tasks is not None else [None]
     if filters.tasks is not None and not filters.tasks:
         return []  # the text matched no task name: nothing can match
+    if filters.states:
+        states: list[JobState | None] = [*sorted(filters.states)]
+    elif filters.tasks is not None:
+        states = list(JobState)
+    else:
+        states = [None]
     if len(states) * len(tasks) <= 1 or len(states) * len(tasks) > MAX_BRANCHES:
         return None
     return [

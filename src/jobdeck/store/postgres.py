@@ -182,12 +182,14 @@ class PostgresStore(PostgresAccessVerbs):
     def _insert_on(
         self, conn: Connection, jobs: Sequence[NewJob], now: datetime
     ) -> list[InsertResult]:
+        if len(jobs) > 1 and all(job.unique_key is None for job in jobs):
+            return self._insert_keyless(conn, jobs, now)
         results: list[InsertResult | None] = [None] * len(jobs)
         pending = list(range(len(jobs)))
         with conn.cursor(row_factory=tuple_row) as cur:
             for _ in range(_INSERT_ROUNDS):
                 batch = [jobs[i] for i in pending]
-                rows = cur.execute(self._q["insert_jobs"], _insert_params(batch, now)).fetchall()
+                rows = cur.execute(*self._insert_statement(batch, now)).fetchall()
                 created_by_key = {
                     jobs[i].unique_key: job_id
                     for i, (job_id, created, _) in zip(pending, rows, strict=True)
@@ -228,6 +230,22 @@ class PostgresStore(PostgresAccessVerbs):
                     f"{_INSERT_ROUNDS} times in a row"
                 )
         return [r for r in results if r is not None]
+
+    def _insert_keyless(
+        self, conn: Connection, jobs: Sequence[NewJob], now: datetime
+    ) -> list[InsertResult]:
+        params = _insert_params(jobs, now)
+        del params["unique_key"]
+        with conn.cursor(row_factory=tuple_row) as cur:
+            ids = sorted(row[0] for row in cur.execute(self._q["insert_jobs_keyless"], params))
+        return [InsertResult(job_id, True) for job_id in ids]
+
+    def _insert_statement(
+        self, batch: Sequence[NewJob], now: datetime
+    ) -> tuple[str, dict[str, Any]]:
+        if len(batch) == 1:
+            return self._q["insert_job"], _one_insert_params(batch[0], now)
+        return self._q["insert_jobs"], _insert_params(batch, now)
 
     # -- consuming ---------------------------------------------------------------------------
 
@@ -575,6 +593,28 @@ def _insert_params(jobs: Sequence[NewJob], now: datetime) -> dict[str, Any]:
         "tick_at": [j.tick_at for j in jobs],
         "trigger": [str(j.trigger) for j in jobs],
         "triggered_by": [j.triggered_by for j in jobs],
+    }
+
+
+def _one_insert_params(job: NewJob, now: datetime) -> dict[str, Any]:
+    run_at = job.run_at or now
+    return {
+        "now": now,
+        "task": job.task,
+        "queue": job.queue,
+        "args": job.args_json,
+        "labels": job.labels_json,
+        "priority": int(job.priority),
+        "state": str(JobState.SCHEDULED if run_at > now else JobState.AVAILABLE),
+        "max_attempts": int(job.max_attempts),
+        "timeout": None if job.timeout is None else float(job.timeout),
+        "run_at": run_at,
+        "unique_key": job.unique_key,
+        "unique_while": job.unique_while,
+        "schedule": job.schedule,
+        "tick_at": job.tick_at,
+        "trigger": str(job.trigger),
+        "triggered_by": job.triggered_by,
     }
 
 

@@ -45,6 +45,7 @@ from jobdeck.store.rows import (
     stats_increments,
 )
 from jobdeck.store.sqlite_access import SQLiteAccessVerbs
+from jobdeck.store.sqlite_wake import WakeChannel
 
 # Writers queue on SQLite's lock; past this many seconds a busy database is reported, not hidden.
 _BUSY_TIMEOUT_S = 30.0
@@ -78,24 +79,28 @@ class _Wakeups:
     waiting workers at once) and the write lock (threads of one process queue here, woken
     the moment the lock is free, instead of sleeping in SQLite's busy handler)."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
         self.condition = threading.Condition()
         self.generation = 0
         self.write_lock = threading.RLock()
+        self.channel = WakeChannel(path)  # and the other processes' workers
 
     def notify(self) -> None:
         with self.condition:
             self.generation += 1
             self.condition.notify_all()
+        self.channel.ring()
 
 
-_wakeups_by_path: dict[str, _Wakeups] = {}
+_wakeups_by_path: dict[Path, _Wakeups] = {}
 _wakeups_lock = threading.Lock()
 
 
-def _wakeups_for(path: str) -> _Wakeups:
+def _wakeups_for(path: Path) -> _Wakeups:
     with _wakeups_lock:
-        return _wakeups_by_path.setdefault(path, _Wakeups())
+        if path not in _wakeups_by_path:
+            _wakeups_by_path[path] = _Wakeups(path)
+        return _wakeups_by_path[path]
 
 
 def parse_sqlite_url(url: str) -> Path:
@@ -130,7 +135,7 @@ class SQLiteStore(SQLiteAccessVerbs):
         self._local = threading.local()
         self._all_connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self._wakeups = _wakeups_for(str(self.path))
+        self._wakeups = _wakeups_for(self.path)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -311,18 +316,6 @@ class SQLiteStore(SQLiteAccessVerbs):
             rows = db.execute(self._q["claim_jobs"], params).fetchall()
             # RETURNING does not keep the subquery's order; run in priority order all the same.
             rows.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
-            db.executemany(
-                self._q["insert_attempt"],
-                [
-                    {
-                        "job_id": r["id"],
-                        "attempt": r["attempt"],
-                        "worker_id": request.worker_id,
-                        "started_at": now,
-                    }
-                    for r in rows
-                ],
-            )
         return [
             ClaimedJob(
                 r["id"],
@@ -353,8 +346,9 @@ class SQLiteStore(SQLiteAccessVerbs):
         with self._write() as db:
             for outcome in outcomes:
                 params = _outcome_params(outcome, worker_id)
-                if db.execute(self._q["finish_job"], params).rowcount == 1:
-                    db.execute(self._q["finish_attempt"], params)
+                started = db.execute(self._q["finish_job"], params).fetchone()
+                if started is not None:
+                    db.execute(self._q["insert_attempt"], {**params, "started_at": started[0]})
                     applied.append(outcome.job_id)
             increments = stats_increments(outcomes, set(applied), _minute_key)
             db.executemany(self._q["add_stats"], [{**inc, "shard": shard} for inc in increments])
@@ -365,9 +359,7 @@ class SQLiteStore(SQLiteAccessVerbs):
         with self._write() as db:
             for job_id, attempt in jobs:
                 params = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id}
-                if db.execute(self._q["hand_back_job"], params).rowcount == 1:
-                    db.execute(self._q["delete_attempt"], params)
-                    handed += 1
+                handed += db.execute(self._q["hand_back_job"], params).rowcount
         if handed:
             self._wakeups.notify()
         return handed
@@ -388,6 +380,8 @@ class SQLiteStore(SQLiteAccessVerbs):
                     {
                         "job_id": r["id"],
                         "attempt": r["attempt"],
+                        "worker_id": r["worker_id"],
+                        "started_at": r["started_at"],
                         "now": to_db(now),
                         "duration_ms": r["duration_ms"],
                         "error": r["error"],
@@ -417,23 +411,29 @@ class SQLiteStore(SQLiteAccessVerbs):
         ]
 
     def wait_for_jobs(self, timeout: float) -> bool:
-        """Block until a job may be due: an enqueue here, or any commit by another process."""
+        """Block until a job may be due: a ring from an enqueue in any process (see
+        sqlite_wake), or else a commit by another process seen on the data_version poll."""
         deadline = time.monotonic() + timeout
         conn = self._conn()
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         wakeups = self._wakeups
+        listener = wakeups.channel.listener()
         with wakeups.condition:
             generation = wakeups.generation
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
+            step = min(remaining, _WAKE_POLL_S)
+            if listener is not None and wakeups.channel.wait(listener, step):
+                return True
             with wakeups.condition:
                 if wakeups.generation != generation:
                     return True
-                wakeups.condition.wait(min(remaining, _WAKE_POLL_S))
-                if wakeups.generation != generation:
-                    return True
+                if listener is None:
+                    wakeups.condition.wait(step)
+                    if wakeups.generation != generation:
+                        return True
             if conn.execute("PRAGMA data_version").fetchone()[0] != version:
                 return True
 

@@ -72,6 +72,57 @@ LEFT JOIN created ON created.id = input.id
 CROSS JOIN notified
 ORDER BY input.ord
 
+-- name: insert_jobs_keyless
+-- A batch without unique keys: a plain INSERT (ON CONFLICT would make every row a speculative
+-- insert, with an extra WAL record each). Ids are drawn after the ORDER BY, so they ascend in
+-- input order; the caller sorts what RETURNING gives and pairs it with the input by position.
+WITH created AS (
+    INSERT INTO jobs (id, task, queue, args, labels, priority, state, max_attempts, timeout,
+                      enqueued_at, run_at, unique_while, schedule, tick_at, trigger, triggered_by)
+    SELECT nextval('jobs_id_seq'), task, queue, args, labels, priority, state, max_attempts,
+           timeout, %(now)s, run_at, unique_while, schedule, tick_at, trigger, triggered_by
+    FROM unnest(%(task)b::text[], %(queue)b::text[], %(args)b::jsonb[], %(labels)b::jsonb[],
+                %(priority)b::integer[], %(state)b::text[], %(max_attempts)b::integer[],
+                %(timeout)b::double precision[], %(run_at)b::timestamptz[],
+                %(unique_while)b::text[], %(schedule)b::text[], %(tick_at)b::timestamptz[],
+                %(trigger)b::text[], %(triggered_by)b::text[])
+         WITH ORDINALITY AS t(task, queue, args, labels, priority, state, max_attempts, timeout,
+                              run_at, unique_while, schedule, tick_at, trigger, triggered_by,
+                              ord)
+    ORDER BY ord
+    RETURNING id, queue
+),
+notified AS (
+    SELECT COUNT(pg_notify('jobdeck_jobs', q.queue)) AS n
+    FROM (SELECT DISTINCT queue FROM created) AS q
+)
+SELECT created.id FROM created CROSS JOIN notified
+
+-- name: insert_job
+-- One job: the same answer as insert_jobs (id, created, existing_id) from a plain INSERT, which
+-- plans in a fraction of the batch statement's time (an enqueue per request is the common case).
+WITH created AS (
+    INSERT INTO jobs (task, queue, args, labels, priority, state, max_attempts, timeout,
+                      enqueued_at, run_at, unique_key, dedupe_key, unique_while,
+                      schedule, tick_at, trigger, triggered_by)
+    VALUES (%(task)s::text, %(queue)s::text, %(args)s::jsonb, %(labels)s::jsonb,
+            %(priority)s::integer, %(state)s::text, %(max_attempts)s::integer,
+            %(timeout)s::double precision, %(now)s::timestamptz, %(run_at)s::timestamptz,
+            %(unique_key)s::text, %(unique_key)s::text, %(unique_while)s::text,
+            %(schedule)s::text, %(tick_at)s::timestamptz, %(trigger)s::text,
+            %(triggered_by)s::text)
+    ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+    RETURNING id, queue
+),
+notified AS (
+    SELECT COUNT(pg_notify('jobdeck_jobs', queue)) AS n FROM created
+)
+SELECT (SELECT id FROM created) AS id, notified.n > 0 AS created,
+       CASE WHEN notified.n = 0 AND %(unique_key)s::text IS NOT NULL THEN
+           (SELECT e.id FROM jobs AS e WHERE e.dedupe_key = %(unique_key)s::text)
+       END AS existing_id
+FROM notified
+
 -- name: find_by_dedupe_keys
 SELECT dedupe_key, id FROM jobs WHERE dedupe_key = ANY(%(keys)b::text[])
 
@@ -80,7 +131,12 @@ SELECT dedupe_key, id FROM jobs WHERE dedupe_key = ANY(%(keys)b::text[])
 -- would read every due job of those queues and sort them, on every claim. SKIP LOCKED makes
 -- concurrent claimers take different rows instead of queueing on the same ones; with several
 -- queues, rows locked but not picked are released when the statement commits.
-WITH picked AS (
+-- A claim does not wait for its WAL flush: if the server crashes before the flush, the claim
+-- is undone and the job is simply due again (a completion, which does wait, flushes it first).
+WITH async_commit AS MATERIALIZED (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+),
+picked AS (
     SELECT c.id
     FROM unnest(%(queues)b::text[]) AS q(name)
     CROSS JOIN LATERAL (
@@ -100,21 +156,18 @@ claimed AS (
         lease_expires_at = %(lease_until)s, started_at = %(now)s, finished_at = NULL,
         duration_ms = NULL,
         dedupe_key = CASE WHEN j.unique_while = 'pending' THEN NULL ELSE j.dedupe_key END
-    FROM picked
+    FROM picked, async_commit
     WHERE j.id = picked.id
     RETURNING j.id, j.task, j.queue, j.args::text AS args, j.attempt, j.max_attempts, j.timeout,
               j.priority, j.run_at
-),
-started AS (
-    INSERT INTO attempts (job_id, attempt, status, worker_id, started_at)
-    SELECT id, attempt, 'running', %(worker_id)s, %(now)s FROM claimed
 )
 SELECT * FROM claimed
 
 -- name: complete_jobs
--- Rows are locked in id order (as in renew_leases, hand_back_jobs and rescue_expired), so a
--- worker's completer, its heartbeat and the rescuer never deadlock on each other. `locked`
--- checks the fence (attempt, running, worker) under the lock; what it returns stays ours.
+-- One UPDATE checks the fence (attempt, running, worker) on each row as it locks it. Nothing
+-- that locks this worker's running rows ever waits for a lock while holding one (the heartbeat
+-- and the rescuer skip locked rows; a hand-back takes only jobs that are still running), so the
+-- order the rows are locked in cannot deadlock, and no separate FOR UPDATE pass is needed.
 WITH outcome AS (
     SELECT *
     FROM unnest(%(job_id)b::bigint[], %(attempt)b::integer[], %(status)b::text[],
@@ -124,13 +177,6 @@ WITH outcome AS (
          AS o(job_id, attempt, status, next_state, finished_at, duration_ms, run_at, result,
               summary, error, traceback)
 ),
-locked AS (
-    SELECT j.id FROM jobs AS j
-    JOIN outcome AS o ON o.job_id = j.id AND o.attempt = j.attempt
-    WHERE j.state = 'running' AND j.worker_id = %(worker_id)s
-    ORDER BY j.id
-    FOR UPDATE OF j
-),
 finished AS (
     UPDATE jobs AS j
     SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
@@ -138,24 +184,26 @@ finished AS (
         result = o.result, summary = o.summary, error = o.error,
         dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
                           ELSE j.dedupe_key END
-    FROM locked, outcome AS o
-    WHERE j.id = locked.id AND o.job_id = locked.id
-    RETURNING j.id, j.task, j.attempt
+    FROM outcome AS o
+    WHERE j.id = o.job_id AND j.attempt = o.attempt AND j.state = 'running'
+      AND j.worker_id = %(worker_id)s
+    RETURNING j.id, j.task, j.attempt, j.started_at, o.status, o.finished_at, o.duration_ms,
+              o.error, o.traceback
 ),
-attempts_finished AS (
-    UPDATE attempts AS a
-    SET status = o.status, finished_at = o.finished_at, duration_ms = o.duration_ms,
-        error = o.error, traceback = o.traceback
-    FROM finished AS f, outcome AS o
-    WHERE o.job_id = f.id AND a.job_id = f.id AND a.attempt = f.attempt
+attempts_written AS (
+    INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at,
+                          duration_ms, error, traceback)
+    SELECT id, attempt, status, %(worker_id)s, started_at, finished_at, duration_ms, error,
+           traceback
+    FROM finished
 ),
 rolled_up AS (
     INSERT INTO stats_minute AS s (minute, task, shard, succeeded, failed, duration_ms)
-    SELECT date_trunc('minute', o.finished_at, 'UTC'), f.task, %(shard)s,
-           COUNT(*) FILTER (WHERE o.status = 'succeeded'),
-           COUNT(*) FILTER (WHERE o.status <> 'succeeded'),
-           SUM(o.duration_ms)
-    FROM finished AS f JOIN outcome AS o ON o.job_id = f.id
+    SELECT date_trunc('minute', finished_at, 'UTC'), task, %(shard)s,
+           COUNT(*) FILTER (WHERE status = 'succeeded'),
+           COUNT(*) FILTER (WHERE status <> 'succeeded'),
+           SUM(duration_ms)
+    FROM finished
     GROUP BY 1, 2
     ORDER BY 1, 2
     ON CONFLICT (minute, task, shard) DO UPDATE
@@ -184,10 +232,6 @@ handed AS (
     WHERE j.id = locked.id
     RETURNING j.id, j.attempt + 1 AS attempt, j.queue
 ),
-dropped AS (
-    DELETE FROM attempts AS a USING handed AS h
-    WHERE a.job_id = h.id AND a.attempt = h.attempt
-),
 notified AS (
     SELECT COUNT(pg_notify('jobdeck_jobs', q.queue)) AS n
     FROM (SELECT DISTINCT queue FROM handed) AS q
@@ -195,20 +239,27 @@ notified AS (
 SELECT (SELECT COUNT(*) FROM handed) AS handed, n FROM notified
 
 -- name: renew_leases
+-- SKIP LOCKED: a row locked now is being finished or rescued, and needs no longer lease.
+-- Losing this commit in a crash costs nothing (the lease is renewed again in seconds), so it
+-- does not wait for its WAL flush.
+WITH async_commit AS MATERIALIZED (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
 UPDATE jobs SET lease_expires_at = %(until)s
+FROM async_commit
 WHERE id IN (
     SELECT id FROM jobs WHERE worker_id = %(worker_id)s AND state = 'running'
-    ORDER BY id
-    FOR UPDATE
+    FOR UPDATE SKIP LOCKED
 )
 AND worker_id = %(worker_id)s AND state = 'running'
 
 -- name: rescue_expired
+-- SKIP LOCKED: a row locked now is being finished by its worker; if its lease is still out
+-- when the lock goes, the next sweep takes it.
 WITH expired AS (
     SELECT id FROM jobs
     WHERE state = 'running' AND lease_expires_at < %(now)s
-    ORDER BY id
-    FOR UPDATE
+    FOR UPDATE SKIP LOCKED
 ),
 rescued AS (
     UPDATE jobs AS j
@@ -220,13 +271,18 @@ rescued AS (
         dedupe_key = CASE WHEN j.attempt >= j.max_attempts THEN NULL ELSE j.dedupe_key END
     FROM expired
     WHERE j.id = expired.id
-    RETURNING j.id, j.task, j.attempt, j.state, j.worker_id, j.duration_ms, j.error
+    RETURNING j.id, j.task, j.attempt, j.state, j.worker_id, j.started_at, j.duration_ms, j.error
 ),
 attempts_failed AS (
-    UPDATE attempts AS a
-    SET status = 'failed', finished_at = %(now)s, duration_ms = r.duration_ms, error = r.error
-    FROM rescued AS r
-    WHERE a.job_id = r.id AND a.attempt = r.attempt AND a.status = 'running'
+    INSERT INTO attempts AS a (job_id, attempt, status, worker_id, started_at, finished_at,
+                               duration_ms, error)
+    SELECT id, attempt, 'failed', worker_id, started_at, %(now)s, duration_ms, error
+    FROM rescued
+    ORDER BY id
+    -- A job claimed by a version before 0005 has its running attempt's row already.
+    ON CONFLICT (job_id, attempt) DO UPDATE
+    SET status = excluded.status, finished_at = excluded.finished_at,
+        duration_ms = excluded.duration_ms, error = excluded.error
 ),
 rolled_up AS (
     INSERT INTO stats_minute AS s (minute, task, shard, succeeded, failed, duration_ms)
@@ -275,8 +331,15 @@ ORDER BY started_at DESC
 SELECT * FROM jobs WHERE id = %(id)s
 
 -- name: get_attempts
+-- An attempt's row is written when it ends; the one running now is read off the job itself.
 SELECT job_id, attempt, status, worker_id, started_at, finished_at, duration_ms, error, traceback
-FROM attempts WHERE job_id = %(job_id)s ORDER BY attempt
+FROM attempts WHERE job_id = %(job_id)s
+UNION ALL
+SELECT id, attempt, 'running', worker_id, started_at, NULL, NULL, NULL, NULL
+FROM jobs AS j
+WHERE id = %(job_id)s AND state = 'running'
+  AND NOT EXISTS (SELECT 1 FROM attempts AS a WHERE a.job_id = j.id AND a.attempt = j.attempt)
+ORDER BY attempt
 
 -- name: list_jobs
 SELECT * FROM jobs WHERE {where} ORDER BY id DESC LIMIT %(limit)s

@@ -46,10 +46,6 @@ WHERE id IN (SELECT value FROM json_each(:ids))
   AND state IN ('scheduled', 'available', 'retryable')
 RETURNING id, task, queue, args, attempt, max_attempts, timeout, priority, run_at
 
--- name: insert_attempt
-INSERT INTO attempts (job_id, attempt, status, worker_id, started_at)
-VALUES (:job_id, :attempt, 'running', :worker_id, :started_at)
-
 -- name: finish_job
 UPDATE jobs
 SET state = :next_state, finished_at = :finished_at, duration_ms = :duration_ms,
@@ -57,12 +53,14 @@ SET state = :next_state, finished_at = :finished_at, duration_ms = :duration_ms,
     result = :result, summary = :summary, error = :error,
     dedupe_key = CASE WHEN :next_state IN ('succeeded', 'failed') THEN NULL ELSE dedupe_key END
 WHERE id = :job_id AND attempt = :attempt AND state = 'running' AND worker_id = :worker_id
+RETURNING started_at
 
--- name: finish_attempt
-UPDATE attempts
-SET status = :status, finished_at = :finished_at, duration_ms = :duration_ms,
-    error = :error, traceback = :traceback
-WHERE job_id = :job_id AND attempt = :attempt
+-- name: insert_attempt
+-- An attempt's row is written once, when it ends.
+INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at, duration_ms,
+                      error, traceback)
+VALUES (:job_id, :attempt, :status, :worker_id, :started_at, :finished_at, :duration_ms,
+        :error, :traceback)
 
 -- name: add_stats
 INSERT INTO stats_minute (minute, task, shard, succeeded, failed, duration_ms)
@@ -78,9 +76,6 @@ SET state = 'available', attempt = attempt - 1, worker_id = NULL, lease_expires_
     started_at = NULL
 WHERE id = :job_id AND attempt = :attempt AND state = 'running' AND worker_id = :worker_id
 
--- name: delete_attempt
-DELETE FROM attempts WHERE job_id = :job_id AND attempt = :attempt
-
 -- name: renew_leases
 UPDATE jobs SET lease_expires_at = :until WHERE worker_id = :worker_id AND state = 'running'
 
@@ -92,12 +87,16 @@ SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END
     error = 'worker ' || COALESCE(worker_id, '?') || ' was lost: its lease expired at ' || lease_expires_at,
     dedupe_key = CASE WHEN attempt >= max_attempts THEN NULL ELSE dedupe_key END
 WHERE state = 'running' AND lease_expires_at < :now
-RETURNING id, task, attempt, state, worker_id, duration_ms, error
+RETURNING id, task, attempt, state, worker_id, started_at, duration_ms, error
 
 -- name: fail_rescued_attempt
-UPDATE attempts
-SET status = 'failed', finished_at = :now, duration_ms = :duration_ms, error = :error
-WHERE job_id = :job_id AND attempt = :attempt AND status = 'running'
+-- A job claimed by a version before 0005 has its running attempt's row already.
+INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at, duration_ms,
+                      error)
+VALUES (:job_id, :attempt, 'failed', :worker_id, :started_at, :now, :duration_ms, :error)
+ON CONFLICT (job_id, attempt) DO UPDATE
+SET status = excluded.status, finished_at = excluded.finished_at,
+    duration_ms = excluded.duration_ms, error = excluded.error
 
 -- name: register_worker
 INSERT INTO workers (id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state)
@@ -118,8 +117,15 @@ FROM workers WHERE last_heartbeat >= :since ORDER BY started_at DESC
 SELECT * FROM jobs WHERE id = :id
 
 -- name: get_attempts
+-- An attempt's row is written when it ends; the one running now is read off the job itself.
 SELECT job_id, attempt, status, worker_id, started_at, finished_at, duration_ms, error, traceback
-FROM attempts WHERE job_id = :job_id ORDER BY attempt
+FROM attempts WHERE job_id = :job_id
+UNION ALL
+SELECT id, attempt, 'running', worker_id, started_at, NULL, NULL, NULL, NULL
+FROM jobs AS j
+WHERE id = :job_id AND state = 'running'
+  AND NOT EXISTS (SELECT 1 FROM attempts AS a WHERE a.job_id = j.id AND a.attempt = j.attempt)
+ORDER BY attempt
 
 -- name: list_jobs
 SELECT * FROM jobs WHERE {where} ORDER BY id DESC LIMIT :limit
