@@ -22,6 +22,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 EXECUTORS = ("auto", "thread", "async", "process")
+_ACCEPTED_NAMES_KEPT = 64  # argument-name sets remembered per task as already checked
 UNIQUE_WHILE = ("active", "pending")
 
 
@@ -95,6 +96,7 @@ class Task(Generic[P, R]):
         )
         self.expected_duration = expected_duration or deck.settings.expected_duration
         self._signature = inspect.signature(fn)
+        self._accepted_names: set[frozenset[str]] = set()
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
@@ -123,10 +125,15 @@ class Task(Generic[P, R]):
 
     def check_args(self, kwargs: Mapping[str, Any]) -> None:
         """Refuse arguments the function cannot take, at enqueue rather than in the worker."""
+        names = frozenset(kwargs)
+        if names in self._accepted_names:
+            return  # binding depends on the names alone, never on the values
         try:
             self._signature.bind(**kwargs)
         except TypeError as exc:
             raise ArgumentsError(f"{self.name}: {exc}") from None
+        if len(self._accepted_names) < _ACCEPTED_NAMES_KEPT:
+            self._accepted_names.add(names)
 
 
 class BoundTask:
@@ -150,31 +157,39 @@ class BoundTask:
 
     def enqueue_many(self, kwargs_list: Sequence[Mapping[str, Any]]) -> list[JobHandle]:
         """Insert all jobs in one round trip; each handle says whether it is new (``created``)."""
-        jobs = [self.new_job(kwargs) for kwargs in kwargs_list]
+        common = self._common_fields()
+        jobs = [self._new_job(kwargs, common) for kwargs in kwargs_list]
         deck = self.task.deck
         results = deck.store.insert_jobs(jobs, conn=self.opts.conn)
         return [JobHandle(deck, r.job_id, created=r.created) for r in results]
 
     def new_job(self, kwargs: Mapping[str, Any]) -> NewJob:
+        return self._new_job(kwargs, self._common_fields())
+
+    def _new_job(self, kwargs: Mapping[str, Any], common: dict[str, Any]) -> NewJob:
+        self.task.check_args(kwargs)
+        args_json = dumps_checked(dict(kwargs), "args") if kwargs else "{}"
+        return NewJob(args_json=args_json, **common)
+
+    def _common_fields(self) -> dict[str, Any]:
+        """Everything but the arguments: the same for every job of one enqueue call."""
         task, opts = self.task, self.opts
-        task.check_args(kwargs)
         labels = {**task.labels, **_label_strings(opts.labels)}
-        return NewJob(
-            task=task.name,
-            args_json=dumps_checked(dict(kwargs), "args"),
-            labels_json=dumps_checked(labels, "labels"),
-            queue=opts.queue or task.queue,
-            priority=task.priority if opts.priority is None else opts.priority,
-            max_attempts=opts.max_attempts or task.max_attempts,
-            timeout=opts.timeout if opts.timeout is not None else task.timeout,
-            run_at=self._run_at(),
-            unique_key=opts.unique_key,
-            unique_while=opts.unique_while,
-            schedule=opts.schedule,
-            tick_at=opts.tick_at,
-            trigger=opts.trigger,
-            triggered_by=opts.triggered_by,
-        )
+        return {
+            "task": task.name,
+            "labels_json": dumps_checked(labels, "labels"),
+            "queue": opts.queue or task.queue,
+            "priority": task.priority if opts.priority is None else opts.priority,
+            "max_attempts": opts.max_attempts or task.max_attempts,
+            "timeout": opts.timeout if opts.timeout is not None else task.timeout,
+            "run_at": self._run_at(),
+            "unique_key": opts.unique_key,
+            "unique_while": opts.unique_while,
+            "schedule": opts.schedule,
+            "tick_at": opts.tick_at,
+            "trigger": opts.trigger,
+            "triggered_by": opts.triggered_by,
+        }
 
     def _run_at(self) -> datetime | None:
         if self.opts.run_at is not None:
