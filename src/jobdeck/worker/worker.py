@@ -76,9 +76,10 @@ class Worker:
 
     def run(self, install_signals: bool = True) -> str:
         """Work until stopped; returns why it stopped ("stopped" or "restart")."""
-        self.start()
         if install_signals and threading.current_thread() is threading.main_thread():
+            # Before start(): a SIGTERM while it registers still means "drain", never a kill.
             self._install_signal_handlers()
+        self.start()
         try:
             self._fetch_loop()
         finally:
