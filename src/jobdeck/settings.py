@@ -23,7 +23,7 @@ class Settings:
     poll_interval: float = 1.0
     # Claims never exceed free slots; this caps one claim so one worker does not hoard a queue.
     fetch_batch_max: int = 100
-    complete_batch_max: int = 200
+    complete_batch_max: int = 500
     complete_flush_interval: float = 0.005
     shutdown_grace: float = 30.0
     backoff_base: float = 2.0

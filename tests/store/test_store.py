@@ -287,6 +287,22 @@ def test_list_filters_and_keyset_pages(store: Store) -> None:
     assert store.count_by_state() == {JobState.AVAILABLE: 10}
 
 
+def test_a_batch_keeps_every_field_of_every_job_in_input_order(store: Store) -> None:
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    batch = [
+        NewJob("a", '{"n":1}', '{"team":"x"}', queue="mail", priority=3, timeout=2.5),
+        NewJob("b", '{"n":2}', run_at=later, max_attempts=7),
+        NewJob("c", '{"n":3}', trigger=Trigger.MANUAL, triggered_by="ops@x"),
+    ]
+    ids = [r.job_id for r in store.insert_jobs(batch)]
+    rows = [store.get_job(job_id) for job_id in ids]
+    assert ids == sorted(ids) and [r.args for r in rows] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert (rows[0].queue, rows[0].priority, rows[0].timeout) == ("mail", 3, 2.5)
+    assert rows[0].labels == {"team": "x"} and rows[0].state == JobState.AVAILABLE
+    assert (rows[1].state, rows[1].run_at, rows[1].max_attempts) == (JobState.SCHEDULED, later, 7)
+    assert (rows[2].trigger, rows[2].triggered_by) == (Trigger.MANUAL, "ops@x")
+
+
 def test_one_task_in_many_states_pages_newest_first(store: Store) -> None:
     ids = [r.job_id for r in store.insert_jobs([NewJob("mail") for _ in range(6)])]
     store.insert_jobs([NewJob("other")])
@@ -486,12 +502,15 @@ def test_enqueue_joins_the_callers_transaction_on_postgres(pg_url: str) -> None:
         conn.commit()
         conn.execute("INSERT INTO app_users VALUES (1)")
         welcome.enqueue(_conn=conn, user_id=1)
-        conn.rollback()  # the app's write and the job vanish together
+        welcome.enqueue_many([{"user_id": 10}, {"user_id": 11}], _conn=conn)  # by COPY
+        conn.rollback()  # the app's write and the jobs vanish together
         conn.execute("INSERT INTO app_users VALUES (2)")
         kept = welcome.options(conn=conn).enqueue(user_id=2)
+        batch = welcome.enqueue_many([{"user_id": 20}, {"user_id": 21}], _conn=conn)
         conn.commit()
-    assert deck.store.count_jobs(JobFilter(tasks=["welcome"])) == 1
+    assert deck.store.count_jobs(JobFilter(tasks=["welcome"])) == 3
     assert kept.refresh().row.args == {"user_id": 2}
+    assert [h.refresh().row.args for h in batch] == [{"user_id": 20}, {"user_id": 21}]
     deck.close()
 
 

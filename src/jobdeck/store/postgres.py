@@ -234,10 +234,16 @@ class PostgresStore(PostgresAccessVerbs):
     def _insert_keyless(
         self, conn: Connection, jobs: Sequence[NewJob], now: datetime
     ) -> list[InsertResult]:
-        params = _insert_params(jobs, now)
-        del params["unique_key"]
-        with conn.cursor(row_factory=tuple_row) as cur:
-            ids = sorted(row[0] for row in cur.execute(self._q["insert_jobs_keyless"], params))
+        """A batch without unique keys, by COPY: nothing can conflict, and COPY writes rows
+        about a third faster than the batch INSERT (bench/README.md). Ids are drawn first, so
+        each job's id is known in input order."""
+        with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(self._q["draw_job_ids"], {"n": len(jobs)})
+            ids = sorted(row[0] for row in cur.fetchall())
+            with cur.copy(self._q["copy_jobs"]) as copy:
+                for job_id, job in zip(ids, jobs, strict=True):
+                    copy.write_row(_copy_row(job_id, job, now))
+            cur.execute(self._q["notify_queues"], {"queues": sorted({j.queue for j in jobs})})
         return [InsertResult(job_id, True) for job_id in ids]
 
     def _insert_statement(
@@ -616,6 +622,30 @@ def _one_insert_params(job: NewJob, now: datetime) -> dict[str, Any]:
         "trigger": str(job.trigger),
         "triggered_by": job.triggered_by,
     }
+
+
+def _copy_row(job_id: int, job: NewJob, now: datetime) -> tuple[Any, ...]:
+    """One row for copy_jobs, in its column order."""
+    run_at = job.run_at or now
+    state = JobState.SCHEDULED if run_at > now else JobState.AVAILABLE
+    return (
+        job_id,
+        job.task,
+        job.queue,
+        job.args_json,
+        job.labels_json,
+        int(job.priority),
+        str(state),
+        int(job.max_attempts),
+        None if job.timeout is None else float(job.timeout),
+        now,
+        run_at,
+        job.unique_while,
+        job.schedule,
+        job.tick_at,
+        str(job.trigger),
+        job.triggered_by,
+    )
 
 
 def _fetchall(cur: psycopg.Cursor[DictRow]) -> list[DictRow]:

@@ -72,31 +72,16 @@ LEFT JOIN created ON created.id = input.id
 CROSS JOIN notified
 ORDER BY input.ord
 
--- name: insert_jobs_keyless
--- A batch without unique keys: a plain INSERT (ON CONFLICT would make every row a speculative
--- insert, with an extra WAL record each). Ids are drawn after the ORDER BY, so they ascend in
--- input order; the caller sorts what RETURNING gives and pairs it with the input by position.
-WITH created AS (
-    INSERT INTO jobs (id, task, queue, args, labels, priority, state, max_attempts, timeout,
-                      enqueued_at, run_at, unique_while, schedule, tick_at, trigger, triggered_by)
-    SELECT nextval('jobs_id_seq'), task, queue, args, labels, priority, state, max_attempts,
-           timeout, %(now)s, run_at, unique_while, schedule, tick_at, trigger, triggered_by
-    FROM unnest(%(task)b::text[], %(queue)b::text[], %(args)b::jsonb[], %(labels)b::jsonb[],
-                %(priority)b::integer[], %(state)b::text[], %(max_attempts)b::integer[],
-                %(timeout)b::double precision[], %(run_at)b::timestamptz[],
-                %(unique_while)b::text[], %(schedule)b::text[], %(tick_at)b::timestamptz[],
-                %(trigger)b::text[], %(triggered_by)b::text[])
-         WITH ORDINALITY AS t(task, queue, args, labels, priority, state, max_attempts, timeout,
-                              run_at, unique_while, schedule, tick_at, trigger, triggered_by,
-                              ord)
-    ORDER BY ord
-    RETURNING id, queue
-),
-notified AS (
-    SELECT COUNT(pg_notify('jobdeck_jobs', q.queue)) AS n
-    FROM (SELECT DISTINCT queue FROM created) AS q
-)
-SELECT created.id FROM created CROSS JOIN notified
+-- name: draw_job_ids
+SELECT nextval('jobs_id_seq') AS id FROM generate_series(1, %(n)s)
+
+-- name: copy_jobs
+-- The columns of _copy_row in postgres.py, in the same order.
+COPY jobs (id, task, queue, args, labels, priority, state, max_attempts, timeout, enqueued_at,
+           run_at, unique_while, schedule, tick_at, trigger, triggered_by) FROM STDIN
+
+-- name: notify_queues
+SELECT COUNT(pg_notify('jobdeck_jobs', q)) AS n FROM unnest(%(queues)b::text[]) AS q
 
 -- name: insert_job
 -- One job: the same answer as insert_jobs (id, created, existing_id) from a plain INSERT, which
