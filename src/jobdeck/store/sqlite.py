@@ -342,17 +342,23 @@ class SQLiteStore(SQLiteAccessVerbs):
         return [row["id"] for row in candidates[:limit]]
 
     def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
-        applied: list[int] = []
+        if not outcomes:
+            return []
+        batch = json.dumps([_outcome_values(o) for o in outcomes])
         with self._write() as db:
-            for outcome in outcomes:
-                params = _outcome_params(outcome, worker_id)
-                started = db.execute(self._q["finish_job"], params).fetchone()
-                if started is not None:
-                    db.execute(self._q["insert_attempt"], {**params, "started_at": started[0]})
-                    applied.append(outcome.job_id)
-            increments = stats_increments(outcomes, set(applied), _minute_key)
+            params = {"outcomes": batch, "worker_id": worker_id}
+            started_at = dict(db.execute(self._q["finish_jobs"], params).fetchall())
+            db.executemany(
+                self._q["insert_attempt"],
+                [
+                    _attempt_params(o, worker_id, started_at[o.job_id])
+                    for o in outcomes
+                    if o.job_id in started_at
+                ],
+            )
+            increments = stats_increments(outcomes, set(started_at), _minute_key)
             db.executemany(self._q["add_stats"], [{**inc, "shard": shard} for inc in increments])
-        return applied
+        return [o.job_id for o in outcomes if o.job_id in started_at]
 
     def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
         handed = 0
@@ -681,18 +687,30 @@ class SQLiteStore(SQLiteAccessVerbs):
         return [alert_from_row(r, from_db) for r in self._read("list_alerts", {"limit": limit})]
 
 
-def _outcome_params(outcome: Outcome, worker_id: str) -> dict[str, Any]:
+def _outcome_values(outcome: Outcome) -> list[Any]:
+    """One element of finish_jobs' :outcomes, in its order."""
+    return [
+        outcome.job_id,
+        outcome.attempt,
+        str(outcome.next_state),
+        to_db(outcome.finished_at),
+        outcome.duration_ms,
+        to_db(outcome.run_at),
+        outcome.result_json,
+        outcome.summary,
+        outcome.error,
+    ]
+
+
+def _attempt_params(outcome: Outcome, worker_id: str, started_at: str) -> dict[str, Any]:
     return {
         "job_id": outcome.job_id,
         "attempt": outcome.attempt,
         "worker_id": worker_id,
         "status": str(outcome.status),
-        "next_state": str(outcome.next_state),
+        "started_at": started_at,
         "finished_at": to_db(outcome.finished_at),
         "duration_ms": outcome.duration_ms,
-        "run_at": to_db(outcome.run_at),
-        "result": outcome.result_json,
-        "summary": outcome.summary,
         "error": outcome.error,
         "traceback": outcome.traceback,
     }

@@ -43,17 +43,32 @@ SET state = 'running', attempt = attempt + 1, worker_id = :worker_id,
     lease_expires_at = :lease_until, started_at = :now, finished_at = NULL, duration_ms = NULL,
     dedupe_key = CASE WHEN unique_while = 'pending' THEN NULL ELSE dedupe_key END
 WHERE id IN (SELECT value FROM json_each(:ids))
-  AND state IN ('scheduled', 'available', 'retryable')
+  AND +state IN ('scheduled', 'available', 'retryable')  -- by rowid, not jobs_state_id
 RETURNING id, task, queue, args, attempt, max_attempts, timeout, priority, run_at
 
--- name: finish_job
+-- name: finish_jobs
+-- The whole batch in one statement: each element of :outcomes is
+-- [job_id, attempt, next_state, finished_at, duration_ms, run_at, result, summary, error].
+-- The fence (attempt, running, worker) decides which rows change; RETURNING names them. The
+-- unary + keeps SQLite from driving the join off jobs_state_id (every running job, each
+-- joined with the whole batch): the batch drives, one rowid lookup per outcome.
 UPDATE jobs
-SET state = :next_state, finished_at = :finished_at, duration_ms = :duration_ms,
-    lease_expires_at = NULL, run_at = COALESCE(:run_at, run_at),
-    result = :result, summary = :summary, error = :error,
-    dedupe_key = CASE WHEN :next_state IN ('succeeded', 'failed') THEN NULL ELSE dedupe_key END
-WHERE id = :job_id AND attempt = :attempt AND state = 'running' AND worker_id = :worker_id
-RETURNING started_at
+SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
+    lease_expires_at = NULL, run_at = COALESCE(o.run_at, jobs.run_at),
+    result = o.result, summary = o.summary, error = o.error,
+    dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
+                      ELSE jobs.dedupe_key END
+FROM (
+    SELECT json_extract(value, '$[0]') AS job_id, json_extract(value, '$[1]') AS attempt,
+           json_extract(value, '$[2]') AS next_state, json_extract(value, '$[3]') AS finished_at,
+           json_extract(value, '$[4]') AS duration_ms, json_extract(value, '$[5]') AS run_at,
+           json_extract(value, '$[6]') AS result, json_extract(value, '$[7]') AS summary,
+           json_extract(value, '$[8]') AS error
+    FROM json_each(:outcomes)
+) AS o
+WHERE jobs.id = o.job_id AND jobs.attempt = o.attempt AND +jobs.state = 'running'
+  AND +jobs.worker_id = :worker_id
+RETURNING id, started_at
 
 -- name: insert_attempt
 -- An attempt's row is written once, when it ends.
