@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup static services demo dashboard bench-peers test test-fast lint types check bench constraints clean
+.PHONY: help setup static services demo dashboard bench-peers bench-scaling test test-fast lint types check bench constraints clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -43,6 +43,9 @@ check: lint types test ## everything CI cares about
 
 bench: setup services ## jobdeck's own benchmarks on SQLite and PostgreSQL
 	$(PY) bench/run.py
+
+bench-scaling: setup services ## drain with 1, 2 and 4 worker processes, and with 1M jobs of history
+	$(PY) bench/scaling.py
 
 bench-peers: setup services ## jobdeck beside Celery, RQ, Dramatiq, Huey, arq, saq, Procrastinate, pgqueuer, Oban
 	bash bench/peers/run.sh
