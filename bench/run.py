@@ -14,7 +14,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.app import make_deck
+from bench.common import describe_machine, number
 from bench.targets import (
     DEFAULT_PG_ADMIN_URL,
     PostgresTarget,
@@ -212,15 +212,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "kind": "jobdeck-core",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "elapsed_s": round(time.perf_counter() - started, 1),
-        "machine": {
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpu": _cpu_model(),
-            # Other processes on the machine skew figures: the load average says how busy it was.
-            "loadavg_before": [round(x, 2) for x in load_before],
-            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": describe_machine(load_before),
         "config": {**config.__dict__, "repeats": repeats},
         "worker_settings": {
             "concurrency": config.concurrency,
@@ -251,24 +243,6 @@ def _brief(figures: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:,.4g}" for k, v in figures.items())
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def _number(value: float) -> str:
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
 def render(result: dict[str, Any]) -> Table:
     config = result["config"]
     dialects = [d for d in ("sqlite", "postgres") if d in result["median"]]
@@ -291,10 +265,10 @@ def render(result: dict[str, Any]) -> Table:
                 cells.append("-")
             elif len(values) > 1:
                 cells.append(
-                    f"{_number(median)} [dim]({_number(min(values))}-{_number(max(values))})[/]"
+                    f"{number(median)} [dim]({number(min(values))}-{number(max(values))})[/]"
                 )
             else:
-                cells.append(_number(median))
+                cells.append(number(median))
         cells += ["n/a"] * len(result["skipped"])
         table.add_row(label.format(chunk=f"{config['chunk']:,}"), unit, *cells)
     return table

@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import signal
 import sqlite3
 import statistics
@@ -41,6 +40,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.app import NOOP_TASK
+from bench.common import describe_machine, number
 from bench.targets import (
     DEFAULT_PG_ADMIN_URL,
     PostgresTarget,
@@ -463,27 +463,6 @@ def summarize(options: Options, runs: dict[str, list[dict[str, Any]]]) -> dict[s
     return summary
 
 
-def machine_info(load_before: tuple[float, float, float]) -> dict[str, Any]:
-    return {
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "loadavg_before": [round(x, 2) for x in load_before],
-        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def run(options: Options, dialect: str, admin_url: str) -> dict[str, Any]:
     load_before = os.getloadavg()
     started = time.perf_counter()
@@ -498,7 +477,7 @@ def run(options: Options, dialect: str, admin_url: str) -> dict[str, Any]:
         "kind": "jobdeck-scaling",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "elapsed_s": round(time.perf_counter() - started, 1),
-        "machine": machine_info(load_before),
+        "machine": describe_machine(load_before),
         "cpu_reference_ms": statistics.median(cpu_ms),
         "cpu_reference_runs_ms": cpu_ms,
         "config": {
@@ -523,14 +502,6 @@ def run(options: Options, dialect: str, admin_url: str) -> dict[str, Any]:
 
 
 # -- output --------------------------------------------------------------------------------------
-
-
-def number(value: float) -> str:
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
 
 
 def spread(runs: list[dict[str, Any]], key: str, median: float | None) -> str:

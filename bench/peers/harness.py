@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench.common import describe_machine
 from bench.peers import report, systems
 from bench.peers.common import (
     DEFAULT_PG_ADMIN_URL,
@@ -337,7 +337,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "kind": "jobdeck-peers",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "elapsed_s": round(elapsed, 1),
-        "machine": _machine(load_before),
+        "machine": describe_machine(load_before),
         "config": cfg,
         "cpu_reference_ms": statistics.median(cpu_ms) if cpu_ms else None,
         "cpu_reference_runs_ms": cpu_ms,
@@ -347,25 +347,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "errors": errors,
         "runs": runs,
         "median": {name: report.medians(by_workload) for name, by_workload in runs.items()},
-    }
-
-
-def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "loadavg_before": [round(x, 2) for x in load_before],
-        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
 
 

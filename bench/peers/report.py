@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.common import number
 from bench.peers.systems import FLOORS, JOBDECK, SYSTEMS
 
 # (key, label, unit, higher is better)
@@ -172,14 +173,6 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- markdown -------------------------------------------------------------------------------------
-
-
-def number(value: float) -> str:
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
 
 
 def _order(result: dict[str, Any]) -> list[str]:
