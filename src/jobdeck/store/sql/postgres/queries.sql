@@ -76,9 +76,9 @@ ORDER BY input.ord
 SELECT nextval('jobs_id_seq') AS id FROM generate_series(1, %(n)s)
 
 -- name: copy_jobs
--- The columns of _copy_row in postgres.py, in the same order.
-COPY jobs (id, task, queue, args, labels, priority, state, max_attempts, timeout, enqueued_at,
-           run_at, unique_while, schedule, tick_at, trigger, triggered_by) FROM STDIN
+-- id, enqueued_at, then _JOB_COLUMNS of postgres.py in their order.
+COPY jobs (id, enqueued_at, task, queue, args, labels, priority, state, max_attempts, timeout,
+           run_at, unique_key, unique_while, schedule, tick_at, trigger, triggered_by) FROM STDIN
 
 -- name: notify_queues
 SELECT COUNT(pg_notify('jobdeck_jobs', q)) AS n FROM unnest(%(queues)b::text[]) AS q
