@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -116,23 +117,19 @@ async def jobs_page(request: Request) -> Response:
 
 @router.get("/jobs/table", response_class=HTMLResponse)
 async def jobs_table(request: Request) -> Response:
-    await require(request, "view")
-    params = read_params(request)
-    headers = {}
-    if request.query_params.get("live") != "1":
-        root = request.scope.get("root_path", "").rstrip("/")
-        headers["HX-Push-Url"] = f"{root}/{params.url()}"
-    return render(
-        request,
-        "_job_table.html",
-        headers=headers,
-        params=params,
-        **_table_context(deck_of(request), params),
-    )
+    return await _fragment(request, "_job_table.html", _table_context)
 
 
 @router.get("/jobs/stats", response_class=HTMLResponse)
 async def jobs_stats(request: Request) -> Response:
+    return await _fragment(request, "_stats.html", _stats_context)
+
+
+async def _fragment(
+    request: Request, template: str, context: Callable[[JobDeck, ListParams], dict[str, Any]]
+) -> Response:
+    """A part of the Jobs page for htmx; a change of filters (not a live poll) also moves the
+    address bar, so the page can be bookmarked and reloaded as shown."""
     await require(request, "view")
     params = read_params(request)
     headers = {}
@@ -140,11 +137,7 @@ async def jobs_stats(request: Request) -> Response:
         root = request.scope.get("root_path", "").rstrip("/")
         headers["HX-Push-Url"] = f"{root}/{params.url()}"
     return render(
-        request,
-        "_stats.html",
-        headers=headers,
-        params=params,
-        **_stats_context(deck_of(request), params),
+        request, template, headers=headers, params=params, **context(deck_of(request), params)
     )
 
 
