@@ -91,6 +91,22 @@ class _Wakeups:
             self.condition.notify_all()
         self.channel.ring()
 
+    def current(self) -> int:
+        with self.condition:
+            return self.generation
+
+    def wait(self, since: int, timeout: float) -> bool:
+        """True once woken after generation ``since``: by a ring on this process's socket, or
+        by a notify here (it rings too, but another thread waiting here may take that ring).
+        Without a socket, the condition alone is waited on."""
+        listener = self.channel.listener()
+        if listener is not None and self.channel.wait(listener, timeout):
+            return True
+        with self.condition:
+            if listener is None and self.generation == since:
+                self.condition.wait(timeout)
+            return self.generation != since
+
 
 _wakeups_by_path: dict[Path, _Wakeups] = {}
 _wakeups_lock = threading.Lock()
@@ -422,26 +438,13 @@ class SQLiteStore(SQLiteAccessVerbs):
         deadline = time.monotonic() + timeout
         conn = self._conn()
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        wakeups = self._wakeups
-        listener = wakeups.channel.listener()
-        with wakeups.condition:
-            generation = wakeups.generation
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            step = min(remaining, _WAKE_POLL_S)
-            if listener is not None and wakeups.channel.wait(listener, step):
+        since = self._wakeups.current()
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self._wakeups.wait(since, min(remaining, _WAKE_POLL_S)):
                 return True
-            with wakeups.condition:
-                if wakeups.generation != generation:
-                    return True
-                if listener is None:
-                    wakeups.condition.wait(step)
-                    if wakeups.generation != generation:
-                        return True
             if conn.execute("PRAGMA data_version").fetchone()[0] != version:
                 return True
+        return False
 
     def notify_jobs(self) -> None:
         self._wakeups.notify()
