@@ -29,7 +29,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.targets import DEFAULT_PG_ADMIN_URL, PostgresTarget, SQLiteTarget, Target
-from bench.workloads import Config, WorkerProcess, _queue
+from bench.workloads import Config, WorkerProcess, queue_noop_jobs
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 # Samples in these frames are start-up, not the drain.
@@ -69,7 +69,7 @@ def record(target: Target, args: argparse.Namespace, output: Path) -> float:
     """Queue the jobs, drain them under the profiler; returns the drain's wall seconds."""
     config = Config(jobs=args.jobs, concurrency=args.concurrency)
     url = target.fresh()
-    _queue(url, args.jobs, 1_000)
+    queue_noop_jobs(url, args.jobs, 1_000)
     probe = target.probe(url)
     wrap: list[str] = []
     extra_env: dict[str, str] = {}

@@ -53,8 +53,8 @@ from bench.workloads import (
     BenchError,
     Config,
     WorkerProcess,
-    _queue,
     cpu_reference,
+    queue_noop_jobs,
     wait_until,
 )
 from jobdeck.store.queries import load_queries
@@ -379,7 +379,7 @@ def drain_case(target: Target, options: Options, case: Case) -> dict[str, Any]:
             add_history(target.dialect, url, case.history) if case.history else {}
         )
         after_id = max_job_id(target.dialect, url)
-        _queue(url, config.jobs, config.chunk)
+        queue_noop_jobs(url, config.jobs, config.chunk)
         if options.explain and target.dialect == "postgres" and case.processes == 1:
             figures.update(explain_claim(url, limit=min(100, config.concurrency)))
         figures.update(run_workers(target, url, config, case.processes))

@@ -141,7 +141,7 @@ def wait_until(what: str, check: Any, timeout: float, poll: float, worker: Worke
 # -- workloads -----------------------------------------------------------------------------------
 
 
-def _queue(url: str, jobs: int, chunk: int) -> None:
+def queue_noop_jobs(url: str, jobs: int, chunk: int) -> None:
     deck = make_deck(url)
     task = deck.tasks[NOOP_TASK]
     for start in range(0, jobs, chunk):
@@ -214,7 +214,7 @@ def drain(
     probe = target.probe(url)
     worker: WorkerProcess | None = None
     try:
-        _queue(url, config.jobs, 1_000)
+        queue_noop_jobs(url, config.jobs, 1_000)
         extra_env = {"JOBDECK_BENCH_MODULES": modules_file} if modules_file else {}
         worker = WorkerProcess(url, config, extra_env=extra_env, wrap=wrap)
         spawned = time.perf_counter()
