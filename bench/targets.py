@@ -24,15 +24,6 @@ _UNFINISHED_SQL = (
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-class Probe(Protocol):
-    def has_unfinished(self) -> bool: ...
-    def count_state(self, state: str) -> int: ...
-    def running_workers(self) -> int: ...
-    def drain_span(self) -> tuple[float, float]: ...
-    def start_latencies(self) -> list[float]: ...
-    def close(self) -> None: ...
-
-
 class Target(Protocol):
     dialect: str
     label: str
@@ -59,21 +50,24 @@ _LATENCY_SQL = (
 )
 
 
-# -- SQLite --------------------------------------------------------------------------------------
+class Probe:
+    """Reads one bench database through a DB-API connection (sqlite3's or psycopg's); they
+    differ only in the parameter placeholder."""
 
-
-class SQLiteProbe:
-    def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    def __init__(self, conn: Any, placeholder: str) -> None:
+        self.conn = conn
+        self._count_sql = f"SELECT COUNT(*) FROM jobs WHERE state = {placeholder}"
 
     def _one(self, sql: str, *params: Any) -> Any:
-        return self.conn.execute(sql, params).fetchone()
+        row = self.conn.execute(sql, params).fetchone()
+        assert row is not None
+        return row
 
     def has_unfinished(self) -> bool:
         return self.conn.execute(_UNFINISHED_SQL).fetchone() is not None
 
     def count_state(self, state: str) -> int:
-        return int(self._one("SELECT COUNT(*) FROM jobs WHERE state = ?", state)[0])
+        return int(self._one(self._count_sql, state)[0])
 
     def running_workers(self) -> int:
         return int(self._one("SELECT COUNT(*) FROM workers WHERE state = 'running'")[0])
@@ -88,6 +82,9 @@ class SQLiteProbe:
 
     def close(self) -> None:
         self.conn.close()
+
+
+# -- SQLite --------------------------------------------------------------------------------------
 
 
 class SQLiteTarget:
@@ -115,7 +112,7 @@ class SQLiteTarget:
         return url
 
     def probe(self, url: str) -> Probe:
-        return SQLiteProbe(self._path(url))
+        return Probe(sqlite3.connect(self._path(url), timeout=30, isolation_level=None), "?")
 
     def discard(self, url: str) -> None:
         path = self._path(url)
@@ -148,38 +145,6 @@ def postgres_unavailable(admin_url: str) -> str | None:
             return None
     except Exception as exc:
         return f"cannot reach {admin_url}: {str(exc).strip().splitlines()[0]}"
-
-
-class PostgresProbe:
-    def __init__(self, url: str) -> None:
-        import psycopg
-
-        self.conn = psycopg.connect(url, autocommit=True)
-
-    def _one(self, sql: str, *params: Any) -> Any:
-        row = self.conn.execute(sql, params).fetchone()
-        assert row is not None
-        return row
-
-    def has_unfinished(self) -> bool:
-        return self.conn.execute(_UNFINISHED_SQL).fetchone() is not None
-
-    def count_state(self, state: str) -> int:
-        return int(self._one("SELECT COUNT(*) FROM jobs WHERE state = %s", state)[0])
-
-    def running_workers(self) -> int:
-        return int(self._one("SELECT COUNT(*) FROM workers WHERE state = 'running'")[0])
-
-    def drain_span(self) -> tuple[float, float]:
-        first, last = self._one(_SPAN_SQL)
-        return _epoch(first), _epoch(last)
-
-    def start_latencies(self) -> list[float]:
-        rows = self.conn.execute(_LATENCY_SQL).fetchall()
-        return [_epoch(started) - _epoch(enqueued) for enqueued, started in rows]
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class PostgresTarget:
@@ -231,7 +196,9 @@ class PostgresTarget:
         return url
 
     def probe(self, url: str) -> Probe:
-        return PostgresProbe(url)
+        import psycopg
+
+        return Probe(psycopg.connect(url, autocommit=True), "%s")
 
     def discard(self, url: str) -> None:
         name = url.rpartition("/")[2]
