@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,48 +157,47 @@ def _check_count(probe: Probe, state: str, expected: int) -> None:
 
 def enqueue_single(target: Target, config: Config) -> dict[str, float]:
     """``task.enqueue()`` ``jobs`` times from one thread: one transaction per job."""
-    url = target.fresh()
-    deck = make_deck(url)
-    task = deck.tasks[NOOP_TASK]
-    try:
-        deck.store.check_schema()  # open the connection outside the timing
-        started = time.perf_counter()
+
+    def one_at_a_time(task: Any) -> None:
         for _ in range(config.jobs):
             task.enqueue()
-        elapsed = time.perf_counter() - started
-        deck.close()
-        probe = target.probe(url)
-        _check_count(probe, "available", config.jobs)
-        probe.close()
-    finally:
-        deck.close()
-        target.discard(url)
-    return {"jobs_per_s": config.jobs / elapsed, "seconds": elapsed}
+
+    seconds = _timed_enqueue(target, one_at_a_time, config.jobs)
+    return {"jobs_per_s": config.jobs / seconds, "seconds": seconds}
 
 
 def enqueue_bulk(target: Target, config: Config) -> dict[str, float]:
     """``task.enqueue_many()`` in chunks of ``config.chunk`` jobs."""
-    url = target.fresh()
-    deck = make_deck(url)
-    task = deck.tasks[NOOP_TASK]
     empty: dict[str, Any] = {}
     chunks = [
         [empty] * min(config.chunk, config.jobs - s) for s in range(0, config.jobs, config.chunk)
     ]
-    try:
-        deck.store.check_schema()
-        started = time.perf_counter()
+
+    def in_chunks(task: Any) -> None:
         for kwargs_list in chunks:
             task.enqueue_many(kwargs_list)
+
+    seconds = _timed_enqueue(target, in_chunks, config.jobs)
+    return {"jobs_per_s": config.jobs / seconds, "seconds": seconds, "chunk": config.chunk}
+
+
+def _timed_enqueue(target: Target, enqueue: Callable[[Any], None], expected: int) -> float:
+    """Seconds ``enqueue(task)`` takes on a fresh database, checked to leave ``expected`` jobs."""
+    url = target.fresh()
+    deck = make_deck(url)
+    try:
+        deck.store.check_schema()  # open the connection outside the timing
+        started = time.perf_counter()
+        enqueue(deck.tasks[NOOP_TASK])
         elapsed = time.perf_counter() - started
         deck.close()
         probe = target.probe(url)
-        _check_count(probe, "available", config.jobs)
+        _check_count(probe, "available", expected)
         probe.close()
     finally:
         deck.close()
         target.discard(url)
-    return {"jobs_per_s": config.jobs / elapsed, "seconds": elapsed, "chunk": config.chunk}
+    return elapsed
 
 
 def drain(
