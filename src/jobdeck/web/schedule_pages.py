@@ -79,20 +79,21 @@ async def run_now(request: Request, name: str) -> Response:
 
 @router.post("/schedules/{name}/pause", response_class=HTMLResponse)
 async def pause(request: Request, name: str) -> Response:
-    principal = await require(request, "operate")
-    deck = deck_of(request)
-    schedule_control.set_paused(deck, name, True)
-    audit(deck.store, deck.clock, actor_of(request, principal), "pause", f"schedule {name}", {})
-    return _status_block(request, name, None, toast=(f"{name} paused", "info"))
+    return await _set_paused(request, name, paused=True)
 
 
 @router.post("/schedules/{name}/resume", response_class=HTMLResponse)
 async def resume(request: Request, name: str) -> Response:
+    return await _set_paused(request, name, paused=False)
+
+
+async def _set_paused(request: Request, name: str, paused: bool) -> Response:
     principal = await require(request, "operate")
     deck = deck_of(request)
-    schedule_control.set_paused(deck, name, False)
-    audit(deck.store, deck.clock, actor_of(request, principal), "resume", f"schedule {name}", {})
-    return _status_block(request, name, None, toast=(f"{name} resumed", "info"))
+    schedule_control.set_paused(deck, name, paused)
+    action = "pause" if paused else "resume"
+    audit(deck.store, deck.clock, actor_of(request, principal), action, f"schedule {name}", {})
+    return _status_block(request, name, None, toast=(f"{name} {action}d", "info"))
 
 
 @router.get("/schedules/{name}/runs", response_class=HTMLResponse)
