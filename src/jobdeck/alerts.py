@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +34,8 @@ class Alerter:
     """Records each event once in the store, logs it, and delivers it to the configured sinks.
 
     Delivery runs on a background thread so a slow mail server never stalls a worker; the
-    store row records whether each delivery worked.
+    store row records whether each delivery worked. One thread sends them all, in the order
+    they were emitted, so a "recovered" never reaches an inbox before the "stale" it answers.
     """
 
     def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
@@ -41,7 +44,9 @@ class Alerter:
         self.webhooks = settings.alert_webhooks
         self.emails = settings.alert_emails
         self.smtp_url = settings.smtp_url
-        self._threads: list[threading.Thread] = []
+        self._backlog: deque[tuple[int, dict[str, Any]]] = deque()
+        self._lock = threading.Lock()
+        self._sender: threading.Thread | None = None
 
     def emit(self, event: AlertEvent) -> int:
         payload = {
@@ -60,18 +65,39 @@ class Alerter:
         )
         log.warning("alert %s: %s", event.kind, event.message)
         if self.webhooks or (self.emails and self.smtp_url):
-            thread = threading.Thread(
-                target=self._deliver, args=(alert_id, payload), name="jobdeck-alert", daemon=True
-            )
-            self._threads.append(thread)
-            thread.start()
+            self._queue_delivery(alert_id, payload)
         return alert_id
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait for deliveries in flight (used at shutdown and by tests)."""
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads = [t for t in self._threads if t.is_alive()]
+        deadline = time.monotonic() + timeout
+        while (thread := self._sender) is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            thread.join(remaining)
+
+    def _queue_delivery(self, alert_id: int, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self._backlog.append((alert_id, payload))
+            if self._sender is None:
+                self._sender = threading.Thread(
+                    target=self._send_backlog, name="jobdeck-alert", daemon=True
+                )
+                self._sender.start()
+
+    def _send_backlog(self) -> None:
+        # The thread ends when the backlog is empty, so an idle Alerter holds no thread.
+        while True:
+            with self._lock:
+                if not self._backlog:
+                    self._sender = None
+                    return
+                alert_id, payload = self._backlog.popleft()
+            try:
+                self._deliver(alert_id, payload)
+            except Exception:  # the thread must live on to send the alerts queued behind
+                log.exception("alert %d: delivery failed", alert_id)
 
     def _deliver(self, alert_id: int, payload: dict[str, Any]) -> None:
         errors = []

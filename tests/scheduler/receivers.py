@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class WebhookReceiver:
-    def __init__(self) -> None:
+    """``first_reply_delay`` makes the first POST slow, as a sink under load would be."""
+
+    def __init__(self, first_reply_delay: float = 0.0) -> None:
         self.bodies: list[dict[str, Any]] = []
         receiver = self
+        first_request = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
+                body = json.loads(self.rfile.read(length))
+                if first_request.acquire(blocking=False):
+                    time.sleep(first_reply_delay)
+                receiver.bodies.append(body)
                 self.send_response(204)
                 self.end_headers()
 

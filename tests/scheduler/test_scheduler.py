@@ -334,3 +334,21 @@ def test_stale_alert_is_sent_once_and_recovery_once(db_url: str, tmp_path: Path)
         subjects = [m["Subject"] for m in smtp.messages]
         assert subjects == ["[jobdeck] stale: sla", "[jobdeck] recovered: sla"]
         assert all(a.delivered_at and a.delivery_error is None for a in deck.store.list_alerts())
+
+
+def test_alerts_reach_a_slow_sink_in_the_order_they_happened(db_url: str) -> None:
+    from jobdeck.alerts import RECOVERED, STALE, Alerter, AlertEvent
+    from jobdeck.settings import Settings
+    from tests.scheduler.receivers import WebhookReceiver
+
+    deck = make_deck(db_url)
+    with WebhookReceiver(first_reply_delay=0.3) as hook:
+        alerter = Alerter(deck.store, deck.clock, Settings.build(alert_webhooks=[hook.url]))
+        for kind, subject in [(STALE, "a"), (RECOVERED, "a"), (STALE, "b")]:
+            alerter.emit(AlertEvent(kind, subject, f"{kind} {subject}"))
+        alerter.flush()
+    assert [(b["kind"], b["subject"]) for b in hook.bodies] == [
+        ("stale", "a"),
+        ("recovered", "a"),
+        ("stale", "b"),
+    ]
