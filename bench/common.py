@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+POSTGRES_SETTINGS_SQL = (
+    "SELECT current_setting('server_version'), current_setting('fsync'), "
+    "current_setting('synchronous_commit'), current_setting('shared_buffers')"
+)
 
 
 def describe_machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
@@ -18,6 +24,17 @@ def describe_machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
         "platform": platform.platform(),
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def describe_postgres(run_admin: Callable[[str], Sequence[Sequence[Any]]]) -> dict[str, Any]:
+    """The server settings a PostgreSQL figure depends on (durability, memory)."""
+    version, fsync, sync_commit, shared = run_admin(POSTGRES_SETTINGS_SQL)[0]
+    return {
+        "server_version": version,
+        "fsync": fsync,
+        "synchronous_commit": sync_commit,
+        "shared_buffers": shared,
     }
 
 

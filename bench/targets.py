@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from bench.common import describe_postgres
 from jobdeck.store import open_store
 
 # Cheap enough to poll every few ms while a worker runs: it stops at the first row.
@@ -212,16 +213,5 @@ class PostgresTarget:
         self._created.clear()
 
     def describe(self) -> dict[str, Any]:
-        rows = self._admin(
-            "SELECT current_setting('server_version'), current_setting('fsync'), "
-            "current_setting('synchronous_commit'), current_setting('shared_buffers')"
-        )
-        version, fsync, sync_commit, shared = rows[0]
-        return {
-            "dialect": self.dialect,
-            "server_version": version,
-            "fsync": fsync,
-            "synchronous_commit": sync_commit,
-            "shared_buffers": shared,
-            "admin_url": self.admin_url,
-        }
+        settings = describe_postgres(self._admin)
+        return {"dialect": self.dialect, **settings, "admin_url": self.admin_url}

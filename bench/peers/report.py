@@ -116,33 +116,38 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             add(kind, what, got, limit, got <= limit, detail)
 
+    def share_of(
+        what: str, got: float | None, reference: float | None, share: float, detail: str
+    ) -> None:
+        """A stretch target met when ``got`` is at least ``share`` of ``reference``; ``detail``
+        is a format string for the measured share."""
+        if got is None or reference is None:
+            add("stretch", what, got, None, None, "not measured")
+            return
+        ratio = got / reference
+        add("stretch", what, got, share * reference, ratio >= share, detail.format(ratio))
+
     vs_best("required", "drain.jobs_per_s", 1.0, "PG drain >= fastest peer")
     vs_best("required", "bulk.jobs_per_s", 1.0, "PG bulk enqueue >= fastest peer")
     at_most("required", "PG start p99 < 10 ms", pg.get("latency.p99_ms"), 10.0, "ms")
     at_most("required", "SQLite start p99 < 10 ms", lite.get("latency.p99_ms"), 10.0, "ms")
     at_most("required", "PG worker RSS <= 60 MB", pg.get("drain.rss_peak_mb"), 60.0, "MB")
     vs_best("stretch", "drain.jobs_per_s", 2.0, "PG drain >= 2x fastest peer")
-    if "drain.jobs_per_s" in floor and "drain.jobs_per_s" in pg:
-        share = pg["drain.jobs_per_s"] / floor["drain.jobs_per_s"]
-        add(
-            "stretch",
-            "PG drain >= 60% of raw-SQL floor",
-            pg["drain.jobs_per_s"],
-            0.6 * floor["drain.jobs_per_s"],
-            share >= 0.6,
-            f"{share:.0%} of the floor",
-        )
+    share_of(
+        "PG drain >= 60% of raw-SQL floor",
+        pg.get("drain.jobs_per_s"),
+        floor.get("drain.jobs_per_s"),
+        0.6,
+        "{:.0%} of the floor",
+    )
     vs_best("stretch", "bulk.jobs_per_s", 2.0, "PG bulk enqueue >= 2x fastest peer")
-    if "single.jobs_per_s" in floor and "single.jobs_per_s" in pg:
-        share = pg["single.jobs_per_s"] / floor["single.jobs_per_s"]
-        add(
-            "stretch",
-            "PG single enqueue >= 80% of raw insert floor",
-            pg["single.jobs_per_s"],
-            0.8 * floor["single.jobs_per_s"],
-            share >= 0.8,
-            f"{share:.0%} of the floor",
-        )
+    share_of(
+        "PG single enqueue >= 80% of raw insert floor",
+        pg.get("single.jobs_per_s"),
+        floor.get("single.jobs_per_s"),
+        0.8,
+        "{:.0%} of the floor",
+    )
     best = _best(result, "latency.p99_ms", False)
     at_most(
         "stretch",
@@ -159,16 +164,13 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         lean[1] * 1.1 if lean else None,
         f"leanest: {lean[0]} ({lean[1]:.1f} MB)" if lean else "",
     )
-    if "drain.jobs_per_s" in lite and "drain.jobs_per_s" in pg:
-        ratio = lite["drain.jobs_per_s"] / pg["drain.jobs_per_s"]
-        add(
-            "stretch",
-            "SQLite drain within 2x of PG drain",
-            lite["drain.jobs_per_s"],
-            pg["drain.jobs_per_s"] / 2,
-            ratio >= 0.5,
-            f"{ratio:.2f}x the PG figure",
-        )
+    share_of(
+        "SQLite drain within 2x of PG drain",
+        lite.get("drain.jobs_per_s"),
+        pg.get("drain.jobs_per_s"),
+        0.5,
+        "{:.2f}x the PG figure",
+    )
     return rows
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bench.common import describe_postgres
 from bench.peers.common import PG_PREFIX, BenchError, python_env
 
 
@@ -227,17 +228,7 @@ class PostgresSystem(System):
         )
 
     def describe(self) -> dict[str, Any]:
-        rows = self._admin(
-            "SELECT current_setting('server_version'), current_setting('fsync'), "
-            "current_setting('synchronous_commit'), current_setting('shared_buffers')"
-        )
-        version, fsync, sync_commit, shared = rows[0]
-        return {
-            "server_version": version,
-            "fsync": fsync,
-            "synchronous_commit": sync_commit,
-            "shared_buffers": shared,
-        }
+        return describe_postgres(self._admin)
 
 
 def env_flag(name: str) -> bool:
