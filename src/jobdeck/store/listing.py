@@ -20,6 +20,9 @@ from jobdeck.store.base import JobFilter, JobRow
 
 MAX_BRANCHES = 64
 
+# A job id to (the first job id at or after it, its enqueue time), or None past the last job.
+Probe = Callable[[int], "tuple[int, datetime] | None"]
+
 
 def split_filter(filters: JobFilter) -> list[JobFilter] | None:
     """One filter per (task, state) pair, or None when the filter is already a single query.
@@ -45,11 +48,34 @@ def split_filter(filters: JobFilter) -> list[JobFilter] | None:
     ]
 
 
+PageQuery = Callable[[JobFilter], list[JobRow]]
+
+
+def list_page(
+    filters: JobFilter,
+    limit: int,
+    newest_first: bool,
+    *,
+    query: PageQuery,
+    id_bounds: Callable[[], tuple[int, int] | None],
+    probe: Probe,
+) -> list[JobRow]:
+    """One page of the task list in display order (newest first), for any store: dates are
+    narrowed to ids, the filter is split into index-walking branches and the pages merged.
+
+    ``query`` runs one branch in the page's id order; ``id_bounds`` gives the lowest and
+    highest job id (None when there are no jobs); ``probe`` is ``narrow_by_dates``'.
+    """
+    filters = narrow_by_dates(filters, id_bounds, probe)
+    jobs = list_in_branches(filters, limit, newest_first, query)
+    return jobs if newest_first else jobs[::-1]
+
+
 def list_in_branches(
     filters: JobFilter,
     limit: int,
     newest_first: bool,
-    query: Callable[[JobFilter], list[JobRow]],
+    query: PageQuery,
 ) -> list[JobRow]:
     """Run ``query`` per branch and keep the first ``limit`` rows in id order."""
     branches = split_filter(filters)
@@ -64,13 +90,16 @@ def list_in_branches(
 # around the bisected bounds (the exact date predicate still decides).
 ID_SLACK = 1000
 
-Probe = Callable[[int], "tuple[int, datetime] | None"]
 
-
-def narrow_by_dates(filters: JobFilter, bounds: tuple[int, int] | None, probe: Probe) -> JobFilter:
+def narrow_by_dates(
+    filters: JobFilter, id_bounds: Callable[[], tuple[int, int] | None], probe: Probe
+) -> JobFilter:
     """Add id bounds for a date range, found by bisecting the primary key, so a range a month
     back is a short index range instead of a backward scan over every newer job."""
-    if bounds is None or (filters.enqueued_from is None and filters.enqueued_to is None):
+    if filters.enqueued_from is None and filters.enqueued_to is None:
+        return filters
+    bounds = id_bounds()
+    if bounds is None:
         return filters
     low, high = bounds
     min_id = max_id = None

@@ -32,7 +32,7 @@ from jobdeck.store.base import (
     StatsRow,
     WorkerInfo,
 )
-from jobdeck.store.listing import list_in_branches, narrow_by_dates
+from jobdeck.store.listing import list_page
 from jobdeck.store.pgconnect import Connection, PgConnections, from_db
 from jobdeck.store.postgres_access import PostgresAccessVerbs
 from jobdeck.store.queries import load_migrations, load_queries, split_statements
@@ -389,20 +389,23 @@ class PostgresStore(PostgresAccessVerbs):
         self, filters: JobFilter, before_id: int | None, limit: int, after_id: int | None = None
     ) -> list[JobRow]:
         newest_first = after_id is None
-        filters = narrow_by_dates(filters, self._id_bounds(filters), self._job_at_or_after)
+        query = "list_jobs" if newest_first else "list_jobs_ascending"
 
-        def one_query(branch: JobFilter) -> list[JobRow]:
+        def one_branch(branch: JobFilter) -> list[JobRow]:
             where, params = self._where_clause(branch, before_id, after_id)
-            query = "list_jobs" if newest_first else "list_jobs_ascending"
             rows = self._rows(query, {**params, "limit": limit}, where=where)
             return [job_from_row(r, from_db) for r in rows]
 
-        jobs = list_in_branches(filters, limit, newest_first, one_query)
-        return jobs if newest_first else jobs[::-1]
+        return list_page(
+            filters,
+            limit,
+            newest_first,
+            query=one_branch,
+            id_bounds=self._id_bounds,
+            probe=self._job_at_or_after,
+        )
 
-    def _id_bounds(self, filters: JobFilter) -> tuple[int, int] | None:
-        if filters.enqueued_from is None and filters.enqueued_to is None:
-            return None
+    def _id_bounds(self) -> tuple[int, int] | None:
         row = self._rows("job_id_bounds")[0]
         return None if row["low"] is None else (int(row["low"]), int(row["high"]))
 
