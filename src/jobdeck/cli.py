@@ -6,7 +6,6 @@ import functools
 import getpass
 import importlib
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ import click
 from jobdeck import control
 from jobdeck.app import JobDeck
 from jobdeck.errors import ConfigError, JobDeckError
+from jobdeck.logs import setup_logging
 from jobdeck.store import DEFAULT_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,14 +113,6 @@ def worker(
     reason = ctx.deck.worker(**overrides).run()
     if reason == "restart":
         os.execv(sys.executable, [sys.executable, *sys.argv])
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 # -- enqueue -------------------------------------------------------------------------------------

@@ -160,3 +160,31 @@ def test_pool_kills_a_child_past_its_timeout_and_replaces_it() -> None:
         assert pool.run(files.multi_page_pdf(), ExtractOptions()).pages == 3
     finally:
         pool.close()
+
+
+def test_what_pypdf_logs_in_a_child_is_formatted_like_the_workers_lines() -> None:
+    import re
+    import subprocess
+    import sys
+
+    script = (
+        "from jobdeck.logs import setup_logging\n"
+        "from jobdeck.contrib.documents.extract import ExtractOptions\n"
+        "from jobdeck.contrib.documents.extractors import ExtractorPool\n"
+        "if __name__ == '__main__':\n"
+        "    setup_logging('INFO')\n"
+        "    pool = ExtractorPool(processes=1, timeout=30)\n"
+        "    try:\n"
+        "        pool.run(b'%PDF-1.4\\n1 0 obj<<>>endobj\\n', ExtractOptions())\n"
+        "    except Exception as exc:\n"
+        "        print(type(exc).__name__)\n"
+        "    pool.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "ExtractionFailed"
+    lines = done.stderr.splitlines()
+    assert any("pypdf" in line for line in lines)  # it did log about the damaged file
+    stamped = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +[\w.]+: ")
+    assert [line for line in lines if not stamped.match(line)] == []

@@ -10,10 +10,12 @@ a pipe round trip, not a process start (bench/documents.py measures both modes).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jobdeck.contrib.documents.extract import Extracted, ExtractionFailed, ExtractOptions, extract
+from jobdeck.logs import setup_logging
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -141,8 +143,12 @@ class _Child:
         # forkserver: forking a process that runs threads (every worker does) is unsafe.
         context = multiprocessing.get_context("forkserver")
         ours, theirs = context.Pipe()
+        log_level = logging.getLogger().getEffectiveLevel()
         process = context.Process(
-            target=serve, args=(theirs, memory_limit_mb), name="jobdeck-extract", daemon=True
+            target=serve,
+            args=(theirs, memory_limit_mb, log_level),
+            name="jobdeck-extract",
+            daemon=True,
         )
         process.start()
         theirs.close()
@@ -162,9 +168,13 @@ class _Child:
         self.process.close()
 
 
-def serve(conn: Connection, memory_limit_mb: int | None) -> None:
+def serve(conn: Connection, memory_limit_mb: int | None, log_level: int = logging.WARNING) -> None:
     """An extractor process: answer (ok, result) or (False, (error, traceback)) per request."""
     import traceback
+
+    # A new process has no logging set up: what pypdf logs about a damaged file would reach
+    # the worker's stderr as a bare line. Logged like the worker's own lines instead.
+    setup_logging(log_level)
 
     if memory_limit_mb:
         import resource
