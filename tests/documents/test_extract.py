@@ -188,3 +188,18 @@ def test_what_pypdf_logs_in_a_child_is_formatted_like_the_workers_lines() -> Non
     assert any("pypdf" in line for line in lines)  # it did log about the damaged file
     stamped = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +[\w.]+: ")
     assert [line for line in lines if not stamped.match(line)] == []
+
+
+def test_ctrl_c_in_the_terminal_leaves_extractor_children_to_their_parent() -> None:
+    import os
+    import signal
+
+    pool = ExtractorPool(processes=1, timeout=30)
+    try:
+        assert pool.run(files.multi_page_pdf(), ExtractOptions()).pages == 3
+        (child,) = pool._idle
+        os.kill(child.process.pid, signal.SIGINT)  # what Ctrl-C sends the process group
+        assert pool.run(files.multi_page_pdf(), ExtractOptions()).pages == 3
+        assert pool._idle == [child] and child.process.is_alive()
+    finally:
+        pool.close()

@@ -170,8 +170,12 @@ class _Child:
 
 def serve(conn: Connection, memory_limit_mb: int | None, log_level: int = logging.WARNING) -> None:
     """An extractor process: answer (ok, result) or (False, (error, traceback)) per request."""
+    import signal
     import traceback
 
+    # Ctrl-C in a terminal reaches the whole process group; stopping the children is the
+    # parent's job (it closes or kills them), so a child must not die with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A new process has no logging set up: what pypdf logs about a damaged file would reach
     # the worker's stderr as a bare line. Logged like the worker's own lines instead.
     setup_logging(log_level)
