@@ -92,6 +92,22 @@ def test_process_task_is_killed_at_its_timeout(deck: JobDeck, tmp_path: Path) ->
     assert attempt.duration_ms is not None and 1500 <= attempt.duration_ms < 5000
 
 
+def test_ctrl_c_reaching_a_process_task_lets_it_finish(deck: JobDeck, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    pid_file = tmp_path / "child.pid"
+    task = deck.get_task("hang_process").options(max_attempts=1)
+    handle = task.enqueue(pid_file=str(pid_file), seconds=1.0)
+    with running_worker(deck):
+        wait_until(lambda: pid_file.exists() and pid_file.read_text(), 20, "the task process")
+        # A terminal's Ctrl-C signals the whole process group; the worker drains, so the
+        # running job must finish rather than die of the signal.
+        os.kill(int(pid_file.read_text()), signal.SIGINT)
+        handle.wait(20)
+    assert (handle.state, handle.result) == ("succeeded", "woke up")
+
+
 # -- bad jobs ------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobdeck.errors import SerializationError
 from jobdeck.jsonvalues import dumps_checked
+from jobdeck.logs import prepare_child
 from jobdeck.retry import retry_at
 from jobdeck.settings import Settings
 from jobdeck.states import AttemptStatus, JobState
@@ -118,7 +120,13 @@ def run_in_child(task: Task[..., Any], kwargs: dict[str, Any], timeout: float | 
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_child_main,
-        args=(task.fn.__module__, task.fn.__qualname__, json.dumps(kwargs), sender),
+        args=(
+            task.fn.__module__,
+            task.fn.__qualname__,
+            json.dumps(kwargs),
+            sender,
+            logging.getLogger().getEffectiveLevel(),
+        ),
         daemon=True,
     )
     child.start()
@@ -152,7 +160,10 @@ class ChildFailed(RuntimeError):
         self.trace = trace
 
 
-def _child_main(module: str, qualname: str, kwargs_json: str, sender: Connection) -> None:
+def _child_main(
+    module: str, qualname: str, kwargs_json: str, sender: Connection, log_level: int
+) -> None:
+    prepare_child(log_level)
     try:
         target: Any = importlib.import_module(module)
         for part in qualname.split("."):

@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jobdeck.contrib.documents.extract import Extracted, ExtractionFailed, ExtractOptions, extract
-from jobdeck.logs import setup_logging
+from jobdeck.logs import prepare_child
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -170,15 +170,9 @@ class _Child:
 
 def serve(conn: Connection, memory_limit_mb: int | None, log_level: int = logging.WARNING) -> None:
     """An extractor process: answer (ok, result) or (False, (error, traceback)) per request."""
-    import signal
     import traceback
 
-    # Ctrl-C in a terminal reaches the whole process group; stopping the children is the
-    # parent's job (it closes or kills them), so a child must not die with a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A new process has no logging set up: what pypdf logs about a damaged file would reach
-    # the worker's stderr as a bare line. Logged like the worker's own lines instead.
-    setup_logging(log_level)
+    prepare_child(log_level)  # pypdf logs about damaged files
 
     if memory_limit_mb:
         import resource
