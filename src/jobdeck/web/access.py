@@ -7,15 +7,12 @@ import inspect
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
 from jobdeck import accounts
 from jobdeck.accounts import DEFAULT_ROLES, PERMISSIONS, AccessPolicy
-
-if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+from jobdeck.web.params import deck_of
 
 SESSION_COOKIE = "jobdeck_session"
 CSRF_COOKIE = "jobdeck_csrf"
@@ -79,7 +76,7 @@ async def identify(request: Request) -> Principal | None:
 
 
 def _builtin_principal(request: Request) -> Principal | None:
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     policy: AccessPolicy = request.app.state.policy
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):

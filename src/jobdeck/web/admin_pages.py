@@ -14,6 +14,7 @@ from jobdeck.errors import ConfigError
 from jobdeck.store.base import AuditFilter, AuditRow
 from jobdeck.web.access import Principal, actor_of, require
 from jobdeck.web.app import render
+from jobdeck.web.params import deck_of
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
@@ -61,7 +62,7 @@ def audit_page_rows(deck: JobDeck, filters: AuditFilter) -> tuple[list[AuditRow]
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(request: Request) -> Response:
     principal = await require(request, "logs")
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     params = dict(request.query_params)
     filters, errors = audit_filter(principal, params)
     rows, more = audit_page_rows(deck, filters)
@@ -91,7 +92,7 @@ async def users_page(request: Request) -> Response:
 @router.post("/admin/users", response_class=HTMLResponse)
 async def users_action(request: Request) -> Response:
     principal = await require(request, "admin")
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     policy = request.app.state.policy
     form = {k: str(v) for k, v in (await request.form()).items()}
     actor = actor_of(request, principal)
@@ -126,7 +127,7 @@ async def users_action(request: Request) -> Response:
 
 
 def _users(request: Request, message: str | None, error: str | None, status: int = 200) -> Response:
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     return render(
         request,
         "users.html",
@@ -148,7 +149,7 @@ async def tokens_page(request: Request) -> Response:
 @router.post("/admin/tokens", response_class=HTMLResponse)
 async def tokens_action(request: Request) -> Response:
     principal = await require(request, "admin")
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     actor = actor_of(request, principal)
     try:
@@ -173,7 +174,7 @@ async def tokens_action(request: Request) -> Response:
 def _tokens(
     request: Request, secret: str | None, message: str | None, error: str | None, status: int = 200
 ) -> Response:
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     return render(
         request,
         "tokens.html",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,9 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jobdeck import accounts
 from jobdeck.web.access import SESSION_COOKIE, actor_of, check_csrf, client_ip, identify
 from jobdeck.web.app import render, set_cookie
-
-if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+from jobdeck.web.params import deck_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,7 +33,7 @@ async def login(request: Request) -> Response:
         return _form(
             request, email=email, status=403, error="The sign-in form expired; please try again."
         )
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     try:
         cookie, _session, user = accounts.log_in(
             deck.store,
@@ -73,7 +70,7 @@ async def logout(request: Request) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if principal is not None and principal.via == "session" and cookie:
         await check_csrf(request, principal)
-        deck: JobDeck = request.app.state.deck
+        deck = deck_of(request)
         accounts.log_out(deck.store, deck.clock, cookie, actor_of(request, principal))
     response.delete_cookie(SESSION_COOKIE, path=_root(request) + "/")
     return response
@@ -81,7 +78,7 @@ async def logout(request: Request) -> Response:
 
 def _form(request: Request, *, email: str, error: str | None, status: int) -> Response:
     token = secrets.token_urlsafe(24)
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     response = render(
         request,
         "login.html",

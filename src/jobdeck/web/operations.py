@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from starlette.requests import Request
 
@@ -12,9 +12,7 @@ from jobdeck.accounts import audit
 from jobdeck.clock import Clock
 from jobdeck.store.base import JobRow, Store
 from jobdeck.web.access import Principal, actor_of
-
-if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+from jobdeck.web.params import deck_of
 
 JobAction = Literal["retry", "cancel"]
 
@@ -27,7 +25,7 @@ _ACTIONS: dict[str, Callable[[Store, Clock, int], JobRow]] = {
 def operate_on_job(
     request: Request, principal: Principal, action: JobAction, job_id: int, via: str
 ) -> JobRow:
-    deck: JobDeck = request.app.state.deck
+    deck = deck_of(request)
     job = _ACTIONS[action](deck.store, deck.clock, job_id)
     audit(
         deck.store,
