@@ -9,15 +9,15 @@ STAMP := $(VENV)/.installed-stamp
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-$(STAMP): pyproject.toml constraints.txt package-lock.json
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP) static ## create .venv, install pinned dependencies and the dashboard's JS
+setup: $(STAMP) ## create .venv and install jobdeck with every extra and the pinned dependencies
 
-static: ## fetch the dashboard's two JS libraries (npm ci) into the package
-	@bash scripts/build-static.sh
+static: ## after changing package.json: re-vendor the dashboard's two JS libraries (needs npm)
+	$(PYTHON) scripts/vendor_static.py
 
 services: ## start the local services the tests use; install Chromium and antiword if missing
 	@bash scripts/ensure-services.sh
