@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -26,6 +27,25 @@ if TYPE_CHECKING:
     from jobdeck.app import JobDeck
 
 HERE = Path(__file__).parent
+VENDOR_FILES = ("htmx.min.js", "uPlot.iife.min.js", "uPlot.min.css")
+logger = logging.getLogger("jobdeck.web")
+
+
+def missing_assets_warning(static: Path = HERE / "static") -> str | None:
+    """One line for every page when the vendored JavaScript is absent, else None.
+
+    Wheels and sdists carry these files; only a source tree whose vendor folder was deleted
+    lacks them, and then the pages render but nothing interactive works: say so, never
+    leave a silent half-working page.
+    """
+    missing = [name for name in VENDOR_FILES if not (static / "vendor" / name).is_file()]
+    if not missing:
+        return None
+    return (
+        f"The dashboard's JavaScript is missing ({', '.join(missing)}): filters, the drawer, "
+        "live updates and the chart will not work. Reinstall jobdeck, or in a source checkout "
+        "run: python3 scripts/vendor_static.py"
+    )
 
 
 def create_app(
@@ -50,6 +70,9 @@ def create_app(
     app.state.policy = AccessPolicy.from_settings(deck.settings.role_permissions)
     app.state.health_refresh = health_refresh
     app.state.live_refresh = live_refresh
+    app.state.missing_assets = missing_assets_warning()
+    if app.state.missing_assets:
+        logger.error("%s", app.state.missing_assets)
     templates = Jinja2Templates(directory=HERE / "templates")
     install_filters(templates.env)
     app.state.templates = templates
@@ -89,6 +112,7 @@ def render(
             "extra_nav": request.app.state.extra_nav,
             "health_refresh": f"{request.app.state.health_refresh:g}",
             "live_refresh": f"{request.app.state.live_refresh:g}",
+            "missing_assets": request.app.state.missing_assets,
             **context,
         },
         status_code=status_code,

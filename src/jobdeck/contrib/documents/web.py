@@ -82,6 +82,7 @@ def _render(
             "extra_nav": getattr(state, "extra_nav", []),
             "health_refresh": f"{getattr(state, 'health_refresh', 30.0):g}",
             "live_refresh": f"{getattr(state, 'live_refresh', 5.0):g}",
+            "missing_assets": getattr(state, "missing_assets", None),
             **context,
         },
         status_code=status_code,
