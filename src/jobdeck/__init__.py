@@ -4,6 +4,7 @@
 >>> deck = JobDeck("sqlite:///jobs.db")
 """
 
+from jobdeck._version import __version__
 from jobdeck.app import JobDeck
 from jobdeck.clock import Clock, ManualClock, SystemClock
 from jobdeck.errors import (
@@ -20,8 +21,6 @@ from jobdeck.errors import (
 from jobdeck.settings import Settings
 from jobdeck.states import JobState, Trigger
 from jobdeck.tasks import BoundTask, JobHandle, Task
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BoundTask",

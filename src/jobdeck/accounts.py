@@ -15,12 +15,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from jobdeck.extras import require_extra
 
-from jobdeck.clock import Clock
-from jobdeck.errors import ConfigError, JobDeckError
-from jobdeck.store.base import AuditAction, LoginAttempts, SessionRow, Store, TokenRow, UserRow
+# Accounts belong to the dashboard: without its extra, say which pip command adds argon2.
+require_extra("dashboard", "dashboard accounts and API tokens")
+
+from argon2 import PasswordHasher  # noqa: E402
+from argon2.exceptions import InvalidHashError, VerificationError  # noqa: E402
+
+from jobdeck.clock import Clock  # noqa: E402
+from jobdeck.errors import ConfigError, JobDeckError  # noqa: E402
+from jobdeck.store.base import (  # noqa: E402
+    AuditAction,
+    LoginAttempts,
+    SessionRow,
+    Store,
+    TokenRow,
+    UserRow,
+)
 
 PERMISSIONS = ("view", "logs", "trigger", "operate", "search", "admin")
 

@@ -16,6 +16,7 @@ import click
 from jobdeck import control
 from jobdeck.app import JobDeck
 from jobdeck.errors import ConfigError, JobDeckError
+from jobdeck.extras import require_extra
 from jobdeck.logs import setup_logging
 from jobdeck.store import DEFAULT_URL
 
@@ -258,6 +259,7 @@ def jobs_cancel(ctx: Context, job_id: int) -> None:
 @click.option("--log-level", default="INFO", show_default=True)
 def dashboard(ctx: Context, host: str, port: int, no_login: bool, log_level: str) -> None:
     """Serve the monitoring dashboard (sign in with `jobdeck users add` accounts)."""
+    require_extra("dashboard", "jobdeck dashboard")
     import uvicorn
 
     from jobdeck.web.access import local_operator

@@ -46,3 +46,12 @@ class JobNotFound(JobDeckError, LookupError):
 
 class InvalidTransition(JobDeckError):
     """An operator action does not apply to the job's current state."""
+
+
+class MissingExtra(JobDeckError, ImportError):
+    """A part of jobdeck is used whose optional dependencies are not installed; the message
+    names the ``pip install 'jobdeck[extra]'`` command that adds them."""
+
+    def __init__(self, message: str, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jobdeck.clock import Clock
 from jobdeck.errors import ConfigError
+from jobdeck.extras import require_extra
 from jobdeck.store.base import Store
 
 DEFAULT_URL = "sqlite:///jobdeck.db"
@@ -17,6 +18,7 @@ def open_store(url: str, clock: Clock | None = None) -> Store:
 
         return SQLiteStore(url, clock)
     if scheme in ("postgresql", "postgres"):
+        require_extra("postgres", "a PostgreSQL database")
         from jobdeck.store.postgres import PostgresStore
 
         store: Store = PostgresStore(url, clock)

@@ -44,6 +44,7 @@ from jobdeck.contrib.documents.storage import (
     new_key,
 )
 from jobdeck.errors import ConfigError, JobDeckError, JobNotFound, PermanentFailure
+from jobdeck.extras import require_extra
 from jobdeck.settings import check_option_names
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ def install_documents(
     live in the deck's database (migration 0004); ``database`` overrides how they are reached.
     Options: see ``DocumentSettings`` (max_bytes, queue, index_delay, extract_in, ...).
     """
+    require_extra("documents", "document processing")
     settings = DocumentSettings.build(**options)
     if documents_of(deck) is not None:
         raise ConfigError("documents are already installed on this deck: keep the first object")

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from jobdeck.errors import ConfigError, JobDeckError
+from jobdeck.extras import require_extra
 
 
 class StorageError(JobDeckError):
@@ -162,6 +163,8 @@ class S3Storage:
     ) -> None:
         if not bucket:
             raise ConfigError("S3Storage needs a bucket name")
+        if client is None:
+            require_extra("s3", "S3 storage")
         self.location = S3Location(bucket, prefix.strip("/"))
         self.endpoint_url = endpoint_url
         self._client_options: dict[str, Any] = {
