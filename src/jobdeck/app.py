@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError, UnknownTask
 from jobdeck.schedules import Schedule, build_schedule
-from jobdeck.settings import Settings
+from jobdeck.settings import CODE, DEFAULT, ENVIRONMENT, Settings
 from jobdeck.store import DEFAULT_URL, open_store
 from jobdeck.store.base import Store
 from jobdeck.tasks import JobHandle, Task
@@ -23,8 +23,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def database_url_from_env(explicit: str | None = None) -> str:
-    return explicit or os.environ.get("JOBDECK_DATABASE_URL") or DEFAULT_URL
+def database_url_and_source(explicit: str | None = None) -> tuple[str, str]:
+    """The URL given in code, else $JOBDECK_DATABASE_URL, else jobdeck.db here; and which."""
+    if explicit:
+        return explicit, CODE
+    from_env = os.environ.get("JOBDECK_DATABASE_URL")
+    return (from_env, ENVIRONMENT) if from_env else (DEFAULT_URL, DEFAULT)
 
 
 class JobDeck:
@@ -38,7 +42,7 @@ class JobDeck:
     def __init__(
         self, database_url: str | None = None, *, clock: Clock | None = None, **settings: Any
     ) -> None:
-        self.database_url = database_url_from_env(database_url)
+        self.database_url, self.database_url_source = database_url_and_source(database_url)
         self.settings = Settings.build(**settings)
         self.clock = clock or SystemClock()
         self.tasks: dict[str, Task[..., Any]] = {}
@@ -169,10 +173,10 @@ class JobDeck:
 
         return Worker(self, self.settings.replace(**overrides) if overrides else self.settings)
 
-    def use_database(self, url: str) -> None:
+    def use_database(self, url: str, source: str = CODE) -> None:
         """Point the deck at another database (closing the store it had open)."""
         self.close()
-        self.database_url = url
+        self.database_url, self.database_url_source = url, source
 
     def close(self) -> None:
         if self._store is not None:

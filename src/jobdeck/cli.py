@@ -18,6 +18,7 @@ from jobdeck.app import JobDeck
 from jobdeck.errors import ConfigError, JobDeckError
 from jobdeck.extras import require_extra
 from jobdeck.logs import setup_logging
+from jobdeck.settings import COMMAND_LINE, DEFAULT, ENVIRONMENT, Settings
 from jobdeck.store import DEFAULT_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,19 +29,25 @@ class Context:
 
     def __init__(self, app: str | None, database: str | None) -> None:
         self.app_ref = app
-        self.deck = load_app(app) if app else JobDeck(choose_database(database, None))
-        url = choose_database(database, self.deck if app else None)
+        app_deck = load_app(app) if app else None
+        url, source = choose_database(database, app_deck)
+        self.deck = app_deck or JobDeck(url)
         if url != self.deck.database_url:
-            self.deck.use_database(url)
+            self.deck.use_database(url, source)
+        self.deck.database_url_source = source
 
 
-def choose_database(explicit: str | None, deck: JobDeck | None) -> str:
-    """--database, else JOBDECK_DATABASE_URL, else the --app deck's URL, else jobdeck.db here."""
-    return (
-        explicit
-        or os.environ.get("JOBDECK_DATABASE_URL")
-        or (deck.database_url if deck else DEFAULT_URL)
-    )
+def choose_database(explicit: str | None, deck: JobDeck | None) -> tuple[str, str]:
+    """--database, else JOBDECK_DATABASE_URL, else the --app deck's URL, else jobdeck.db here;
+    with where the URL came from."""
+    if explicit:
+        return explicit, COMMAND_LINE
+    from_env = os.environ.get("JOBDECK_DATABASE_URL")
+    if from_env:
+        return from_env, ENVIRONMENT
+    if deck is not None:
+        return deck.database_url, deck.database_url_source
+    return DEFAULT_URL, DEFAULT
 
 
 def load_app(ref: str) -> JobDeck:
@@ -101,19 +108,79 @@ def worker(
     ctx: Context, queues: str | None, concurrency: int | None, no_scheduler: bool, log_level: str
 ) -> None:
     """Run a worker for the tasks of --app (with the scheduler loop unless --no-scheduler)."""
+    from jobdeck.worker import Worker
+
     if not ctx.app_ref:
         raise ConfigError("jobdeck worker needs --app module:deck so it knows your tasks")
     setup_logging(log_level)
+    settings = command_line_settings(ctx, queues, concurrency, no_scheduler)
+    reason = Worker(ctx.deck, settings).run()
+    if reason == "restart":
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
+def redact_secrets(value: object) -> object:
+    """URLs without their passwords, webhooks without their paths (Slack's hold the secret)."""
+    from urllib.parse import urlsplit
+
+    if isinstance(value, tuple):
+        return tuple(redact_secrets(item) for item in value)
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    parts = urlsplit(value)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    hidden_path = "/…" if parts.scheme in ("http", "https") and parts.path.strip("/") else ""
+    path = hidden_path or parts.path
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def command_line_settings(
+    ctx: Context, queues: str | None, concurrency: int | None, no_scheduler: bool
+) -> Settings:
+    """The deck's settings with the worker options given on the command line."""
     overrides: dict[str, Any] = {}
     if no_scheduler:
         overrides["scheduler_enabled"] = False
     if queues:
-        overrides["queues"] = tuple(q.strip() for q in queues.split(",") if q.strip())
+        overrides["queues"] = queues
     if concurrency is not None:
         overrides["concurrency"] = concurrency
-    reason = ctx.deck.worker(**overrides).run()
-    if reason == "restart":
-        os.execv(sys.executable, [sys.executable, *sys.argv])
+    return ctx.deck.settings.overridden(COMMAND_LINE, **overrides)
+
+
+@main.command("settings")
+@common_options
+@click.option("--queues", "-q", default=None, help="As jobdeck worker --queues.")
+@click.option(
+    "--concurrency", "-c", type=int, default=None, help="As jobdeck worker --concurrency."
+)
+@click.option("--no-scheduler", is_flag=True, help="As jobdeck worker --no-scheduler.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
+def settings_command(
+    ctx: Context, queues: str | None, concurrency: int | None, no_scheduler: bool, as_json: bool
+) -> None:
+    """The effective settings (a worker given the same options would use), and where each
+    came from: default, environment (JOBDECK_*), code or command line."""
+    from jobdeck import cli_views
+
+    settings = command_line_settings(ctx, queues, concurrency, no_scheduler)
+    rows: list[tuple[str, object, str]] = [
+        ("database_url", redact_secrets(ctx.deck.database_url), ctx.deck.database_url_source)
+    ]
+    rows += [
+        (name, redact_secrets(getattr(settings, name)), settings.source_of(name))
+        for name in settings.option_names()
+    ]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {name: {"value": value, "source": source} for name, value, source in rows}, indent=2
+            )
+        )
+    else:
+        cli_views.settings_table(rows)
 
 
 # -- enqueue -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from rich.console import Console, Group
@@ -239,3 +240,30 @@ def tokens_table(tokens: list[TokenRow]) -> None:
             "revoked" if t.revoked_at else "active",
         )
     console.print(table if tokens else "no tokens")
+
+
+def settings_table(rows: Sequence[tuple[str, object, str]]) -> None:
+    """Setting, effective value, and where it came from (default, environment, code, ...)."""
+    from jobdeck.settings import DEFAULT, env_name
+
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("Setting", "Value", "From", "Variable"):
+        table.add_column(column, overflow="fold")
+    for name, value, source in rows:
+        style = "dim" if source == DEFAULT else ""
+        table.add_row(name, _setting_text(name, value), source, env_name(name), style=style)
+    console.print(table)
+
+
+def _setting_text(name: str, value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return ", ".join(value) or "(none)"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, float) and name.endswith("_days"):
+        return f"{value:g} days"
+    if isinstance(value, float):
+        return f"{value:g} s"
+    return str(value)

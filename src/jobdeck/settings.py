@@ -1,13 +1,30 @@
-"""Worker and store settings, validated when built, with "did you mean" hints."""
+"""Worker and store settings, validated when built, with "did you mean" hints.
+
+Each setting comes from, in rising precedence: its default, a ``JOBDECK_<NAME>`` environment
+variable, the code (``JobDeck(url, concurrency=20)``), the command line (``jobdeck worker
+--concurrency 30``). ``Settings.source_of(name)`` says which one set it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from dataclasses import dataclass
+import json
+import os
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from jobdeck.durations import parse_duration
 from jobdeck.errors import ConfigError
+
+DEFAULT = "default"
+ENVIRONMENT = "environment"
+CODE = "code"
+COMMAND_LINE = "command line"
+ENV_PREFIX = "JOBDECK_"
+_TUPLE_OPTIONS = ("queues", "alert_webhooks", "alert_emails")
 
 
 @dataclass(frozen=True)
@@ -68,25 +85,56 @@ class Settings:
         if self.default_max_attempts < 1:
             raise ConfigError("default_max_attempts must be at least 1")
 
+    # Which of default, environment, code or command line set each option; not a setting.
+    sources: Mapping[str, str] = field(
+        default_factory=dict, compare=False, repr=False, metadata={"setting": False}
+    )
+
     @classmethod
-    def build(cls, **options: Any) -> Settings:
-        """Settings from keyword options; a misspelt option fails with a hint."""
+    def build(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> Settings:
+        """Settings from ``JOBDECK_*`` variables of ``environ`` (default: ``os.environ``)
+        overridden by keyword options; a misspelt option or variable fails with a hint."""
         check_option_names(options, cls.option_names(), "setting")
-        for name in ("queues", "alert_webhooks", "alert_emails"):
-            if name in options:
-                options[name] = _as_tuple(options[name])
-        return cls(**options)
+        from_env = settings_from_environment(os.environ if environ is None else environ)
+        sources = {name: ENVIRONMENT for name in from_env} | {name: CODE for name in options}
+        return _checked(cls, {**from_env, **_normalized(options)}, sources)
 
     @classmethod
     def option_names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
+        return [f.name for f in dataclasses.fields(cls) if f.metadata.get("setting", True)]
 
     def replace(self, **options: Any) -> Settings:
+        return self.overridden(CODE, **options)
+
+    def overridden(self, source: str, **options: Any) -> Settings:
+        """A copy with ``options`` replaced, recorded as coming from ``source``."""
         check_option_names(options, self.option_names(), "setting")
-        for name in ("queues", "alert_webhooks", "alert_emails"):
-            if name in options:
-                options[name] = _as_tuple(options[name])
-        return dataclasses.replace(self, **options)
+        sources = {**self.sources, **dict.fromkeys(options, source)}
+        current = {name: getattr(self, name) for name in self.option_names()}
+        return _checked(type(self), {**current, **_normalized(options)}, sources)
+
+    def source_of(self, name: str) -> str:
+        """``default``, ``environment``, ``code`` or ``command line``."""
+        return self.sources.get(name, DEFAULT)
+
+
+def _normalized(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: _as_tuple(value) if name in _TUPLE_OPTIONS else value
+        for name, value in options.items()
+    }
+
+
+def _checked(cls: type[Settings], options: dict[str, Any], sources: dict[str, str]) -> Settings:
+    """Build, naming the environment variable when a value from it breaks a rule."""
+    try:
+        return cls(**options, sources=sources)
+    except ConfigError as exc:
+        from_env = [n for n, src in sources.items() if src == ENVIRONMENT and n in str(exc)]
+        if not from_env:
+            raise
+        variables = ", ".join(env_name(name) for name in from_env)
+        raise ConfigError(f"{exc} ({variables} from the environment)") from None
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -95,9 +143,132 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def check_option_names(options: dict[str, Any], known: list[str], kind: str) -> None:
+def check_option_names(options: Mapping[str, Any], known: list[str], kind: str) -> None:
     for name in options:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"unknown {kind} {name!r}{hint}")
+
+
+# -- the environment ----------------------------------------------------------------------------
+
+# JOBDECK_* variables that are not settings of this class; other unknown ones are ignored
+# unless they look like a misspelt setting.
+OTHER_VARIABLES = frozenset({"JOBDECK_DATABASE_URL", "JOBDECK_DOCUMENTS_STORAGE"})
+
+
+def env_name(setting: str) -> str:
+    return ENV_PREFIX + setting.upper()
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings set by ``JOBDECK_<NAME>`` variables, parsed and type-checked.
+
+    >>> settings_from_environment({"JOBDECK_CONCURRENCY": "20", "JOBDECK_LEASE_DURATION": "1m"})
+    {'concurrency': 20, 'lease_duration': 60.0}
+    """
+    names = Settings.option_names()
+    parsers = _parsers()
+    found: dict[str, Any] = {}
+    for variable, raw in sorted(environ.items()):
+        if not variable.startswith(ENV_PREFIX) or variable in OTHER_VARIABLES:
+            continue
+        name = variable[len(ENV_PREFIX) :].lower()
+        if name in parsers:
+            found[name] = _parse_variable(variable, raw, parsers[name])
+            continue
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"unknown setting variable {variable}; did you mean {env_name(close[0])}?"
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class _Parser:
+    parse: Callable[[str], Any]
+    optional: bool  # "" or "none" means None
+
+
+def _parse_variable(variable: str, raw: str, parser: _Parser) -> Any:
+    text = raw.strip()
+    if parser.optional and text.lower() in ("", "none"):
+        return None
+    try:
+        return parser.parse(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{variable}={raw!r}: {exc}") from None
+    except ValueError:
+        raise ConfigError(f"{variable}={raw!r}: {_EXPECTED[parser.parse]}") from None
+
+
+def _parsers() -> dict[str, _Parser]:
+    hints = typing.get_type_hints(Settings)
+    return {name: _parser_for(name, hints[name]) for name in Settings.option_names()}
+
+
+def _parser_for(name: str, hint: Any) -> _Parser:
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    base = next(arg for arg in args if arg is not type(None)) if optional else hint
+    if base is float:
+        return _Parser(_number if name.endswith("_days") else _seconds, optional)
+    return _Parser(_BY_TYPE.get(typing.get_origin(base) or base, _text), optional)
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _seconds(raw: str) -> float:
+    return parse_duration(raw, allow_zero=True).total_seconds()
+
+
+def _number(raw: str) -> float:
+    return float(raw)
+
+
+def _whole(raw: str) -> int:
+    return int(raw)
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return _as_tuple(raw)
+
+
+def _role_map(raw: str) -> dict[str, tuple[str, ...]]:
+    value = json.loads(raw)
+    if not isinstance(value, dict) or not all(
+        isinstance(perms, list) and all(isinstance(p, str) for p in perms)
+        for perms in value.values()
+    ):
+        raise ValueError(raw)
+    return {str(role): tuple(perms) for role, perms in value.items()}
+
+
+_BY_TYPE: dict[Any, Callable[[str], Any]] = {
+    int: _whole,
+    bool: _flag,
+    tuple: _names,
+    dict: _role_map,
+}
+_EXPECTED: dict[Callable[[str], Any], str] = {
+    _names: "expected names separated by commas",
+    _text: "expected text",
+    _seconds: "expected a duration such as 30s or 5m",
+    _whole: "expected a whole number such as 20",
+    _number: "expected a number such as 30",
+    _flag: "expected true or false",
+    _role_map: 'expected a JSON object such as {"ops": ["view", "logs"]}',
+}
