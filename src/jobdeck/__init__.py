@@ -8,14 +8,17 @@ from jobdeck._version import __version__
 from jobdeck.app import JobDeck
 from jobdeck.clock import Clock, ManualClock, SystemClock
 from jobdeck.errors import (
+    ArgumentsError,
     ConfigError,
     InvalidTransition,
     JobDeckError,
     JobNotFound,
+    MissingExtra,
     PermanentFailure,
     SchemaError,
     SerializationError,
     StoreUnavailable,
+    UnknownSchedule,
     UnknownTask,
 )
 from jobdeck.settings import Settings
@@ -23,6 +26,7 @@ from jobdeck.states import JobState, Trigger
 from jobdeck.tasks import BoundTask, JobHandle, Task
 
 __all__ = [
+    "ArgumentsError",
     "BoundTask",
     "Clock",
     "ConfigError",
@@ -33,6 +37,7 @@ __all__ = [
     "JobNotFound",
     "JobState",
     "ManualClock",
+    "MissingExtra",
     "PermanentFailure",
     "SchemaError",
     "SerializationError",
@@ -41,6 +46,7 @@ __all__ = [
     "SystemClock",
     "Task",
     "Trigger",
+    "UnknownSchedule",
     "UnknownTask",
     "__version__",
 ]
