@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError, UnknownTask
 from jobdeck.schedules import Schedule, build_schedule
-from jobdeck.settings import CODE, DEFAULT, ENVIRONMENT, Settings
+from jobdeck.settings import CODE, DEFAULT, ENVIRONMENT, Settings, check_option_names
 from jobdeck.store import DEFAULT_URL, open_store
 from jobdeck.store.base import Store
 from jobdeck.tasks import JobHandle, Task
@@ -77,6 +78,8 @@ class JobDeck:
         ("thread", "async", "process"), retry_backoff, expected_duration.
         """
 
+        check_option_names(options, TASK_OPTIONS, "task option")
+
         def register(function: Callable[P, R]) -> Task[P, R]:
             task: Task[P, R] = Task(self, function, **options)
             if task.name in self.tasks and self.tasks[task.name].fn is not function:
@@ -108,6 +111,8 @@ class JobDeck:
         ...                timezone="Asia/Kolkata", expected_max_age="15m", alert_after="30m")
         ... def check_sla_and_overdue() -> dict: ...
         """
+
+        check_option_names(task_options, TASK_OPTIONS + PERIODIC_OPTIONS, "periodic option")
 
         def register(function: Callable[P, R]) -> Task[P, R]:
             task = (
@@ -182,3 +187,13 @@ class JobDeck:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def _keyword_options(function: Callable[..., Any]) -> list[str]:
+    parameters = inspect.signature(function).parameters.values()
+    return [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+
+# For "did you mean" hints: @deck.task(max_attempt=3) would otherwise be a bare TypeError.
+TASK_OPTIONS = _keyword_options(Task.__init__)
+PERIODIC_OPTIONS = _keyword_options(JobDeck.periodic)
