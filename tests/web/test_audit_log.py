@@ -36,7 +36,15 @@ def run_jobs(site: Site) -> None:
 
     deck.tasks["send_email"].enqueue(to="a@example.com")
     flaky.enqueue()
-    worker = deck.worker(concurrency=2, heartbeat_interval=0.2, lease_duration=2, backoff_base=0.01)
+    # No scheduler loop: when the clock crosses a quarter hour, the site's */15 schedule would
+    # add a run that the expected rows do not have.
+    worker = deck.worker(
+        concurrency=2,
+        heartbeat_interval=0.2,
+        lease_duration=2,
+        backoff_base=0.01,
+        scheduler_enabled=False,
+    )
     thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
     thread.start()
     # The manual clock does not move by itself; retries are due at once with a tiny backoff.
