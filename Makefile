@@ -3,8 +3,10 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The other Pythons the project declares; scripts/test-pythons.sh keeps a .venv-X.Y for each.
+PYTHONS ?= 3.12 3.13
 
-.PHONY: help setup static services demo dashboard bench-peers bench-scaling test test-fast lint types check bench constraints clean
+.PHONY: help setup static services demo dashboard bench-peers bench-scaling test test-pythons test-fast lint types check bench constraints clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -29,8 +31,13 @@ demo: setup ## run the demo: worker, scheduler, dashboard and mail on SQLite (jo
 dashboard: setup ## serve the dashboard for the demo database on http://127.0.0.1:8080
 	$(VENV)/bin/jobdeck dashboard --app jobdeck.demo.app:deck --database sqlite:///demo-data/jobdeck.db
 
-test: setup services ## run the whole test suite
+test: setup services ## run the whole test suite, then test-pythons (the same tests on 3.12 and 3.13)
+	@echo "==================== $$($(PY) -V) ($(VENV)): the whole suite ===================="
 	$(PY) -m pytest
+	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
+
+test-pythons: services ## the core, store and web tests (SUBSET in scripts/test-pythons.sh) on 3.12 and 3.13
+	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
 
 lint: setup ## ruff lint and format check
 	$(VENV)/bin/ruff check src tests bench
@@ -54,4 +61,4 @@ constraints: ## re-pin constraints.txt from the current .venv
 	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e' > constraints.txt
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PYTHONS:%=.venv-%) .pytest_cache .mypy_cache .ruff_cache
