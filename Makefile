@@ -31,7 +31,7 @@ demo: setup ## run the demo: worker, scheduler, dashboard and mail on SQLite (jo
 dashboard: setup ## serve the dashboard for the demo database on http://127.0.0.1:8080
 	$(VENV)/bin/jobdeck dashboard --app jobdeck.demo.app:deck --database sqlite:///demo-data/jobdeck.db
 
-test: setup services ## run the whole test suite, then test-pythons (the same tests on 3.12 and 3.13)
+test: setup services ## run the whole test suite, then test-pythons (a subset of it on 3.12 and 3.13)
 	@echo "==================== $$($(PY) -V) ($(VENV)): the whole suite ===================="
 	$(PY) -m pytest
 	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
@@ -40,8 +40,8 @@ test-pythons: services ## the core, store and web tests (SUBSET in scripts/test-
 	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
 
 lint: setup ## ruff lint and format check
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 
 types: setup ## mypy on the package
 	$(VENV)/bin/mypy
