@@ -84,7 +84,13 @@ def common_options(command: F) -> F:
     )
     @functools.wraps(command)
     def wrapper(*args: Any, app: str | None, database: str | None, **kwargs: Any) -> Any:
-        return command(Context(app, database), *args, **kwargs)
+        ctx = Context(app, database)
+        try:
+            return command(ctx, *args, **kwargs)
+        finally:
+            # Closed here, not by the garbage collector at exit: on Python 3.13 a psycopg pool
+            # left open waits 5 s per worker thread at shutdown, after an error was printed.
+            ctx.deck.close()
 
     return wrapper  # type: ignore[return-value]
 
