@@ -14,19 +14,19 @@ cd "$(dirname "$0")/.."
 PYTHONS=${PYTHONS:-"3.12 3.13"}
 
 # What the extra versions run, and why: the core (tests/unit, and the worker and scheduler of
-# what pyproject.toml calls the core), the store, and the web API and pages, each on SQLite and
+# what pyproject.toml calls the core, with its CLI: 15 s a version, and on 3.13 it found a pool
+# left open at exit), the store, and the web API and pages, each on SQLite and
 # PostgreSQL (the db_url fixture in tests/conftest.py): about 465 tests in 100-120 s a version
 # on 2 cores, so the two versions add about 4 minutes to `make test`, 6 when both venvs are
 # built from scratch (60-80 s each), as on CI's fresh clone. Left to the whole-suite run on
 # 3.11, to stay in that budget:
-#   - tests/cli (15 s a version): click's CliRunner over the store calls tested here already;
 #   - tests marked slow (tests/worker/test_processes.py, test_drain.py, tests/demo): 85 s of
 #     real worker processes killed, paused and drained;
 #   - the four-scheduler-process test (40 s; --deselect ignores the id if it is renamed);
 #   - tests/documents (35 s), the documents contrib;
 #   - tests/browser (Chromium drives the pages the web tests already render) and
 #     tests/package (it builds and installs wheels).
-SUBSET=(tests/unit tests/store tests/web tests/worker tests/scheduler
+SUBSET=(tests/unit tests/store tests/web tests/cli tests/worker tests/scheduler
   -m "not slow"
   --deselect tests/scheduler/test_scheduler.py::test_four_scheduler_processes_enqueue_each_tick_exactly_once)
 
