@@ -24,7 +24,7 @@ ENVIRONMENT = "environment"
 CODE = "code"
 COMMAND_LINE = "command line"
 ENV_PREFIX = "JOBDECK_"
-_TUPLE_OPTIONS = ("queues", "alert_webhooks", "alert_emails")
+_TUPLE_OPTIONS = ("queues", "alert_webhooks", "alert_emails", "trusted_proxies", "frame_ancestors")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,19 @@ class Settings:
     role_permissions: dict[str, tuple[str, ...]] | None = None
     job_retention_days: float = 30.0
     audit_retention_days: float = 365.0
+    # The dashboard's sign-in: a session ends after this long unused, or this long after sign-in.
+    session_idle: float = 7200.0
+    session_absolute: float = 43200.0
+    # Addresses (or networks, 10.0.0.0/8) of proxies whose X-Forwarded-For/-Proto are believed.
+    trusted_proxies: tuple[str, ...] = ()
+    # Pages that may frame the dashboard (CSP frame-ancestors sources); none by default.
+    frame_ancestors: tuple[str, ...] = ()
+    # What enqueue accepts: anything larger is refused with one line naming field and limit.
+    max_arguments_bytes: int = 1_000_000
+    max_nesting_depth: int = 32
+    max_name_length: int = 200
+    max_labels: int = 20
+    max_label_length: int = 200
 
     def __post_init__(self) -> None:
         positive = (
@@ -84,6 +97,15 @@ class Settings:
             )
         if self.default_max_attempts < 1:
             raise ConfigError("default_max_attempts must be at least 1")
+        if self.session_idle <= 0 or self.session_absolute < self.session_idle:
+            raise ConfigError(
+                f"session_idle ({self.session_idle}s) must be positive and no longer than "
+                f"session_absolute ({self.session_absolute}s)"
+            )
+        limits = ("max_arguments_bytes", "max_nesting_depth", "max_name_length", "max_labels")
+        for name in (*limits, "max_label_length"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
 
     # Which of default, environment, code or command line set each option; not a setting.
     sources: Mapping[str, str] = field(

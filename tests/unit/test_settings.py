@@ -42,6 +42,15 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "role_permissions": ('{"ops": ["view", "logs"]}', {"ops": ("view", "logs")}),
     "job_retention_days": ("7", 7.0),
     "audit_retention_days": ("90.5", 90.5),
+    "session_idle": ("30m", 1800.0),
+    "session_absolute": ("8h", 28800.0),
+    "trusted_proxies": ("127.0.0.1, 10.0.0.0/8", ("127.0.0.1", "10.0.0.0/8")),
+    "frame_ancestors": ("https://intranet.example", ("https://intranet.example",)),
+    "max_arguments_bytes": ("65536", 65536),
+    "max_nesting_depth": ("16", 16),
+    "max_name_length": ("100", 100),
+    "max_labels": ("5", 5),
+    "max_label_length": ("64", 64),
 }
 
 
@@ -134,3 +143,13 @@ def test_misspelt_options_in_code_still_get_a_hint() -> None:
         ConfigError, match="unknown setting 'concurency'; did you mean 'concurrency'"
     ):
         Settings.build(environ={}, concurency=3)
+
+
+def test_a_session_cannot_idle_longer_than_it_lives() -> None:
+    with pytest.raises(ConfigError, match="session_idle"):
+        Settings(session_idle=7200, session_absolute=3600)
+
+
+def test_limits_are_at_least_one() -> None:
+    with pytest.raises(ConfigError, match="max_nesting_depth must be at least 1"):
+        Settings(max_nesting_depth=0)
