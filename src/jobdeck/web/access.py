@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from jobdeck import accounts
@@ -66,11 +67,16 @@ async def identify(request: Request) -> Principal | None:
         principal: Principal | None = request.state.principal
         return principal
     authorize: Authorize | None = request.app.state.authorize
-    if authorize is not None:
-        found = authorize(request)
-        principal = await found if inspect.isawaitable(found) else found
+    # Looking a session up and a host's synchronous authorize may block: never on the loop.
+    if authorize is None:
+        principal = await run_in_threadpool(_builtin_principal, request)
+    elif inspect.iscoroutinefunction(authorize) or inspect.iscoroutinefunction(
+        getattr(authorize, "__call__", None)  # noqa: B004 - a callable object's async __call__
+    ):
+        principal = await authorize(request)  # type: ignore[misc]
     else:
-        principal = _builtin_principal(request)
+        found = await run_in_threadpool(authorize, request)
+        principal = await found if inspect.isawaitable(found) else found
     request.state.principal = principal
     return principal
 
@@ -118,6 +124,17 @@ async def require(request: Request, permission: str) -> Principal:
     if request.method in UNSAFE_METHODS and principal.via != "token":
         await check_csrf(request, principal)
     return principal
+
+
+def needs(permission: str) -> Callable[[Request], Awaitable[Principal]]:
+    """``require`` as a FastAPI dependency, for synchronous handlers (which FastAPI runs in
+    its threadpool): ``principal: Annotated[Principal, Depends(needs("view"))]``."""
+
+    async def dependency(request: Request) -> Principal:
+        return await require(request, permission)
+
+    dependency.__name__ = f"needs_{permission}"
+    return dependency
 
 
 def _refusal(principal: Principal, permission: str) -> str:
