@@ -73,9 +73,16 @@ class AccessPolicy:
     max_lockout: timedelta = timedelta(minutes=15)
 
     @classmethod
-    def from_settings(cls, role_permissions: Mapping[str, Any] | None) -> AccessPolicy:
+    def from_settings(
+        cls,
+        role_permissions: Mapping[str, Any] | None,
+        *,
+        session_idle: float = 7200.0,
+        session_absolute: float = 43200.0,
+    ) -> AccessPolicy:
+        idle, absolute = timedelta(seconds=session_idle), timedelta(seconds=session_absolute)
         if not role_permissions:
-            return cls()
+            return cls(session_idle=idle, session_absolute=absolute)
         roles: dict[str, frozenset[str]] = {}
         for role, permissions in role_permissions.items():
             unknown = set(permissions) - set(PERMISSIONS)
@@ -85,7 +92,7 @@ class AccessPolicy:
                     f"use {', '.join(PERMISSIONS)}"
                 )
             roles[role] = frozenset(permissions)
-        return cls(roles=roles)
+        return cls(roles=roles, session_idle=idle, session_absolute=absolute)
 
     def permissions(self, role: str) -> frozenset[str]:
         return self.roles.get(role, frozenset())
@@ -112,7 +119,15 @@ def digest(secret: str) -> str:
 # -- users ---------------------------------------------------------------------------------------
 
 
+# RFC 5321 caps a path at 256 octets; argon2 takes any length, but a sane cap keeps a
+# megabyte "password" from costing memory and time before it is refused.
+MAX_EMAIL_LENGTH = 254
+MAX_PASSWORD_LENGTH = 1024
+
+
 def normalise_email(email: str) -> str:
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise ConfigError(f"an email address has at most {MAX_EMAIL_LENGTH} characters")
     cleaned = email.strip().lower()
     if "@" not in cleaned or cleaned.startswith("@") or cleaned.endswith("@") or " " in cleaned:
         raise ConfigError(f"{email!r} is not an email address")
@@ -196,6 +211,10 @@ def _user(store: Store, email: str) -> UserRow:
 # -- login, sessions -----------------------------------------------------------------------------
 
 GENERIC_REFUSAL = "Wrong email or password."
+TOO_LONG = (
+    f"Email or password is too long (at most {MAX_EMAIL_LENGTH} and {MAX_PASSWORD_LENGTH} "
+    "characters)."
+)
 
 
 def log_in(
@@ -212,16 +231,27 @@ def log_in(
     Unknown emails, wrong passwords and disabled accounts all get the same answer, and are
     throttled per account and per client address with a growing delay.
     """
+    if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        raise LoginRefused(TOO_LONG)  # before anything is stored, throttles included
     now = clock.now()
     address = email.strip().lower()
     keys = [f"account:{address}", f"ip:{ip or '?'}"]
     wait = max(_locked_for(store, key, now) for key in keys)
     if wait:
+        audit(
+            store,
+            clock,
+            Actor(address or "?", None, ip),
+            "login_throttled",
+            f"user {address}",
+            {"retry_after": wait},
+        )
         raise LoginRefused(f"Too many attempts. Try again in {wait} s.", retry_after=wait)
     user = store.find_user(address)
-    if user is None:
-        verify_dummy(password)  # same work, same time, same answer as a wrong password
-    if user is None or not user.active or not _verify(user.password_hash, password):
+    # One password check whatever the account's state: a disabled or unknown account takes
+    # as long to refuse as a wrong password, so timing does not tell them apart.
+    verified = _verify(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not user.active or not verified:
         for key in keys:
             _count_failure(store, policy, key, now)
         audit(
@@ -347,12 +377,19 @@ def create_token(
 
 def token_role(store: Store, clock: Clock, secret: str) -> TokenRow | None:
     token = store.find_token(digest(secret))
-    if token is None or token.revoked_at is not None:
+    if token is None or token.revoked_at is not None or _creator_disabled(store, token):
         return None
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         store.touch_token(token.id, now)
     return token
+
+
+def _creator_disabled(store: Store, token: TokenRow) -> bool:
+    """A token made on the dashboard dies with its maker's account; CLI-made tokens
+    (created by ``cli:<user>``) have no account behind them."""
+    creator = store.find_user(token.created_by) if "@" in token.created_by else None
+    return creator is not None and not creator.active
 
 
 def revoke_token(store: Store, clock: Clock, actor: Actor, token_id: int) -> None:

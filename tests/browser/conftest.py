@@ -105,6 +105,7 @@ def page(browser: Any, page_log: PageLog, request: pytest.FixtureRequest) -> Ite
 
     opened.on("dialog", on_dialog)
     opened.on("pageerror", lambda exc: page_log.errors.append(str(exc)))
+    opened.on("console", lambda message: _note_policy_violation(message, page_log))
     try:
         yield opened
     finally:
@@ -114,6 +115,13 @@ def page(browser: Any, page_log: PageLog, request: pytest.FixtureRequest) -> Ite
         context.close()
     assert not page_log.dialogs, f"the page opened dialogs: {page_log.dialogs}"
     assert not page_log.errors, f"the page raised script errors: {page_log.errors}"
+
+
+def _note_policy_violation(message: Any, page_log: PageLog) -> None:
+    """Every browser test also proves the pages run under their Content-Security-Policy:
+    Chromium reports each blocked script, style or frame on the console."""
+    if "Content Security Policy" in message.text:
+        page_log.errors.append(f"CSP: {message.text}")
 
 
 def artifact_name(name: str) -> str:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from jobdeck import accounts
 from jobdeck.accounts import DEFAULT_ROLES, PERMISSIONS, AccessPolicy
 from jobdeck.web.params import deck_of
+from jobdeck.web.security import origin, origin_of
 
 SESSION_COOKIE = "jobdeck_session"
 CSRF_COOKIE = "jobdeck_csrf"
@@ -159,6 +160,7 @@ def csrf_token_for(request: Request) -> str:
 
 
 async def check_csrf(request: Request, principal: Principal) -> None:
+    check_same_origin(request)
     given = request.headers.get(CSRF_HEADER)
     if not given and "form" in request.headers.get("content-type", ""):
         form = await request.form()
@@ -167,6 +169,22 @@ async def check_csrf(request: Request, principal: Principal) -> None:
     expected = principal.csrf_token or request.cookies.get(CSRF_COOKIE)
     if not expected or not accounts.csrf_matches(expected, given):
         raise AccessDenied(403, "This request is missing its security token; reload the page.")
+
+
+def check_same_origin(request: Request) -> None:
+    """A state change must come from the dashboard's own pages: a foreign Origin (or, when a
+    browser sends none, a foreign Referer) is refused even with a valid token."""
+    sent = request.headers.get("origin")
+    if sent is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return  # neither header (old clients, privacy tools): the token alone decides
+        sent = origin_of(referer) or "null"
+    expected = origin(request.url.scheme, request.url.netloc)
+    if (origin_of(sent) if sent != "null" else None) != expected:
+        raise AccessDenied(
+            403, f"Refused: this request came from another site ({sent[:100]}), not {expected}."
+        )
 
 
 def client_ip(request: Request) -> str | None:

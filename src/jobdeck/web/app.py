@@ -22,6 +22,7 @@ from jobdeck.errors import (
 )
 from jobdeck.web.access import CSRF_COOKIE, AccessDenied, Authorize, csrf_token_for
 from jobdeck.web.formatting import install_filters
+from jobdeck.web.security import DashboardDefences, parse_networks
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
@@ -67,7 +68,18 @@ def create_app(
     app = FastAPI(title="jobdeck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.deck = deck
     app.state.authorize = authorize
-    app.state.policy = AccessPolicy.from_settings(deck.settings.role_permissions)
+    settings = deck.settings
+    app.state.policy = AccessPolicy.from_settings(
+        settings.role_permissions,
+        session_idle=settings.session_idle,
+        session_absolute=settings.session_absolute,
+    )
+    parse_networks(settings.trusted_proxies)  # a bad entry fails here, not at the first request
+    app.add_middleware(
+        DashboardDefences,
+        trusted_proxies=settings.trusted_proxies,
+        frame_ancestors=settings.frame_ancestors,
+    )
     app.state.health_refresh = health_refresh
     app.state.live_refresh = live_refresh
     app.state.missing_assets = missing_assets_warning()

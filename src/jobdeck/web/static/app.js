@@ -124,7 +124,14 @@
     const row = e.target.closest && e.target.closest(".job-row");
     if (row) lastJobId = row.dataset.jobId;
   }
-  document.addEventListener("keyup", function (e) { if (e.key === "Enter") remember(e); });
+  // Enter on a row opens it. Here, not as an htmx trigger filter (keyup[key=='Enter']):
+  // filters are evaluated code, which the page's CSP forbids.
+  document.addEventListener("keyup", function (e) {
+    if (e.key !== "Enter") return;
+    remember(e);
+    const row = e.target.closest && e.target.closest(".job-row");
+    if (row && e.target === row) htmx.trigger(row, "jobdeck:open");
+  });
   document.addEventListener("click", function (e) {
     remember(e);
     if (e.target.closest("[data-close-drawer]")) closeDrawer();
@@ -145,6 +152,11 @@
     form.querySelectorAll("input").forEach(function (i) { i.value = ""; });
     form.querySelectorAll("select").forEach(function (s) { s.value = "all"; });
     htmx.trigger(form, "change");
+  });
+  // Enter in the filters must not submit the form (a full page load): htmx already updates
+  // the list. A listener, not an onsubmit attribute: the page's CSP forbids inline script.
+  document.addEventListener("submit", function (e) {
+    if (e.target.id === "filters") e.preventDefault();
   });
 
   // ---- wiring ------------------------------------------------------------------------------
