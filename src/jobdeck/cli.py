@@ -345,7 +345,9 @@ def dashboard(ctx: Context, host: str, port: int, no_login: bool, log_level: str
     ctx.deck.store.check_schema()
     click.echo(f"jobdeck dashboard on http://{host}:{port}/ ({ctx.deck.database_url})")
     app = ctx.deck.asgi(authorize=local_operator if no_login else None)
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower())
+    # uvicorn believes X-Forwarded-* from 127.0.0.1 by default; jobdeck decides itself, from
+    # the trusted_proxies setting (none by default), so that the mounted app behaves the same.
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), proxy_headers=False)
 
 
 # -- schedules -----------------------------------------------------------------------------------
