@@ -165,7 +165,13 @@ def _start_dashboard(options: DemoOptions) -> tuple[Any, threading.Thread]:
         ],
     )
     config = uvicorn.Config(
-        app, host=options.host, port=options.port, log_level="warning", lifespan="off", ws="none"
+        app,
+        host=options.host,
+        port=options.port,
+        log_level="warning",
+        lifespan="off",
+        ws="none",
+        proxy_headers=False,  # trusted_proxies decides, as in `jobdeck dashboard`
     )
     server = uvicorn.Server(config)
     # Off the main thread uvicorn leaves signals alone; the worker handles Ctrl-C.
