@@ -2,50 +2,75 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jobdeck import accounts
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import AuditFilter, AuditRow
-from jobdeck.web.access import Principal, actor_of, require
+from jobdeck.web.access import Principal, actor_of, needs
 from jobdeck.web.app import render
-from jobdeck.web.params import deck_of
+from jobdeck.web.params import (
+    FIRST_DAY,
+    LAST_DAY,
+    FormFields,
+    PageRoute,
+    day_end,
+    day_start,
+    deck_of,
+    or_none,
+    parse_audit_id,
+    parse_day,
+    parse_id,
+    parse_instant,
+    parse_text,
+)
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 AUDIT_PAGE = 50
+LogReader = Annotated[Principal, Depends(needs("logs"))]
+Admin = Annotated[Principal, Depends(needs("admin"))]
 
 
 def audit_filter(principal: Principal, params: dict[str, str]) -> tuple[AuditFilter, list[str]]:
-    """Filters from query parameters; what a principal may see decides the row kinds."""
+    """Filters from query parameters, leniently (a bad one is dropped with a notice), each
+    parsed by its type in ``params``; what a principal may see decides the row kinds."""
     errors = []
+    texts: dict[str, str | None] = {"actor": None, "action": None}
+    for key in texts:
+        value = params.get(key, "")
+        if value and or_none(parse_text, value) is None:
+            errors.append(f"Ignored the {key} filter: it is too long or holds a NUL character.")
+        elif value:
+            texts[key] = value
     dates: dict[str, datetime | None] = {"from": None, "to": None}
     for key in dates:
         value = params.get(key, "")
-        if not value:
-            continue
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            errors.append(f"{key} must be a date like 2025-01-31; ignored.")
-            continue
-        dates[key] = datetime.combine(day, time.min if key == "from" else time.max, UTC)
+        day = or_none(parse_day, value) if value else None
+        if value and day is None:
+            errors.append(
+                f"{key} must be a date like 2025-01-31 ({FIRST_DAY} to {LAST_DAY}); ignored."
+            )
+        elif day is not None:
+            dates[key] = day_start(day) if key == "from" else day_end(day)
     before = None
     if params.get("before_ts") and params.get("before_id"):
-        try:
-            before = (datetime.fromisoformat(params["before_ts"]), params["before_id"])
-        except ValueError:
+        moment = or_none(parse_instant, params["before_ts"])
+        row_id = or_none(parse_audit_id, params["before_id"])
+        if moment is None or row_id is None:
             errors.append("The page cursor is invalid; showing the newest rows.")
+        else:
+            before = (moment, row_id)
     return AuditFilter(
-        actor=params.get("actor") or None,
-        action_type=params.get("action") or None,
+        actor=texts["actor"],
+        action_type=texts["action"],
         date_from=dates["from"],
         date_to=dates["to"],
         executions=principal.can("logs"),
@@ -59,9 +84,12 @@ def audit_page_rows(deck: JobDeck, filters: AuditFilter) -> tuple[list[AuditRow]
     return rows[:AUDIT_PAGE], len(rows) > AUDIT_PAGE
 
 
+# Synchronous handlers: FastAPI runs them in its threadpool, so the store and the templates
+# never hold the event loop; forms are read by the FormFields dependency, on the loop.
+
+
 @router.get("/audit", response_class=HTMLResponse)
-async def audit_page(request: Request) -> Response:
-    principal = await require(request, "logs")
+def audit_page(request: Request, principal: LogReader) -> Response:
     deck = deck_of(request)
     params = dict(request.query_params)
     filters, errors = audit_filter(principal, params)
@@ -84,17 +112,14 @@ async def audit_page(request: Request) -> Response:
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-async def users_page(request: Request) -> Response:
-    await require(request, "admin")
+def users_page(request: Request, principal: Admin) -> Response:
     return _users(request, None, None)
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-async def users_action(request: Request) -> Response:
-    principal = await require(request, "admin")
+def users_action(request: Request, principal: Admin, form: FormFields) -> Response:
     deck = deck_of(request)
     policy = request.app.state.policy
-    form = {k: str(v) for k, v in (await request.form()).items()}
     actor = actor_of(request, principal)
     action, email = form.get("action", ""), form.get("email", "")
     try:
@@ -120,7 +145,7 @@ async def users_action(request: Request) -> Response:
             accounts.reset_password(deck.store, deck.clock, actor, email, form.get("password", ""))
             message = f"Password of {email} reset."
         else:
-            raise ConfigError(f"unknown action {action!r}")
+            raise ConfigError(f"unknown action {action[:40]!r}")
     except ConfigError as exc:
         return _users(request, None, str(exc), status=400)
     return _users(request, message, None)
@@ -141,16 +166,13 @@ def _users(request: Request, message: str | None, error: str | None, status: int
 
 
 @router.get("/admin/tokens", response_class=HTMLResponse)
-async def tokens_page(request: Request) -> Response:
-    await require(request, "admin")
+def tokens_page(request: Request, principal: Admin) -> Response:
     return _tokens(request, None, None, None)
 
 
 @router.post("/admin/tokens", response_class=HTMLResponse)
-async def tokens_action(request: Request) -> Response:
-    principal = await require(request, "admin")
+def tokens_action(request: Request, principal: Admin, form: FormFields) -> Response:
     deck = deck_of(request)
-    form = {k: str(v) for k, v in (await request.form()).items()}
     actor = actor_of(request, principal)
     try:
         if form.get("action") == "create":
@@ -163,8 +185,9 @@ async def tokens_action(request: Request) -> Response:
                 form.get("role", ""),
             )
             return _tokens(request, secret, f"Token {token.name} created.", None)
-        if form.get("action") == "revoke" and form.get("id", "").isdigit():
-            accounts.revoke_token(deck.store, deck.clock, actor, int(form["id"]))
+        token_id = or_none(parse_id, form.get("id", ""))
+        if form.get("action") == "revoke" and token_id is not None:
+            accounts.revoke_token(deck.store, deck.clock, actor, token_id)
             return _tokens(request, None, "Token revoked.", None)
         raise ConfigError("unknown token action")
     except ConfigError as exc:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from jobdeck import accounts, control, schedule_control
 from jobdeck.errors import (
@@ -21,11 +21,12 @@ from jobdeck.errors import (
     UnknownSchedule,
 )
 from jobdeck.store.base import AuditFilter
-from jobdeck.web.access import AccessDenied, actor_of, require
+from jobdeck.web.access import AccessDenied, Principal, actor_of, needs
 from jobdeck.web.api_models import (
     AttemptOut,
     AuditPageOut,
     AuditRowOut,
+    Email,
     ErrorBody,
     HealthOut,
     JobDetailOut,
@@ -45,7 +46,19 @@ from jobdeck.web.api_models import (
     WorkersOut,
 )
 from jobdeck.web.operations import JobAction, operate_on_job
-from jobdeck.web.params import Cursor, RowId, deck_of
+from jobdeck.web.params import (
+    AuditId,
+    Cursor,
+    Day,
+    Instant,
+    RowId,
+    ScheduleName,
+    TextFilter,
+    day_end,
+    day_start,
+    deck_of,
+    problem,
+)
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
@@ -56,6 +69,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 Status = Literal["all", "success", "failed", "running", "pending", "cancelled"]
 Period = Literal["1h", "6h", "24h", "7d", "30d"]
 
+Limit = Annotated[int, Query(ge=1, le=200)]
+Viewer = Annotated[Principal, Depends(needs("view"))]
+Trigger = Annotated[Principal, Depends(needs("trigger"))]
+Operator = Annotated[Principal, Depends(needs("operate"))]
+Admin = Annotated[Principal, Depends(needs("admin"))]
+
+# Every handler is synchronous: FastAPI runs it in its threadpool, so a slow store call
+# never holds the event loop, which, mounted, is the host application's.
 router = APIRouter(responses=ERRORS)
 
 
@@ -78,7 +99,7 @@ def create_api(deck: JobDeck, parent: FastAPI) -> FastAPI:
 
 
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
-async def health(request: Request) -> Any:
+def health(request: Request) -> Any:
     """For load balancers: 200 when a worker heartbeat is recent and no schedule is stale."""
     deck = deck_of(request)
     worker = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
@@ -92,8 +113,7 @@ async def health(request: Request) -> Any:
 
 
 @router.get("/workers", response_model=WorkersOut)
-async def workers(request: Request) -> WorkersOut:
-    await require(request, "view")
+def workers(request: Request, principal: Viewer) -> WorkersOut:
     deck = deck_of(request)
     h = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
     return WorkersOut(
@@ -108,23 +128,23 @@ async def workers(request: Request) -> WorkersOut:
 
 
 @router.get("/jobs", response_model=JobPageOut)
-async def list_jobs(
+def list_jobs(
     request: Request,
-    task: Annotated[str | None, Query(max_length=200)] = None,
+    principal: Viewer,
+    task: TextFilter = None,
     status: Status = "all",
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
     before: Cursor = None,
     after: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Limit = 50,
 ) -> JobPageOut:
     """Jobs newest first, with the task list's filters; page with ``before`` / ``after``."""
-    await require(request, "view")
     query = control.JobQuery(
         task_text=task,
         status=None if status == "all" else status,
-        date_from=datetime.combine(date_from, time.min, UTC) if date_from else None,
-        date_to=datetime.combine(date_to, time.max, UTC) if date_to else None,
+        date_from=day_start(date_from) if date_from else None,
+        date_to=day_end(date_to) if date_to else None,
     )
     page = control.list_jobs(deck_of(request).store, query, before, limit, after_id=after)
     return JobPageOut(
@@ -135,8 +155,7 @@ async def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetailOut)
-async def job_detail(request: Request, job_id: RowId) -> JobDetailOut:
-    await require(request, "view")
+def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailOut:
     detail = control.job_detail(deck_of(request).store, job_id)
     return JobDetailOut(
         job=JobOut.of(detail.job), attempts=[AttemptOut.of(a) for a in detail.attempts]
@@ -144,16 +163,14 @@ async def job_detail(request: Request, job_id: RowId) -> JobDetailOut:
 
 
 @router.post("/jobs/{job_id}/{action}", response_model=JobOut)
-async def operate(request: Request, job_id: RowId, action: JobAction) -> JobOut:
+def operate(request: Request, job_id: RowId, action: JobAction, principal: Operator) -> JobOut:
     """Retry a failed, retrying or cancelled job, or cancel one that has not started."""
-    principal = await require(request, "operate")
     return JobOut.of(operate_on_job(request, principal, action, job_id, via="api"))
 
 
 @router.get("/stats", response_model=StatsOut)
-async def stats(request: Request, period: Period = "24h") -> StatsOut:
+def stats(request: Request, principal: Viewer, period: Period = "24h") -> StatsOut:
     """Stats cards, throughput series and per-task counts for a period (from the rollups)."""
-    await require(request, "view")
     deck = deck_of(request)
     return StatsOut.of(control.stats(deck.store, deck.clock, period))
 
@@ -162,16 +179,18 @@ async def stats(request: Request, period: Period = "24h") -> StatsOut:
 
 
 @router.get("/schedules", response_model=list[ScheduleOut])
-async def schedules(request: Request) -> list[ScheduleOut]:
-    await require(request, "view")
+def schedules(request: Request, principal: Viewer) -> list[ScheduleOut]:
     return [ScheduleOut.of(s) for s in schedule_control.schedule_statuses(deck_of(request))]
 
 
-@router.get("/schedules/{name}", response_model=ScheduleDetailOut)
-async def schedule_detail(
-    request: Request, name: str, runs: Annotated[int, Query(ge=1, le=100)] = 10
+@router.get("/schedules/{name:path}", response_model=ScheduleDetailOut)
+def schedule_detail(
+    request: Request,
+    name: ScheduleName,
+    principal: Viewer,
+    runs: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> ScheduleDetailOut:
-    await require(request, "view")
+    """A schedule and its last runs. A name with a slash is sent as %2F."""
     deck = deck_of(request)
     status = schedule_control.schedule_status(deck, name)
     return ScheduleDetailOut(
@@ -180,9 +199,8 @@ async def schedule_detail(
     )
 
 
-@router.post("/schedules/{name}/run", response_model=RunNowOut)
-async def run_now(request: Request, name: str) -> RunNowOut:
-    principal = await require(request, "trigger")
+@router.post("/schedules/{name:path}/run", response_model=RunNowOut)
+def run_now(request: Request, name: ScheduleName, principal: Trigger) -> RunNowOut:
     deck = deck_of(request)
     result = schedule_control.run_now(deck, name, by=principal.name)
     accounts.audit(
@@ -197,18 +215,17 @@ async def run_now(request: Request, name: str) -> RunNowOut:
     return RunNowOut(job_id=result.job_id, created=result.created, message=message)
 
 
-@router.post("/schedules/{name}/pause", response_model=ScheduleOut)
-async def pause(request: Request, name: str) -> ScheduleOut:
-    return await _set_paused(request, name, True)
+@router.post("/schedules/{name:path}/pause", response_model=ScheduleOut)
+def pause(request: Request, name: ScheduleName, principal: Operator) -> ScheduleOut:
+    return _set_paused(request, principal, name, True)
 
 
-@router.post("/schedules/{name}/resume", response_model=ScheduleOut)
-async def resume(request: Request, name: str) -> ScheduleOut:
-    return await _set_paused(request, name, False)
+@router.post("/schedules/{name:path}/resume", response_model=ScheduleOut)
+def resume(request: Request, name: ScheduleName, principal: Operator) -> ScheduleOut:
+    return _set_paused(request, principal, name, False)
 
 
-async def _set_paused(request: Request, name: str, paused: bool) -> ScheduleOut:
-    principal = await require(request, "operate")
+def _set_paused(request: Request, principal: Principal, name: str, paused: bool) -> ScheduleOut:
     deck = deck_of(request)
     schedule_control.set_paused(deck, name, paused)
     accounts.audit(
@@ -226,24 +243,25 @@ async def _set_paused(request: Request, name: str, paused: bool) -> ScheduleOut:
 
 
 @router.get("/audit", response_model=AuditPageOut)
-async def audit(
+def audit(
     request: Request,
-    actor: Annotated[str | None, Query(max_length=200)] = None,
-    action: Annotated[str | None, Query(max_length=100)] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
-    before_ts: datetime | None = None,
-    before_id: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    principal: Annotated[Principal, Depends(needs("logs"))],
+    actor: TextFilter = None,
+    action: TextFilter = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
+    before_ts: Annotated[Instant | None, Query()] = None,
+    before_id: Annotated[AuditId | None, Query()] = None,
+    limit: Limit = 50,
 ) -> AuditPageOut:
-    """Job executions (``logs``) and, for admins, operator actions; newest first."""
-    principal = await require(request, "logs")
+    """Job executions (``logs``) and, for admins, operator actions; newest first. Page with
+    the ``next_before_ts`` and ``next_before_id`` of the previous answer."""
     before = (before_ts, before_id) if before_ts and before_id else None
     filters = AuditFilter(
         actor=actor,
         action_type=action,
-        date_from=datetime.combine(date_from, time.min, UTC) if date_from else None,
-        date_to=datetime.combine(date_to, time.max, UTC) if date_to else None,
+        date_from=day_start(date_from) if date_from else None,
+        date_to=day_end(date_to) if date_to else None,
         executions=True,
         operator_actions=principal.can("admin"),
         before=before,
@@ -263,14 +281,12 @@ async def audit(
 
 
 @router.get("/users", response_model=list[UserOut])
-async def users(request: Request) -> list[UserOut]:
-    await require(request, "admin")
+def users(request: Request, principal: Admin) -> list[UserOut]:
     return [UserOut.of(u) for u in deck_of(request).store.list_users()]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-async def add_user(request: Request, body: UserIn) -> UserOut:
-    principal = await require(request, "admin")
+def add_user(request: Request, body: UserIn, principal: Admin) -> UserOut:
     deck = deck_of(request)
     user = accounts.add_user(
         deck.store,
@@ -286,8 +302,9 @@ async def add_user(request: Request, body: UserIn) -> UserOut:
 
 
 @router.patch("/users/{email}", response_model=UserOut)
-async def change_user(request: Request, email: str, body: UserChange) -> UserOut:
-    principal = await require(request, "admin")
+def change_user(
+    request: Request, email: Annotated[Email, Path()], body: UserChange, principal: Admin
+) -> UserOut:
     deck, actor = deck_of(request), actor_of(request, principal)
     user = None
     if body.role is not None:
@@ -304,15 +321,13 @@ async def change_user(request: Request, email: str, body: UserChange) -> UserOut
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-async def tokens(request: Request) -> list[TokenOut]:
-    await require(request, "admin")
+def tokens(request: Request, principal: Admin) -> list[TokenOut]:
     return [TokenOut.of(t) for t in deck_of(request).store.list_tokens()]
 
 
 @router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
-async def create_token(request: Request, body: TokenIn) -> TokenCreatedOut:
+def create_token(request: Request, body: TokenIn, principal: Admin) -> TokenCreatedOut:
     """The secret is in this answer only; it is stored as a digest."""
-    principal = await require(request, "admin")
     deck = deck_of(request)
     secret, token = accounts.create_token(
         deck.store,
@@ -326,8 +341,7 @@ async def create_token(request: Request, body: TokenIn) -> TokenCreatedOut:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-async def revoke_token(request: Request, token_id: RowId) -> None:
-    principal = await require(request, "admin")
+def revoke_token(request: Request, token_id: RowId, principal: Admin) -> None:
     deck = deck_of(request)
     accounts.revoke_token(deck.store, deck.clock, actor_of(request, principal), token_id)
 
@@ -355,10 +369,30 @@ async def _jobdeck_error(request: Request, exc: JobDeckError) -> JSONResponse:
 
 
 async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-    first = exc.errors()[0] if exc.errors() else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first.get("loc", []))
-    return error_response(422, "invalid", f"{where}: {first.get('msg')}")
+    return error_response(422, "invalid", problem(exc))
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    return error_response(exc.status_code, "http_error", str(exc.detail))
+    """The router's own answers (no such path, wrong method) in the API's shape, keeping
+    their headers: a 405 says in ``Allow`` which methods the path takes."""
+    response = error_response(
+        exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail)
+    )
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path: Starlette's own ``Allow`` names only the
+    first route whose path matched (GET /users, not also POST /users)."""
+    methods: set[str] = set()
+    for route in router.routes:
+        match, _ = route.matches({**request.scope, "method": "__none__"})
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from jobdeck.control import Stats
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
 from jobdeck.store.base import AttemptRow, AuditRow, JobRow, TokenRow, UserRow, WorkerInfo
+from jobdeck.web.params import NO_NUL, Name
+
+# Text a store can hold (no NUL, no lone surrogate) and of a sane size; the account rules
+# (what an email looks like, a password's minimum length) are checked by accounts, as 400s.
+Email = Annotated[str, StringConstraints(min_length=1, max_length=254, pattern=NO_NUL)]
+Password = Annotated[str, StringConstraints(max_length=1024, pattern=NO_NUL)]
 
 
 class ErrorDetail(BaseModel):
@@ -314,16 +320,16 @@ class UserOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    email: str
-    password: str
-    role: str
-    name: str | None = None
+    email: Email
+    password: Password
+    role: Name
+    name: Name | None = None
 
 
 class UserChange(BaseModel):
-    role: str | None = None
+    role: Name | None = None
     active: bool | None = None
-    password: str | None = None
+    password: Password | None = None
 
 
 class TokenOut(BaseModel):
@@ -351,8 +357,8 @@ class TokenOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    name: str
-    role: str
+    name: Name
+    role: Name
 
 
 class TokenCreatedOut(BaseModel):

@@ -5,26 +5,41 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
-from jobdeck.errors import SchemaError, StoreUnavailable
+from jobdeck.errors import JobDeckError, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
-from jobdeck.web.access import require
+from jobdeck.web.access import Principal, needs, require
 from jobdeck.web.app import render, toast_header
 from jobdeck.web.operations import JobAction, operate_on_job
-from jobdeck.web.params import MAX_ID, RowId, deck_of
+from jobdeck.web.params import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_TEXT,
+    PageRoute,
+    RowId,
+    day_end,
+    day_start,
+    deck_of,
+    or_none,
+    parse_day,
+    parse_id,
+    parse_text,
+)
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+Viewer = Annotated[Principal, Depends(needs("view"))]
+Operator = Annotated[Principal, Depends(needs("operate"))]
 
 
 STATUS_CHOICES = ("all", "success", "failed", "running", "pending", "cancelled")
@@ -70,28 +85,38 @@ class ListParams:
 
 
 def read_params(request: Request) -> ListParams:
+    """The page's state from its query, leniently: a bad value is dropped with a notice on
+    the page (the list still shows), each parsed by its type in ``params``."""
     q = request.query_params
-    params = ListParams(task=q.get("task", "").strip()[:200])
+    params = ListParams()
+    task = q.get("task", "").strip()[:MAX_TEXT]
+    if or_none(parse_text, task) is not None:
+        params.task = task
+    else:
+        params.errors.append("Ignored the task filter: it holds a NUL character.")
     period = q.get("period", control.DEFAULT_PERIOD)
     if period in control.PERIODS:
         params.period = period
     else:
-        params.errors.append(f"Unknown period {period!r}; showing 24h.")
+        params.errors.append(f"Unknown period {period[:20]!r}; showing 24h.")
     status = q.get("status", "all").lower() or "all"
     if status in STATUS_CHOICES:
         params.status = status
     else:
-        params.errors.append(f"Unknown status {status!r}; showing all.")
+        params.errors.append(f"Unknown status {status[:20]!r}; showing all.")
     for key, label in (("from", "From Date"), ("to", "To Date")):
         value = q.get(key, "")
-        if value and _parse_day(value) is None:
-            params.errors.append(f"{label} must be a date like 2025-01-31; ignored.")
+        if value and or_none(parse_day, value) is None:
+            params.errors.append(
+                f"{label} must be a date like 2025-01-31, from {FIRST_DAY} to {LAST_DAY}; ignored."
+            )
         elif value:
             setattr(params, "date_from" if key == "from" else "date_to", value)
     for key in ("before", "after"):
         value = q.get(key, "")
-        if value.isdigit() and 0 < int(value) <= MAX_ID:
-            setattr(params, key, int(value))
+        cursor = or_none(parse_id, value) if value else None
+        if cursor is not None:
+            setattr(params, key, cursor)
         elif value:
             params.errors.append(f"Ignored the page cursor {key}={value[:20]!r}.")
     return params
@@ -103,34 +128,39 @@ async def index(request: Request) -> Response:
     return RedirectResponse(f"{root}/jobs", status_code=307)
 
 
+# The handlers below are synchronous: FastAPI runs them in its threadpool, so the store calls
+# and the template rendering never hold the event loop (which, mounted, is the host app's).
+
+
 @router.get("/jobs", response_class=HTMLResponse)
-async def jobs_page(request: Request) -> Response:
-    await require(request, "view")
+def jobs_page(request: Request, principal: Viewer) -> Response:
     deck, params = deck_of(request), read_params(request)
     context = {**_stats_context(deck, params), **_table_context(deck, params)}
     drawer = None
-    job_id = request.query_params.get("job", "")
-    if job_id.isdigit():
-        drawer = _drawer_context(deck, int(job_id))
+    job = request.query_params.get("job", "")
+    job_id = or_none(parse_id, job) if job else None
+    if job_id is not None:
+        drawer = _drawer_context(deck, job_id)
+    elif job:
+        params.errors.append(f"Ignored job={job[:20]!r}: not a job id.")
     return render(request, "jobs.html", nav="jobs", params=params, drawer=drawer, **context)
 
 
 @router.get("/jobs/table", response_class=HTMLResponse)
-async def jobs_table(request: Request) -> Response:
-    return await _fragment(request, "_job_table.html", _table_context)
+def jobs_table(request: Request, principal: Viewer) -> Response:
+    return _fragment(request, "_job_table.html", _table_context)
 
 
 @router.get("/jobs/stats", response_class=HTMLResponse)
-async def jobs_stats(request: Request) -> Response:
-    return await _fragment(request, "_stats.html", _stats_context)
+def jobs_stats(request: Request, principal: Viewer) -> Response:
+    return _fragment(request, "_stats.html", _stats_context)
 
 
-async def _fragment(
+def _fragment(
     request: Request, template: str, context: Callable[[JobDeck, ListParams], dict[str, Any]]
 ) -> Response:
     """A part of the Jobs page for htmx; a change of filters (not a live poll) also moves the
     address bar, so the page can be bookmarked and reloaded as shown."""
-    await require(request, "view")
     params = read_params(request)
     headers = {}
     if request.query_params.get("live") != "1":
@@ -142,8 +172,7 @@ async def _fragment(
 
 
 @router.get("/jobs/{job_id}/drawer", response_class=HTMLResponse)
-async def job_drawer(request: Request, job_id: RowId) -> Response:
-    await require(request, "view")
+def job_drawer(request: Request, job_id: RowId, principal: Viewer) -> Response:
     return render(request, "_drawer.html", drawer=_drawer_context(deck_of(request), job_id))
 
 
@@ -151,9 +180,8 @@ _DONE = {"retry": "queued to run again", "cancel": "cancelled"}
 
 
 @router.post("/jobs/{job_id}/{action}", response_class=HTMLResponse)
-async def operate(request: Request, job_id: RowId, action: JobAction) -> Response:
+def operate(request: Request, job_id: RowId, action: JobAction, principal: Operator) -> Response:
     """Retry or Cancel from the drawer: permission-checked, audited, re-rendered."""
-    principal = await require(request, "operate")
     job = operate_on_job(request, principal, action, job_id, via="dashboard")
     return render(
         request,
@@ -163,11 +191,22 @@ async def operate(request: Request, job_id: RowId, action: JobAction) -> Respons
     )
 
 
+async def _viewer_or_outage(request: Request) -> Principal | JobDeckError:
+    """The pill's own check: an unreachable store is what the pill reports, not an error."""
+    try:
+        return await require(request, "view")
+    except (StoreUnavailable, SchemaError) as exc:
+        return exc
+
+
 @router.get("/health", response_class=HTMLResponse)
-async def health_pill(request: Request) -> Response:
+def health_pill(
+    request: Request, checked: Annotated[Principal | JobDeckError, Depends(_viewer_or_outage)]
+) -> Response:
     deck = deck_of(request)
     try:
-        await require(request, "view")
+        if isinstance(checked, JobDeckError):
+            raise checked
         health = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
     except (StoreUnavailable, SchemaError) as exc:
         # Red, with the reason, rather than an error the page would ignore: "the database
@@ -208,7 +247,7 @@ def _may_be_stuck(deck: JobDeck, job: JobRow, now: datetime) -> bool:
     return now - job.started_at > timedelta(seconds=expected)
 
 
-def _drawer_context(deck: JobDeck, job_id: RowId) -> dict[str, Any]:
+def _drawer_context(deck: JobDeck, job_id: int) -> dict[str, Any]:
     detail = control.job_detail(deck.store, job_id)
     job = detail.job
     latest = detail.attempts[-1] if detail.attempts else None
@@ -222,18 +261,9 @@ def _drawer_context(deck: JobDeck, job_id: RowId) -> dict[str, Any]:
     }
 
 
-def _parse_day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _day_start(value: str) -> datetime | None:
-    day = _parse_day(value) if value else None
-    return datetime.combine(day, time.min, UTC) if day else None
+    return day_start(parse_day(value)) if value else None
 
 
 def _day_end(value: str) -> datetime | None:
-    day = _parse_day(value) if value else None
-    return datetime.combine(day, time.max, UTC) if day else None
+    return day_end(parse_day(value)) if value else None

@@ -1,20 +1,189 @@
-"""Request parameters shared by the pages and the APIs."""
+"""Request parameters shared by the pages and the APIs: each kind of value (an id, a name, a
+filter text, a day, an instant) is parsed by one type here, so a bad value is refused the same
+way everywhere (422 in the APIs, a 400 page or a one-line notice on the pages) and never
+reaches the database."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import Path, Query
+from annotated_types import Ge, Le
+from fastapi import Depends, Path, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError
 from starlette.requests import Request
+from starlette.responses import Response
+
+from jobdeck.errors import JobDeckError
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
 
+T = TypeVar("T")
+
 # Ids are 64-bit in both stores: larger numbers are refused as invalid input, never sent to
-# the database (SQLite raises on them).
+# the database (SQLite raises on them). Digits are parsed by pydantic, which takes only ASCII
+# digits: "²" passes str.isdigit() but not this.
 MAX_ID = 2**63 - 1
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Cursor = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# PostgreSQL text cannot hold NUL, and neither store can encode a lone surrogate (which a JSON
+# body can carry as "\udc00"; pydantic refuses those when a pattern is checked).
+NO_NUL = r"^[^\x00]*$"
+MAX_TEXT = 200
+# The days a filter or cursor may name. Both stores go further, but datetime does not: the end
+# of 9999-12-31 in UTC-14 is past year 9999 and raises OverflowError on the way to UTC.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+
+
+def _day_in_range(day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"must be a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+def _utc_in_range(moment: datetime) -> datetime:
+    """Naive instants are UTC (our own cursors never are naive); every other zone is moved to
+    UTC here, once, so the stores only ever see in-range UTC instants."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"must be an instant from {FIRST_DAY} to {LAST_DAY}") from None
+    _day_in_range(moment.date())
+    return moment
+
+
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NO_NUL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL)]
+# An audit row's id, as our own cursors carry it: "op-12" or "run-34".
+AuditId = Annotated[str, StringConstraints(max_length=40, pattern=r"^(op|run)-[0-9]{1,19}$")]
+Day = Annotated[date, AfterValidator(_day_in_range)]
+Instant = Annotated[datetime, AfterValidator(_utc_in_range)]
+
+RowId = Annotated[Id, Path()]
+Cursor = Annotated[Id | None, Query()]
+# A schedule's name, whatever it holds: routes declare it ``{name:path}`` so that a name with
+# a slash (sent as %2F, which the server decodes) still reaches the handler.
+ScheduleName = Annotated[Name, Path()]
+TextFilter = Annotated[Text | None, Query()]
+
+
+def _parser(kind: Any) -> Callable[[str], Any]:
+    adapter: TypeAdapter[Any] = TypeAdapter(kind)
+    return adapter.validate_python
+
+
+_parse_id = _parser(Id)
+_parse_day = _parser(Day)
+_parse_instant = _parser(Instant)
+_parse_text = _parser(Text)
+_parse_audit_id = _parser(AuditId)
+
+
+def parse_id(text: str) -> int:
+    """The ``Id`` type for a value read by hand (a page's lenient filters); ValueError if bad."""
+    value: int = _parse_id(text)
+    return value
+
+
+def parse_day(text: str) -> date:
+    value: date = _parse_day(text)
+    return value
+
+
+def parse_instant(text: str) -> datetime:
+    value: datetime = _parse_instant(text)
+    return value
+
+
+def parse_text(text: str) -> str:
+    value: str = _parse_text(text)
+    return value
+
+
+def parse_audit_id(text: str) -> str:
+    value: str = _parse_audit_id(text)
+    return value
+
+
+def or_none(parse: Callable[[str], T], text: str) -> T | None:
+    """``parse(text)``, or None when the text is not of the type: for the pages' lenient
+    filters, which drop a bad value with a notice rather than refuse the page."""
+    try:
+        return parse(text)
+    except ValueError:  # pydantic's ValidationError is one
+        return None
+
+
+def problem(exc: ValidationError | RequestValidationError) -> str:
+    """The first error of a validation as one line: ``before: Input should be ...``."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", "invalid value"))
+    return f"{where}: {message}" if where else message
+
+
+class BadParameter(JobDeckError, ValueError):
+    """A request parameter is not what its route takes: a 422, never a 500."""
+
+
+class PageRoute(APIRoute):
+    """For the HTML pages: a parameter that fails its type (or a ``BadParameter``) is a 422
+    with the dashboard's one-line error page (a toast, for htmx), not FastAPI's JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                where = problem(exc).removeprefix("query.").removeprefix("path.")
+                return _refusal_page(request, f"Invalid request: {where}")
+            except BadParameter as exc:
+                return _refusal_page(request, str(exc))
+
+        return run
+
+
+def _refusal_page(request: Request, message: str) -> Response:
+    # Rendered on the event loop: a small template, no store call.
+    from jobdeck.web.app import is_htmx, render, toast_header
+
+    if is_htmx(request):
+        headers = {"HX-Reswap": "none", "HX-Trigger": toast_header(message, "error")}
+        return render(request, "_error.html", status_code=422, message=message, headers=headers)
+    return render(request, "error.html", status_code=422, message=message)
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A page form's text fields, read once on the event loop (so synchronous handlers get
+    them as a plain dict) and held to the ``Text`` rule: no NUL reaches a store."""
+    form = await request.form()
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    for key, value in fields.items():
+        if "\x00" in value:
+            raise BadParameter(f"Invalid request: {key} must not contain NUL characters")
+    return fields
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, UTC)
+
+
+def day_end(day: date) -> datetime:
+    return datetime.combine(day, time.max, UTC)
 
 
 def deck_of(request: Request) -> JobDeck:

@@ -13,32 +13,49 @@ Searching needs the ``search`` permission (attorneys have only that one); upload
 
 from __future__ import annotations
 
-import asyncio
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from jobdeck import accounts
 from jobdeck.contrib.documents.pipeline import DocumentNotFound, Documents, DocumentTooLarge
 from jobdeck.contrib.documents.repository import STATUSES, DocumentRecord
 from jobdeck.contrib.documents.storage import describe_size
 from jobdeck.errors import InvalidTransition, JobDeckError, SchemaError, StoreUnavailable
-from jobdeck.web.access import AccessDenied, Principal, actor_of, csrf_token_for, require
+from jobdeck.web.access import AccessDenied, Principal, actor_of, csrf_token_for, needs
 from jobdeck.web.formatting import install_filters
-from jobdeck.web.params import Cursor, RowId
+from jobdeck.web.params import (
+    BadParameter,
+    Cursor,
+    PageRoute,
+    RowId,
+    Text,
+    TextFilter,
+    problem,
+)
 
 HERE = Path(__file__).parent
 MAX_FILES = 20
 # Multipart framing around the files: a request bigger than this beyond the files is refused.
 _FORM_OVERHEAD = 64 * 1024
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: "²".isdigit() is True, int("²") raises
+OwnerField = Annotated[Text, Form()]
+SearchText = Annotated[Text, Query(min_length=1)]
+
+# The handlers that only read and render are synchronous (FastAPI runs them in its
+# threadpool); the uploads stay async to read their files and hand the store work to a thread.
+# Either way no store call, file write or template render holds the event loop.
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,7 @@ async def _read_uploads(
     """The uploaded files, refused early (413) when over the size limit."""
     limit = documents.settings.max_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit * MAX_FILES + _FORM_OVERHEAD:
+    if _DIGITS.fullmatch(declared) and int(declared) > limit * MAX_FILES + _FORM_OVERHEAD:
         raise DocumentTooLarge(f"the upload is larger than {MAX_FILES} files of the size limit")
     if not files:
         raise DocumentTooLarge("no file in the upload")
@@ -112,20 +129,31 @@ async def _read_uploads(
             raise DocumentTooLarge(
                 f"{upload.filename or 'the file'} is over the {describe_size(limit)} limit"
             )
-        read.append((upload.filename or "document", data))
+        name = upload.filename or "document"
+        if "\x00" in name:
+            raise BadParameter("Invalid request: a file name must not contain NUL characters")
+        read.append((name, data))
     return read
 
 
 async def _store_uploads(
-    documents: Documents, principal: Principal, owner_id: str, files: list[tuple[str, bytes]]
+    documents: Documents,
+    request: Request,
+    principal: Principal,
+    owner_id: str,
+    files: list[tuple[str, bytes]],
 ) -> list[DocumentRecord]:
-    def store_all() -> list[DocumentRecord]:
-        return [
-            documents.upload(owner_id, name, data, uploaded_by=principal.name)
-            for name, data in files
-        ]
+    """Store each file, queue its processing and audit it, in the threadpool."""
 
-    return await asyncio.to_thread(store_all)
+    def store_all() -> list[DocumentRecord]:
+        records = []
+        for name, data in files:
+            record = documents.upload(owner_id, name, data, uploaded_by=principal.name)
+            _audit(documents, request, principal, "document_upload", record)
+            records.append(record)
+        return records
+
+    return await run_in_threadpool(store_all)
 
 
 def _audit(
@@ -153,77 +181,92 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
     """The search page (``/documents/search``) and the documents page (``/documents``)."""
     allowed = permissions or Permissions()
     templates = _templates()
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, route_class=PageRoute)
+    # Depends objects as defaults, not Annotated aliases: the permissions are this call's, and
+    # annotations (postponed by the __future__ import) cannot name local variables.
+    searcher, uploader, manager = _dependencies(allowed)
 
     @router.get("/documents/search", response_class=HTMLResponse)
-    async def search_page(
-        request: Request, q: Annotated[str, Query(max_length=200)] = ""
+    def search_page(
+        request: Request, q: Annotated[Text, Query()] = "", principal: Principal = searcher
     ) -> Response:
-        await require(request, allowed.search)
-        hits = await asyncio.to_thread(documents.search, q) if q.strip() else []
+        hits = documents.search(q) if q.strip() else []
         return _render(
             request, templates, "documents_search.html", nav="documents/search", query=q, hits=hits
         )
 
     @router.get("/documents", response_class=HTMLResponse)
-    async def documents_page(
+    def documents_page(
         request: Request,
-        owner_id: Annotated[str, Query(max_length=200)] = "",
+        owner_id: Annotated[Text, Query()] = "",
         status: Annotated[str, Query(max_length=20)] = "",
         before: Cursor = None,
+        principal: Principal = uploader,
     ) -> Response:
-        principal = await require(request, allowed.upload)
         chosen = status if status in STATUSES else None
-        records = await asyncio.to_thread(
-            documents.find, owner_id.strip() or None, chosen, 51, before
-        )
+        records = documents.find(owner_id.strip() or None, chosen, 51, before)
+        next_before = records[49].id if len(records) > 50 else None
+        older = None
+        if next_before is not None:
+            kept = {"owner_id": owner_id, "status": chosen or "", "before": str(next_before)}
+            older = "documents?" + urlencode({k: v for k, v in kept.items() if v})
         return _render(
             request,
             templates,
             "documents_list.html",
             nav="documents",
             records=records[:50],
-            next_before=records[49].id if len(records) > 50 else None,
+            next_before=next_before,
+            older_url=older,
             owner_id=owner_id,
             status=chosen or "",
             statuses=STATUSES,
             max_size=describe_size(documents.settings.max_bytes),
             can_manage=principal.can(allowed.manage),
-            notice=request.query_params.get("notice", ""),
+            notice=request.query_params.get("notice", "")[:500],
         )
 
     @router.post("/documents", response_class=HTMLResponse)
     async def upload_form(
         request: Request,
-        owner_id: Annotated[str, Form(max_length=200)],
+        owner_id: OwnerField,
         files: Annotated[list[UploadFile], File()],
+        principal: Principal = uploader,
     ) -> Response:
-        principal = await require(request, allowed.upload)
         read = await _read_uploads(documents, request, files)
-        records = await _store_uploads(documents, principal, owner_id, read)
-        for record in records:
-            _audit(documents, request, principal, "document_upload", record)
+        records = await _store_uploads(documents, request, principal, owner_id, read)
         notice = f"Uploaded {len(records)} file(s); processing has been queued."
         return _redirect(request, "documents", owner_id=owner_id, notice=notice)
 
     @router.post("/documents/{document_id}/delete", response_class=HTMLResponse)
-    async def delete_form(request: Request, document_id: RowId) -> Response:
-        principal = await require(request, allowed.manage)
-        record = await asyncio.to_thread(documents.delete, document_id)
+    def delete_form(
+        request: Request, document_id: RowId, principal: Principal = manager
+    ) -> Response:
+        record = documents.delete(document_id)
         _audit(documents, request, principal, "document_delete", record)
         notice = f"Deleted {record.filename}; {record.owner_id} will be re-indexed."
         return _redirect(request, "documents", owner_id=record.owner_id, notice=notice)
 
     @router.post("/documents/{document_id}/reprocess", response_class=HTMLResponse)
-    async def reprocess_form(request: Request, document_id: RowId) -> Response:
-        principal = await require(request, allowed.manage)
-        await asyncio.to_thread(documents.reprocess, document_id)
-        record = await asyncio.to_thread(documents.get, document_id)
+    def reprocess_form(
+        request: Request, document_id: RowId, principal: Principal = manager
+    ) -> Response:
+        documents.reprocess(document_id)
+        record = documents.get(document_id)
         _audit(documents, request, principal, "document_reprocess", record)
         notice = f"{record.filename} will be processed again."
         return _redirect(request, "documents", owner_id=record.owner_id, notice=notice)
 
     return router
+
+
+def _dependencies(allowed: Permissions) -> tuple[Any, Any, Any]:
+    """The search, upload and manage checks, as FastAPI dependencies."""
+    return (
+        Depends(needs(allowed.search)),
+        Depends(needs(allowed.upload)),
+        Depends(needs(allowed.manage)),
+    )
 
 
 def _redirect(request: Request, path: str, **params: str) -> RedirectResponse:
@@ -249,6 +292,10 @@ class _JsonErrors(APIRoute):
         async def run(request: Request) -> Response:
             try:
                 return await handler(request)
+            except RequestValidationError as exc:
+                return _error(422, "invalid", problem(exc))
+            except BadParameter as exc:
+                return _error(422, "invalid", str(exc))
             except AccessDenied as exc:
                 code = "unauthorized" if exc.status == 401 else "forbidden"
                 return _error(exc.status, code, str(exc))
@@ -275,78 +322,76 @@ def documents_api(
     """
     allowed = permissions or Permissions()
     router = APIRouter(prefix=prefix, route_class=_JsonErrors, tags=["documents"])
+    searcher, uploader, manager = _dependencies(allowed)
 
     @router.get("/search")
-    async def search(
-        request: Request,
-        q: Annotated[str, Query(min_length=1, max_length=200)],
+    def search(
+        q: SearchText,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        principal: Principal = searcher,
     ) -> dict[str, Any]:
         """Experts whose documents contain every word of ``q``, best first, with a snippet
         (``snippet_html`` is escaped and marks matches with ``<mark>``)."""
-        await require(request, allowed.search)
-        hits = await asyncio.to_thread(documents.search, q, limit)
+        hits = documents.search(q, limit)
         return {"query": q, "results": [h.as_json() for h in hits]}
 
     @router.post("/documents", status_code=201)
     async def upload(
         request: Request,
-        owner_id: Annotated[str, Form(max_length=200)],
+        owner_id: OwnerField,
         files: Annotated[list[UploadFile], File()],
+        principal: Principal = uploader,
     ) -> dict[str, Any]:
         """Upload one or more files for an expert; each is processed by a background job."""
-        principal = await require(request, allowed.upload)
         read = await _read_uploads(documents, request, files)
-        records = await _store_uploads(documents, principal, owner_id, read)
-        for record in records:
-            _audit(documents, request, principal, "document_upload", record)
+        records = await _store_uploads(documents, request, principal, owner_id, read)
         return {"documents": [r.as_json() for r in records]}
 
     @router.get("/documents")
-    async def list_documents(
-        request: Request,
-        owner_id: Annotated[str | None, Query(max_length=200)] = None,
+    def list_documents(
+        owner_id: TextFilter = None,
         status: Annotated[str | None, Query(pattern="^(pending|processing|ready|failed)$")] = None,
         before: Cursor = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        principal: Principal = uploader,
     ) -> dict[str, Any]:
-        await require(request, allowed.upload)
-        rows = await asyncio.to_thread(documents.find, owner_id, status, limit + 1, before)
+        rows = documents.find(owner_id, status, limit + 1, before)
         return {
             "documents": [r.as_json() for r in rows[:limit]],
             "next_before": rows[limit - 1].id if len(rows) > limit else None,
         }
 
     @router.get("/documents/{document_id}")
-    async def show(request: Request, document_id: RowId) -> dict[str, Any]:
-        await require(request, allowed.upload)
-        return (await asyncio.to_thread(documents.get, document_id)).as_json()
+    def show(document_id: RowId, principal: Principal = uploader) -> dict[str, Any]:
+        return documents.get(document_id).as_json()
 
     @router.delete("/documents/{document_id}")
-    async def delete(request: Request, document_id: RowId) -> dict[str, Any]:
+    def delete(
+        request: Request, document_id: RowId, principal: Principal = manager
+    ) -> dict[str, Any]:
         """Delete the record and its file; the owner is re-indexed."""
-        principal = await require(request, allowed.manage)
-        record = await asyncio.to_thread(documents.delete, document_id)
+        record = documents.delete(document_id)
         _audit(documents, request, principal, "document_delete", record)
         return record.as_json()
 
     @router.post("/documents/{document_id}/reprocess")
-    async def reprocess(request: Request, document_id: RowId) -> dict[str, Any]:
-        principal = await require(request, allowed.manage)
-        job = await asyncio.to_thread(documents.reprocess, document_id)
-        record = await asyncio.to_thread(documents.get, document_id)
+    def reprocess(
+        request: Request, document_id: RowId, principal: Principal = manager
+    ) -> dict[str, Any]:
+        job = documents.reprocess(document_id)
+        record = documents.get(document_id)
         _audit(documents, request, principal, "document_reprocess", record)
         return {"document": record.as_json(), "job_id": job.id}
 
     @router.post("/documents/reprocess")
-    async def reprocess_all(
+    def reprocess_all(
         request: Request,
         status: Annotated[str, Query(pattern="^(failed|pending|ready)$")] = "failed",
-        owner_id: Annotated[str | None, Query(max_length=200)] = None,
+        owner_id: TextFilter = None,
+        principal: Principal = manager,
     ) -> dict[str, Any]:
         """Reprocess every document with ``status`` (by default the failed ones)."""
-        principal = await require(request, allowed.manage)
-        records = await asyncio.to_thread(documents.reprocess_status, status, owner_id)
+        records = documents.reprocess_status(status, owner_id)
         for record in records:
             _audit(documents, request, principal, "document_reprocess", record)
         return {"documents": [r.as_json() for r in records]}
