@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import hashlib
+import re
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jobdeck import control, schedule_control
@@ -13,25 +16,30 @@ from jobdeck.errors import JobNotFound
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
-from jobdeck.web.access import actor_of, require
+from jobdeck.web.access import Principal, actor_of, needs
 from jobdeck.web.app import render, toast_header
-from jobdeck.web.params import deck_of
+from jobdeck.web.params import Cursor, PageRoute, ScheduleName, deck_of
 
 if TYPE_CHECKING:
     from jobdeck.app import JobDeck
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+Viewer = Annotated[Principal, Depends(needs("view"))]
+Operator = Annotated[Principal, Depends(needs("operate"))]
 
 STATUS_REFRESH_S = 10
 WATCH_REFRESH_S = 1
 
 
+# Synchronous handlers: FastAPI runs them in its threadpool, so the store and the templates
+# never hold the event loop. Names are ``{name:path}``: a name with a slash arrives as %2F.
+
+
 @router.get("/schedules", response_class=HTMLResponse)
-async def schedules_page(request: Request) -> Response:
-    await require(request, "view")
+def schedules_page(request: Request, principal: Viewer) -> Response:
     deck = deck_of(request)
     statuses = schedule_control.schedule_statuses(deck)
-    return render(
+    return _render(
         request,
         "schedules.html",
         nav="schedules",
@@ -43,23 +51,23 @@ async def schedules_page(request: Request) -> Response:
 
 
 @router.get("/schedules/summary", response_class=HTMLResponse)
-async def schedules_summary(request: Request) -> Response:
-    await require(request, "view")
+def schedules_summary(request: Request, principal: Viewer) -> Response:
     deck = deck_of(request)
     statuses = schedule_control.schedule_statuses(deck)
-    return render(request, "_schedule_summary.html", summary=_summary(deck, statuses))
+    return _render(request, "_schedule_summary.html", summary=_summary(deck, statuses))
 
 
-@router.get("/schedules/{name}/status", response_class=HTMLResponse)
-async def schedule_status(request: Request, name: str) -> Response:
-    await require(request, "view")
-    watch = request.query_params.get("watch", "")
-    return _status_block(request, name, int(watch) if watch.isdigit() else None)
+@router.get("/schedules/{name:path}/status", response_class=HTMLResponse)
+def schedule_status(
+    request: Request, name: ScheduleName, principal: Viewer, watch: Cursor = None
+) -> Response:
+    return _status_block(request, name, watch)
 
 
-@router.post("/schedules/{name}/run", response_class=HTMLResponse)
-async def run_now(request: Request, name: str) -> Response:
-    principal = await require(request, "trigger")
+@router.post("/schedules/{name:path}/run", response_class=HTMLResponse)
+def run_now(
+    request: Request, name: ScheduleName, principal: Annotated[Principal, Depends(needs("trigger"))]
+) -> Response:
     deck = deck_of(request)
     result = schedule_control.run_now(deck, name, by=principal.name)
     audit(
@@ -77,18 +85,17 @@ async def run_now(request: Request, name: str) -> Response:
     return _status_block(request, name, result.job_id, toast=toast)
 
 
-@router.post("/schedules/{name}/pause", response_class=HTMLResponse)
-async def pause(request: Request, name: str) -> Response:
-    return await _set_paused(request, name, paused=True)
+@router.post("/schedules/{name:path}/pause", response_class=HTMLResponse)
+def pause(request: Request, name: ScheduleName, principal: Operator) -> Response:
+    return _set_paused(request, principal, name, paused=True)
 
 
-@router.post("/schedules/{name}/resume", response_class=HTMLResponse)
-async def resume(request: Request, name: str) -> Response:
-    return await _set_paused(request, name, paused=False)
+@router.post("/schedules/{name:path}/resume", response_class=HTMLResponse)
+def resume(request: Request, name: ScheduleName, principal: Operator) -> Response:
+    return _set_paused(request, principal, name, paused=False)
 
 
-async def _set_paused(request: Request, name: str, paused: bool) -> Response:
-    principal = await require(request, "operate")
+def _set_paused(request: Request, principal: Principal, name: str, paused: bool) -> Response:
     deck = deck_of(request)
     schedule_control.set_paused(deck, name, paused)
     action = "pause" if paused else "resume"
@@ -96,12 +103,38 @@ async def _set_paused(request: Request, name: str, paused: bool) -> Response:
     return _status_block(request, name, None, toast=(f"{name} {action}d", "info"))
 
 
-@router.get("/schedules/{name}/runs", response_class=HTMLResponse)
-async def recent_runs(request: Request, name: str) -> Response:
-    await require(request, "view")
+@router.get("/schedules/{name:path}/runs", response_class=HTMLResponse)
+def recent_runs(request: Request, name: ScheduleName, principal: Viewer) -> Response:
     deck = deck_of(request)
     runs = schedule_control.recent_runs(deck, name, 10)
-    return render(request, "_schedule_runs.html", runs=runs, now=deck.clock.now())
+    return _render(request, "_schedule_runs.html", runs=runs, now=deck.clock.now())
+
+
+# -- element ids and URLs from names -------------------------------------------------------------
+
+
+def schedule_dom_id(name: str) -> str:
+    """An HTML id (and CSS selector) for a schedule's elements, whatever its name holds (dots,
+    spaces, quotes, slashes, any script): the name's ASCII letters, digits, ``_`` and ``-`` for
+    whoever reads the page, then a digest of the whole name, so that two names that differ
+    only in other characters still get two ids. Prefix it with a word (``card-``)."""
+    readable = _NOT_ID.sub("-", name)[:40].strip("-")
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{readable}-{digest}" if readable else digest
+
+
+def schedule_path(name: str) -> str:
+    """``schedules/<name>`` with the name percent-encoded as one path segment."""
+    return "schedules/" + quote(name, safe="")
+
+
+_NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _render(request: Request, template: str, **context: Any) -> Response:
+    return render(
+        request, template, schedule_dom_id=schedule_dom_id, schedule_path=schedule_path, **context
+    )
 
 
 # -- view models ---------------------------------------------------------------------------------
@@ -119,7 +152,7 @@ def _status_block(
         toast = _outcome_toast(watched)
         watched = None
     headers = {"HX-Trigger": toast_header(*toast)} if toast else None
-    return render(
+    return _render(
         request,
         "_schedule_status.html",
         headers=headers,
