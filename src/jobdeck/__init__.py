@@ -10,6 +10,7 @@ from jobdeck.clock import Clock, ManualClock, SystemClock
 from jobdeck.errors import (
     ArgumentsError,
     ConfigError,
+    InvalidPayload,
     InvalidTransition,
     JobDeckError,
     JobNotFound,
@@ -30,6 +31,7 @@ __all__ = [
     "BoundTask",
     "Clock",
     "ConfigError",
+    "InvalidPayload",
     "InvalidTransition",
     "JobDeck",
     "JobDeckError",

@@ -15,7 +15,7 @@ import click
 
 from jobdeck import control
 from jobdeck.app import JobDeck
-from jobdeck.errors import ConfigError, JobDeckError
+from jobdeck.errors import ConfigError, InvalidPayload, JobDeckError
 from jobdeck.extras import require_extra
 from jobdeck.logs import setup_logging
 from jobdeck.settings import COMMAND_LINE, DEFAULT, ENVIRONMENT, Settings
@@ -210,8 +210,18 @@ def enqueue(
     unique_key: str | None,
 ) -> None:
     """Enqueue TASK with --args '{"to": "a@example.com"}'."""
-    args = parse_json_object(args_json, "--args")
+    from jobdeck.jsonvalues import text_depth
+    from jobdeck.limits import PayloadLimits
+
     deck = ctx.deck
+    depth = PayloadLimits.of(deck.settings).json_limits
+    # Measured on the text: json.loads recurses and fails on deep input before any check.
+    if text_depth(args_json) > depth.max_depth:
+        raise InvalidPayload(
+            f"--args: nested more than {depth.max_depth} levels deep; "
+            f"the limit is {depth.depth_rule}"
+        )
+    args = parse_json_object(args_json, "--args")
     target = deck.get_task(task) if task in deck.tasks or ctx.app_ref else _adhoc_task(deck, task)
     options: dict[str, Any] = {"trigger": "manual", "triggered_by": f"cli:{_user()}"}
     for key, value in {

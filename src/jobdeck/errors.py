@@ -15,6 +15,12 @@ class SerializationError(JobDeckError, TypeError):
     """Job arguments or a result cannot be stored as JSON."""
 
 
+class InvalidPayload(SerializationError, ValueError):
+    """Job arguments, labels, names or a result are past the payload limits (size, nesting
+    depth, length, count) or hold text no store can keep (a NUL character, a lone surrogate);
+    the message names the field and the limit, and nothing was written."""
+
+
 class StoreUnavailable(JobDeckError):
     """The database cannot be reached (wrong URL, server down, connection lost)."""
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from jobdeck.errors import ArgumentsError, ConfigError, JobNotFound
-from jobdeck.jsonvalues import dumps_checked
+from jobdeck.limits import PayloadLimits, check_name, encode_args, encode_labels, labels_as_text
 from jobdeck.settings import check_option_names
 from jobdeck.states import JobState, Trigger
 from jobdeck.store.base import JobRow, NewJob
@@ -86,7 +86,7 @@ class Task(Generic[P, R]):
             raise ConfigError(f"task {self.name}: max_attempts must be at least 1")
         self.timeout = timeout if timeout is not None else deck.settings.default_timeout
         self.priority = priority
-        self.labels = _label_strings(labels or {})
+        self.labels = labels_as_text(labels or {})
         self.is_async = inspect.iscoroutinefunction(fn)
         self.executor = ("async" if self.is_async else "thread") if executor == "auto" else executor
         if self.executor == "async" and not self.is_async:
@@ -156,29 +156,46 @@ class BoundTask:
         return await asyncio.to_thread(self.enqueue, **kwargs)
 
     def enqueue_many(self, kwargs_list: Sequence[Mapping[str, Any]]) -> list[JobHandle]:
-        """Insert all jobs in one round trip; each handle says whether it is new (``created``)."""
-        common = self._common_fields()
-        jobs = [self._new_job(kwargs, common) for kwargs in kwargs_list]
+        """Insert all jobs in one round trip; each handle says whether it is new (``created``).
+
+        Every job is checked against the payload limits first: one refused job (InvalidPayload,
+        SerializationError, ArgumentsError) means none of the batch is written.
+        """
+        limits = PayloadLimits.of(self.task.deck.settings)
+        common = self._common_fields(limits)
+        jobs = [self._new_job(kwargs, common, limits) for kwargs in kwargs_list]
         deck = self.task.deck
         results = deck.store.insert_jobs(jobs, conn=self.opts.conn)
         return [JobHandle(deck, r.job_id, created=r.created) for r in results]
 
     def new_job(self, kwargs: Mapping[str, Any]) -> NewJob:
-        return self._new_job(kwargs, self._common_fields())
+        limits = PayloadLimits.of(self.task.deck.settings)
+        return self._new_job(kwargs, self._common_fields(limits), limits)
 
-    def _new_job(self, kwargs: Mapping[str, Any], common: dict[str, Any]) -> NewJob:
+    def _new_job(
+        self, kwargs: Mapping[str, Any], common: dict[str, Any], limits: PayloadLimits
+    ) -> NewJob:
         self.task.check_args(kwargs)
-        args_json = dumps_checked(dict(kwargs), "args") if kwargs else "{}"
-        return NewJob(args_json=args_json, **common)
+        return NewJob(args_json=encode_args(kwargs, limits), **common)
 
-    def _common_fields(self) -> dict[str, Any]:
-        """Everything but the arguments: the same for every job of one enqueue call."""
+    def _common_fields(self, limits: PayloadLimits) -> dict[str, Any]:
+        """Everything but the arguments: the same for every job of one enqueue call, so its
+        names and labels are checked once per call, not once per job."""
         task, opts = self.task, self.opts
-        labels = {**task.labels, **_label_strings(opts.labels)}
+        labels = {**task.labels, **labels_as_text(opts.labels)}
+        queue = opts.queue or task.queue
+        for field_name, value in (
+            ("task", task.name),
+            ("queue", queue),
+            ("unique_key", opts.unique_key),
+            ("schedule", opts.schedule),
+            ("triggered_by", opts.triggered_by),
+        ):
+            check_name(value, field_name, limits)
         return {
             "task": task.name,
-            "labels_json": dumps_checked(labels, "labels"),
-            "queue": opts.queue or task.queue,
+            "labels_json": encode_labels(labels, limits),
+            "queue": queue,
             "priority": task.priority if opts.priority is None else opts.priority,
             "max_attempts": opts.max_attempts or task.max_attempts,
             "timeout": opts.timeout if opts.timeout is not None else task.timeout,
@@ -250,7 +267,3 @@ class JobHandle:
                 raise TimeoutError(f"job {self.id} is still {self.state} after {timeout} s")
             time.sleep(poll)
         return self
-
-
-def _label_strings(labels: Mapping[str, Any]) -> dict[str, str]:
-    return {str(key): str(value) for key, value in labels.items()}

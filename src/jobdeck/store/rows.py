@@ -121,6 +121,8 @@ def stats_increments(
 
 
 def _json(value: Any) -> Any:
+    # loads() cuts what is nested past the depth ceiling (only rows from before the payload
+    # limits are): decoding here, once, keeps every page, the API and the CLI working on them.
     if isinstance(value, str | bytes):
         return loads(value)
     return value
