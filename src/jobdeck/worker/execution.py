@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobdeck.errors import SerializationError
-from jobdeck.jsonvalues import dumps_checked
+from jobdeck.limits import PayloadLimits, encode_result
 from jobdeck.logs import prepare_child
 from jobdeck.retry import retry_at
 from jobdeck.settings import Settings
@@ -34,6 +34,14 @@ class RunningJob:
     abandoned: bool = False
 
 
+# Error text is written as given but bounded: an exception message often quotes its input, and
+# the input may be a payload of a megabyte. A summary is one line for the schedules page.
+ERROR_CHARS = 2_000
+TRACEBACK_HEAD_CHARS = 10_000
+TRACEBACK_TAIL_CHARS = 40_000
+SUMMARY_CHARS = 500
+
+
 def describe_timeout(seconds: float) -> str:
     shown = f"{seconds:g}"
     return f"timed out after {shown} s"
@@ -43,10 +51,12 @@ def success_outcome(
     job: ClaimedJob, value: Any, finished: datetime, settings: Settings, task: Task[..., Any] | None
 ) -> Outcome:
     try:
-        result_json = dumps_checked(value, "result")
-    except SerializationError as exc:
+        result_json = encode_result(value, PayloadLimits.of(settings))
+    except SerializationError as exc:  # not JSON, or past the payload limits
         return failure_outcome(job, str(exc), None, finished, settings, task)
     summary = value.get("summary") if isinstance(value, dict) else None
+    if isinstance(summary, str) and len(summary) > SUMMARY_CHARS:
+        summary = summary[: SUMMARY_CHARS - 1] + "…"
     return Outcome(
         job_id=job.id,
         attempt=job.attempt,
@@ -83,8 +93,38 @@ def failure_outcome(
         run_at=None
         if out_of_attempts
         else retry_at(finished, job.attempt, base, settings.backoff_max),
-        error=error,
-        traceback=trace,
+        error=storable_text(_clip(error, ERROR_CHARS)),
+        traceback=None if trace is None else storable_text(_clip_middle(trace)),
+    )
+
+
+def storable_text(text: str) -> str:
+    """``text`` with NUL characters and lone surrogates written as escapes (\\x00, \\ud800).
+
+    Neither can be stored (PostgreSQL refuses NUL, no UTF-8 holds a surrogate), and an outcome
+    the store refuses would be retried by the completer for ever, holding its batch back.
+    """
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def _clip_middle(trace: str) -> str:
+    """The first frames and the end (where the exception is) of a very long traceback."""
+    if len(trace) <= TRACEBACK_HEAD_CHARS + TRACEBACK_TAIL_CHARS:
+        return trace
+    left_out = len(trace) - TRACEBACK_HEAD_CHARS - TRACEBACK_TAIL_CHARS
+    return (
+        f"{trace[:TRACEBACK_HEAD_CHARS]}\n… ({left_out:,} characters left out) …\n"
+        f"{trace[-TRACEBACK_TAIL_CHARS:]}"
     )
 
 
