@@ -14,6 +14,7 @@ from rich.text import Text
 
 from jobdeck.control import JobDetail, JobPage
 from jobdeck.durations import format_duration
+from jobdeck.jsonvalues import preview
 from jobdeck.schedule_spec import humanize_ago, humanize_until
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.store.base import AlertRow, JobRow, TokenRow, UserRow
@@ -60,7 +61,7 @@ def jobs_table(page: JobPage, now: datetime) -> None:
     for job in page.rows:
         table.add_row(
             str(job.id),
-            Text(job.task),
+            Text(_clip(job.task, 200)),
             badge(job.state),
             f"{job.attempt}/{job.max_attempts}",
             duration(job.duration_ms),
@@ -72,16 +73,37 @@ def jobs_table(page: JobPage, now: datetime) -> None:
         console.print(f"more: --before {page.next_before_id}", style="dim")
 
 
+# A terminal shows more than the drawer, but not a megabyte: past these, values are shortened.
+ARGS_CHARS = 2_000
+RESULT_CHARS = 20_000
+TEXT_CHARS = 5_000
+
+
+def _clip(text: str, limit: int = TEXT_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… (+{len(text) - limit:,} characters)"
+
+
+def _clip_start(text: str, limit: int) -> str:
+    return (
+        text
+        if len(text) <= limit
+        else f"({len(text) - limit:,} characters before) …{text[-limit:]}"
+    )
+
+
 def job_panel(detail: JobDetail) -> None:
     job = detail.job
+    args = preview(job.args, indent=None, max_chars=ARGS_CHARS, max_depth=20, max_items=100)
+    result = preview(job.result, max_chars=RESULT_CHARS, max_depth=20, max_items=200)
+    shortened = args.truncated or (job.result is not None and result.truncated)
     now = datetime.now(job.enqueued_at.tzinfo)
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
     rows = [
-        ("Task", Text(job.task)),
+        ("Task", Text(_clip(job.task, 500))),
         ("Status", badge(job.state)),
-        ("Queue", Text(job.queue)),
+        ("Queue", Text(_clip(job.queue, 500))),
         ("Attempts", Text(f"{job.attempt} of {job.max_attempts}")),
         ("Enqueued", Text(when(job.enqueued_at, now))),
         ("Started", Text(when(job.started_at, now))),
@@ -91,18 +113,25 @@ def job_panel(detail: JobDetail) -> None:
             "Trigger",
             Text(f"{job.trigger}" + (f" by {job.triggered_by}" if job.triggered_by else "")),
         ),
-        ("Args", Text(json.dumps(job.args, ensure_ascii=False))),
-        ("Labels", Text(", ".join(f"{k}={v}" for k, v in job.labels.items()) or "-")),
+        ("Args", Text(args.text)),
+        ("Labels", Text(_clip(", ".join(f"{k}={v}" for k, v in job.labels.items())) or "-")),
     ]
     if job.summary:
-        rows.append(("Summary", Text(job.summary)))
+        rows.append(("Summary", Text(_clip(job.summary))))
     for name, value in rows:
         facts.add_row(name, value)
     parts: list[object] = [facts]
     if job.result is not None:
-        parts.append(Syntax(json.dumps(job.result, indent=2, ensure_ascii=False), "json"))
+        parts.append(Syntax(result.text, "json"))
     if job.error:
-        parts.append(Text(job.error, style="red"))
+        parts.append(Text(_clip(job.error), style="red"))
+    if shortened:
+        parts.append(
+            Text(
+                "(values shortened for the terminal; the dashboard's api/jobs/ID has them whole)",
+                style="dim",
+            )
+        )
     console.print(Panel(Group(*parts), title=f"job {job.id}"))  # type: ignore[arg-type]
     attempts = Table(title="Attempts", show_edge=False, header_style="bold")
     for column in ("#", "Status", "Worker", "Started", "Duration", "Error"):
@@ -114,14 +143,17 @@ def job_panel(detail: JobDetail) -> None:
             Text(attempt.worker_id or "-"),
             when(attempt.started_at, now),
             duration(attempt.duration_ms),
-            Text(attempt.error or ""),
+            Text(_clip(attempt.error or "")),
         )
     console.print(attempts)
     for attempt in detail.attempts:
         if attempt.traceback:
-            console.print(
-                Panel(Text(attempt.traceback), title=f"traceback, attempt {attempt.attempt}")
-            )
+            trace = attempt.traceback
+            if len(trace) > RESULT_CHARS:
+                trace = (
+                    f"(+{len(trace) - RESULT_CHARS:,} characters before) …{trace[-RESULT_CHARS:]}"
+                )
+            console.print(Panel(Text(trace), title=f"traceback, attempt {attempt.attempt}"))
 
 
 _SCHEDULE_STYLES = {"success": "green", "failed": "red", "running": "cyan", "pending": "white"}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from jinja2 import Environment
 
 from jobdeck.durations import format_duration
+from jobdeck.jsonvalues import Preview, preview
 from jobdeck.schedule_spec import humanize_ago, humanize_until
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
@@ -56,6 +59,41 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
 
+def json_preview(value: Any) -> Preview:
+    """Arguments or a result for the drawer: whole when small, else shortened (``truncated``),
+    so that no page grows with a job's payload; the template links to the whole job."""
+    return preview(value)
+
+
+def clip(text: Any, limit: int = 200, keep: str = "start") -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out; ``keep="ends"``
+    keeps its first quarter and last three quarters (a traceback: where it began, and the
+    last frames with the exception).
+
+    >>> clip("abcdef", 3)
+    'abc… (+3 characters)'
+    >>> clip("abcdefgh", 4, keep="ends")
+    'a … (4 characters left out) … fgh'
+    """
+    shown = "" if text is None else str(text)
+    if len(shown) <= limit:
+        return shown
+    left_out = len(shown) - limit
+    if keep == "ends":
+        head = limit // 4
+        return f"{shown[:head]} … ({left_out:,} characters left out) … {shown[head - limit :]}"
+    return f"{shown[:limit]}… (+{left_out:,} characters)"
+
+
+def is_clipped(text: Any, limit: int = 200) -> bool:
+    return text is not None and len(str(text)) > limit
+
+
+def first_items(mapping: Mapping[Any, Any], limit: int) -> list[tuple[Any, Any]]:
+    """The first ``limit`` entries: rows from before the label limits may hold thousands."""
+    return list(islice(mapping.items(), limit))
+
+
 def span(delta: timedelta | None) -> str:
     return format_duration(delta) if delta is not None else NONE_SHOWN
 
@@ -66,6 +104,10 @@ def install_filters(env: Environment) -> None:
         iso=iso,
         clock_time=clock_time,
         pretty_json=pretty_json,
+        json_preview=json_preview,
+        clip=clip,
+        is_clipped=is_clipped,
+        first_items=first_items,
         badge_class=badge_class,
         span=span,
     )
