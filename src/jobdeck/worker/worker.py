@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -76,14 +77,17 @@ class Worker:
 
     def run(self, install_signals: bool = True) -> str:
         """Work until stopped; returns why it stopped ("stopped" or "restart")."""
+        signals = None
         if install_signals and threading.current_thread() is threading.main_thread():
             # Before start(): a SIGTERM while it registers still means "drain", never a kill.
-            self._install_signal_handlers()
+            signals = SignalWatch(self._on_signal)
         self.start()
         try:
             self._fetch_loop()
         finally:
             self._drain()
+            if signals is not None:
+                signals.close()
         return self.exit_reason
 
     def start(self) -> None:
@@ -152,18 +156,14 @@ class Worker:
     def _state(self) -> str:
         return "stopping" if self._stopping.is_set() else "running"
 
-    def _install_signal_handlers(self) -> None:
-        def handle(signum: int, frame: FrameType | None) -> None:
-            already = self._stopping.is_set()
-            log.info(
-                "received %s: %s",
-                signal.Signals(signum).name,
-                "stopping now" if already else "draining (send again to stop at once)",
-            )
-            self.stop(hurry=already)
-
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
+    def _on_signal(self, signum: int) -> None:
+        already = self._stopping.is_set()
+        log.info(
+            "received %s: %s",
+            signal.Signals(signum).name,
+            "stopping now" if already else "draining (send again to stop at once)",
+        )
+        self.stop(hurry=already)
 
     # -- fetching ----------------------------------------------------------------------------
 
@@ -415,3 +415,39 @@ async def _wait_for(call: Any, timeout: float) -> Any:
     import asyncio  # already loaded: this runs on the worker's event loop
 
     return await asyncio.wait_for(call, timeout)
+
+
+class SignalWatch:
+    """SIGTERM and SIGINT handled on a thread of their own.
+
+    A Python signal handler runs on the main thread between two of its bytecodes, maybe
+    while that thread holds a lock that stopping needs (the store's wake-up channel, an
+    Event's condition): calling ``stop`` there can deadlock. So the handler only writes the
+    signal's number to a pipe, and this thread reads it and calls ``on_signal``.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, on_signal: Callable[[int], None]) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._on_signal = on_signal
+        self._thread = threading.Thread(target=self._watch, name="jobdeck-signals", daemon=True)
+        self._thread.start()
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(OSError):  # a full pipe: a signal is already pending
+            os.write(self._write, bytes([signum]))
+
+    def _watch(self) -> None:
+        while data := os.read(self._read, 1):
+            self._on_signal(data[0])
+        os.close(self._read)
+
+    def close(self) -> None:
+        """Give the signals back, then end the thread (EOF on the pipe)."""
+        for sig, previous in self._previous.items():
+            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
+        os.close(self._write)
+        self._thread.join(5)
