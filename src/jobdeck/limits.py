@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobdeck.errors import InvalidPayload
-from jobdeck.jsonvalues import DEPTH_CEILING, JsonLimits, check_text, dumps_checked, shown
+from jobdeck.jsonvalues import JsonLimits, check_text, dumps_checked, shown
 from jobdeck.settings import Settings
 
 _LABEL_SCALARS = (str, int, float, bool, type(None))
@@ -29,15 +29,12 @@ class PayloadLimits:
 
     @classmethod
     def of(cls, settings: Settings) -> PayloadLimits:
-        depth = settings.max_nesting_depth
-        depth_rule = f"max_nesting_depth={depth}"
-        if depth > DEPTH_CEILING:
-            depth_rule += f" (capped at {DEPTH_CEILING})"
+        depth = settings.max_nesting_depth  # Settings keeps it within DEPTH_CEILING
         return cls(
             json_limits=JsonLimits(
-                max_depth=min(depth, DEPTH_CEILING),
+                max_depth=depth,
                 max_bytes=settings.max_arguments_bytes,
-                depth_rule=depth_rule,
+                depth_rule=f"max_nesting_depth={depth}",
                 bytes_rule=f"max_arguments_bytes={settings.max_arguments_bytes}",
             ),
             name_length=settings.max_name_length,

@@ -18,6 +18,7 @@ from typing import Any
 
 from jobdeck.durations import parse_duration
 from jobdeck.errors import ConfigError
+from jobdeck.jsonvalues import DEPTH_CEILING
 
 DEFAULT = "default"
 ENVIRONMENT = "environment"
@@ -106,6 +107,11 @@ class Settings:
         for name in (*limits, "max_label_length"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.max_nesting_depth > DEPTH_CEILING:
+            raise ConfigError(
+                f"max_nesting_depth must be at most {DEPTH_CEILING} (deeper values are not "
+                f"decoded, to keep every page safe), got {self.max_nesting_depth}"
+            )
 
     # Which of default, environment, code or command line set each option; not a setting.
     sources: Mapping[str, str] = field(

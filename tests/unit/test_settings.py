@@ -153,3 +153,8 @@ def test_a_session_cannot_idle_longer_than_it_lives() -> None:
 def test_limits_are_at_least_one() -> None:
     with pytest.raises(ConfigError, match="max_nesting_depth must be at least 1"):
         Settings(max_nesting_depth=0)
+
+
+def test_nesting_depth_stays_under_the_decoding_ceiling() -> None:
+    with pytest.raises(ConfigError, match="max_nesting_depth must be at most 100"):
+        Settings(max_nesting_depth=500)
