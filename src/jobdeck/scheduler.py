@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from jobdeck.alerts import RECOVERED, STALE, Alerter, AlertEvent
+from jobdeck.errors import SerializationError
 from jobdeck.schedules import Schedule, status_of
 from jobdeck.states import Trigger
 from jobdeck.store.base import NewJob, ScheduleRow
@@ -62,7 +63,10 @@ class Scheduler(Looper):
         for schedule in self.deck.schedules.values():
             row = rows.get(schedule.name)
             if row is not None and not row.paused:
-                self.fire_due(schedule, row.last_tick_at, now)
+                try:
+                    self.fire_due(schedule, row.last_tick_at, now)
+                except SerializationError as exc:  # one bad schedule never stops the others
+                    log.error("scheduler: %s not enqueued: %s", schedule.name, exc)
         if time.monotonic() - self._last_health_check >= self.stale_check_interval:
             self._last_health_check = time.monotonic()
             self.check_health(list(rows.values()), now)

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jobdeck.durations import parse_duration
-from jobdeck.errors import ConfigError
+from jobdeck.errors import ConfigError, SerializationError
 from jobdeck.jsonvalues import dumps_checked
+from jobdeck.limits import PayloadLimits, check_name, encode_args
 from jobdeck.schedule_spec import ScheduleSpec
 from jobdeck.states import JobState
 from jobdeck.store.base import ScheduleDef, ScheduleRow
@@ -80,6 +81,13 @@ def build_schedule(
         raise ConfigError(f"schedule {name!r}: catch_up must be one of {CATCH_UP_POLICIES}")
     call_args = dict(args or {})
     task.check_args(call_args)
+    # Every tick enqueues these: a payload past the limits fails here once, not at each tick.
+    limits = PayloadLimits.of(task.deck.settings)
+    try:
+        check_name(name, "schedule", limits)
+        encode_args(call_args, limits)
+    except SerializationError as exc:
+        raise ConfigError(f"schedule {name[:80]!r}: {exc}") from None
     return Schedule(
         name=name,
         task=task,

@@ -83,6 +83,14 @@ def test_bad_declarations_are_refused_with_a_clear_message(options: dict, messag
         deck.periodic(name="bad", **options)(lambda: None)
 
 
+def test_a_schedule_whose_every_tick_would_be_refused_is_refused_at_declaration() -> None:
+    deck = JobDeck("sqlite:///unused.db", max_nesting_depth=3)
+    with pytest.raises(ConfigError, match=r"schedule 'deep': args\.x: nested more than 3"):
+        deck.periodic(name="deep", cron="@daily", args={"x": [[[1]]]})(lambda x: None)
+    with pytest.raises(ConfigError, match="schedule: 300 characters; the limit is max_name"):
+        deck.periodic(name="n" * 300, cron="@daily")(lambda: None)
+
+
 def test_sync_writes_schedules_and_marks_removed_ones_inactive(db_url: str) -> None:
     deck = make_deck(db_url)
     deck.periodic(name="a", cron="@daily", title="A", description="does a")(lambda: None)
