@@ -222,10 +222,12 @@ def test_the_lenient_filters_of_the_pages_say_what_they_ignored(site: Site) -> N
         "/jobs?before=²": "Ignored the page cursor before=",
         "/jobs?job=9223372036854775808": "Ignored job=",
         "/jobs?task=a%00b": "Ignored the task filter",
-        "/jobs?from=0001-01-01": "From Date must be a date",
-        "/audit?to=9999-12-31": "to must be a date",
+        "/jobs?from=2025-13-01": "From Date must be a date",
+        "/jobs?to=1700000000": "To Date must be a date",
+        "/audit?to=31/12/2025": "to must be a date",
         "/audit?actor=%00": "Ignored the actor filter",
-        "/audit?before_ts=9999-12-31T23:59:59-14:00&before_id=op-1": "page cursor is invalid",
+        "/audit?before_ts=yesterday&before_id=op-1": "page cursor is invalid",
+        "/audit?before_ts=2025-01-01T00:00:00Z&before_id=1": "page cursor is invalid",
     }
     for path, notice in cases.items():
         page = send(site.client, "GET", path)
@@ -249,8 +251,9 @@ def test_wrong_methods_say_which_ones_the_path_takes(site: Site) -> None:
         ("DELETE", "/api/jobs/1/retry"): {"POST"},
         ("GET", "/api/jobs/1/retry"): {"POST"},
         ("POST", "/api/tokens/1"): {"DELETE"},
-        # GET is right too: it reads a schedule named ".../run" (names may hold slashes).
-        ("PUT", f"/api/schedules/{SCHEDULE}/run"): {"GET", "POST"},
+        # Not GET, though GET would read a schedule named ".../run": in the schema, a name is
+        # one path segment (a slash in it is sent as %2F).
+        ("PUT", f"/api/schedules/{SCHEDULE}/run"): {"POST"},
         ("PUT", "/api/users"): {"GET", "POST"},
         ("DELETE", "/jobs"): {"GET"},
     }
@@ -364,3 +367,45 @@ def test_forms_with_nul_characters_are_refused(site: Site) -> None:
         headers={"content-length": "²".encode("latin-1")},  # type: ignore[dict-item]
     )
     assert answer.status_code < 500, answer.text[:200]
+
+
+def test_values_are_read_as_the_schema_writes_them(site: Site) -> None:
+    """pydantic alone reads "0" as a date (a Unix time) and "+5" as an id; the schema says
+    neither. Days and instants beyond what any row holds are clamped, not refused."""
+    refused = [
+        "/api/jobs?from=0",
+        "/api/jobs?to=1700000000",
+        "/api/jobs?before=+5",
+        "/api/jobs?after=%205",
+        "/api/jobs?before=1_000",
+        "/api/jobs/1.0",
+        "/api/audit?before_ts=0&before_id=op-1",
+        "/api/audit?before_ts=2025-01-01&before_id=op-1",
+    ]
+    for path in refused:
+        answer = send(site.client, "GET", path)
+        assert answer.status_code == 422, (path, answer.status_code)
+        assert answer.json()["error"]["code"] == "invalid"
+    clamped = [
+        "/api/jobs?from=0001-01-01&to=9999-12-31",
+        "/api/audit?from=0001-01-01&to=9999-12-31",
+        "/api/audit?before_ts=9999-12-31T23:59:59-14:00&before_id=op-1",
+        "/api/audit?before_ts=0001-01-01T00:00:00%2B14:00&before_id=op-1",
+        "/jobs?from=0001-01-01&to=9999-12-31",
+    ]
+    for path in clamped:
+        answer = send(site.client, "GET", path)
+        assert answer.status_code == 200, (path, answer.text[:200])
+    jobs = send(site.client, "GET", "/api/jobs?from=0001-01-01&to=9999-12-31").json()["jobs"]
+    assert len(jobs) == 1, "the clamped range still holds every job"
+
+
+def test_unknown_users_and_tokens_are_404_and_a_revoked_token_409(site: Site) -> None:
+    answer = site.client.patch("/api/users/nobody@example.com", json={"active": False})
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+    assert site.client.delete("/api/tokens/999").status_code == 404
+    created = site.client.post("/api/tokens", json={"name": "ci", "role": "admin"})
+    token_id = created.json()["token"]["id"]
+    assert site.client.delete(f"/api/tokens/{token_id}").status_code == 204
+    again = site.client.delete(f"/api/tokens/{token_id}")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"

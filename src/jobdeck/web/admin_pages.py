@@ -15,8 +15,6 @@ from jobdeck.store.base import AuditFilter, AuditRow
 from jobdeck.web.access import Principal, actor_of, needs
 from jobdeck.web.app import render
 from jobdeck.web.params import (
-    FIRST_DAY,
-    LAST_DAY,
     FormFields,
     PageRoute,
     day_end,
@@ -55,9 +53,7 @@ def audit_filter(principal: Principal, params: dict[str, str]) -> tuple[AuditFil
         value = params.get(key, "")
         day = or_none(parse_day, value) if value else None
         if value and day is None:
-            errors.append(
-                f"{key} must be a date like 2025-01-31 ({FIRST_DAY} to {LAST_DAY}); ignored."
-            )
+            errors.append(f"{key} must be a date like 2025-01-31; ignored.")
         elif day is not None:
             dates[key] = day_start(day) if key == "from" else day_end(day)
     before = None

@@ -306,6 +306,7 @@ def change_user(
     request: Request, email: Annotated[Email, Path()], body: UserChange, principal: Admin
 ) -> UserOut:
     deck, actor = deck_of(request), actor_of(request, principal)
+    _known_user(deck, email)
     user = None
     if body.role is not None:
         user = accounts.set_role(
@@ -343,7 +344,22 @@ def create_token(request: Request, body: TokenIn, principal: Admin) -> TokenCrea
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(request: Request, token_id: RowId, principal: Admin) -> None:
     deck = deck_of(request)
+    token = next((t for t in deck.store.list_tokens() if t.id == token_id), None)
+    if token is None:
+        raise HTTPException(404, f"no token with id {token_id}")
+    if token.revoked_at is not None:
+        raise InvalidTransition(f"token {token_id} is already revoked")
     accounts.revoke_token(deck.store, deck.clock, actor_of(request, principal), token_id)
+
+
+def _known_user(deck: JobDeck, email: str) -> None:
+    """A 404 for an address no user has (accounts' own refusal is a 400, as for a form)."""
+    try:
+        user = deck.store.find_user(accounts.normalise_email(email))
+    except ConfigError:  # not even an email address
+        user = None
+    if user is None:
+        raise HTTPException(404, f"no user with email {email[:100]}")
 
 
 # -- errors: always {"error": {"code", "message"}} ------------------------------------------
@@ -392,7 +408,10 @@ def _allowed_methods(request: Request) -> list[str]:
     first route whose path matched (GET /users, not also POST /users)."""
     methods: set[str] = set()
     for route in router.routes:
-        match, _ = route.matches({**request.scope, "method": "__none__"})
-        if match != Match.NONE:
+        match, child = route.matches({**request.scope, "method": "__none__"})
+        # A {name:path} that took a slash is not what the schema means by the path: GET
+        # /schedules/{name} is not a method of /schedules/x/run, though it would read "x/run".
+        spans = any("/" in str(value) for value in child.get("path_params", {}).values())
+        if match != Match.NONE and not spans:
             methods.update(getattr(route, "methods", None) or ())
     return sorted(methods)

@@ -13,10 +13,13 @@ from jobdeck.states import JobState
 from jobdeck.store.base import AttemptRow, AuditRow, JobRow, TokenRow, UserRow, WorkerInfo
 from jobdeck.web.params import NO_NUL, Name
 
-# Text a store can hold (no NUL, no lone surrogate) and of a sane size; the account rules
-# (what an email looks like, a password's minimum length) are checked by accounts, as 400s.
-Email = Annotated[str, StringConstraints(min_length=1, max_length=254, pattern=NO_NUL)]
-Password = Annotated[str, StringConstraints(max_length=1024, pattern=NO_NUL)]
+# The schema says what accounts take (an "@" inside, no spaces; 8 characters or more), so
+# a request that fits it is refused only by the rules no schema can hold (a role this deck does
+# not define, an email already taken): those are 400s. No NUL or lone surrogate either.
+# Spaces spelt out, not \s: Python's and pydantic's (Rust's) regex engines disagree on it.
+EMAIL = r"^[^ @\x00][^ \x00]*@[^ \x00]*[^ @\x00]$"
+Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=1024, pattern=NO_NUL)]
 
 
 class ErrorDetail(BaseModel):

@@ -20,8 +20,6 @@ from jobdeck.web.access import Principal, needs, require
 from jobdeck.web.app import render, toast_header
 from jobdeck.web.operations import JobAction, operate_on_job
 from jobdeck.web.params import (
-    FIRST_DAY,
-    LAST_DAY,
     MAX_TEXT,
     PageRoute,
     RowId,
@@ -107,9 +105,7 @@ def read_params(request: Request) -> ListParams:
     for key, label in (("from", "From Date"), ("to", "To Date")):
         value = q.get(key, "")
         if value and or_none(parse_day, value) is None:
-            params.errors.append(
-                f"{label} must be a date like 2025-01-31, from {FIRST_DAY} to {LAST_DAY}; ignored."
-            )
+            params.errors.append(f"{label} must be a date like 2025-01-31; ignored.")
         elif value:
             setattr(params, "date_from" if key == "from" else "date_to", value)
     for key in ("before", "after"):

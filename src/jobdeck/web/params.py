@@ -5,6 +5,7 @@ reaches the database."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -13,7 +14,13 @@ from annotated_types import Ge, Le
 from fastapi import Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,45 +32,70 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # Ids are 64-bit in both stores: larger numbers are refused as invalid input, never sent to
-# the database (SQLite raises on them). Digits are parsed by pydantic, which takes only ASCII
-# digits: "²" passes str.isdigit() but not this.
+# the database (SQLite raises on them). Only ASCII digits: "²" passes str.isdigit() and then
+# breaks int(), and pydantic alone would also take "+5", " 5" and "1_000".
 MAX_ID = 2**63 - 1
 # PostgreSQL text cannot hold NUL, and neither store can encode a lone surrogate (which a JSON
 # body can carry as "\udc00"; pydantic refuses those when a pattern is checked).
 NO_NUL = r"^[^\x00]*$"
 MAX_TEXT = 200
-# The days a filter or cursor may name. Both stores go further, but datetime does not: the end
-# of 9999-12-31 in UTC-14 is past year 9999 and raises OverflowError on the way to UTC.
+# Days and instants are clamped to these: no job or audit row lies outside, and past them
+# datetime itself breaks (the end of 9999-12-31 in UTC-14 overflows on its way to UTC; SQLite's
+# text timestamps sort wrongly before year 1000). A filter "from 0001-01-01" means "from the
+# start", and gets it.
 FIRST_DAY = date(1970, 1, 1)
 LAST_DAY = date(9998, 12, 31)
+_FIRST = datetime.combine(FIRST_DAY, time.min, UTC)
+_LAST = datetime.combine(LAST_DAY, time.max, UTC)
+_DIGITS = re.compile(r"[0-9]{1,30}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?"
+)
 
 
-def _day_in_range(day: date) -> date:
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValueError(f"must be a day from {FIRST_DAY} to {LAST_DAY}")
-    return day
+def _shaped(pattern: re.Pattern[str], shape: str) -> Callable[[Any], Any]:
+    """Text must look like ``shape`` before pydantic reads it: its lax mode also takes "0" as
+    a date (a Unix time) and "1_000" as a number, which the OpenAPI schema does not allow."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueError(f"must be {shape}")
+        return value
+
+    return check
 
 
-def _utc_in_range(moment: datetime) -> datetime:
+def _clamp_day(day: date) -> date:
+    return min(max(day, FIRST_DAY), LAST_DAY)
+
+
+def _clamp_utc(moment: datetime) -> datetime:
     """Naive instants are UTC (our own cursors never are naive); every other zone is moved to
     UTC here, once, so the stores only ever see in-range UTC instants."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         moment = moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"must be an instant from {FIRST_DAY} to {LAST_DAY}") from None
-    _day_in_range(moment.date())
-    return moment
+    except OverflowError:  # within a day of year 1 or 9999
+        return _LAST if moment.year > LAST_DAY.year else _FIRST
+    return min(max(moment, _FIRST), _LAST)
 
 
-Id = Annotated[int, Ge(1), Le(MAX_ID)]
+Id = Annotated[int, Ge(1), Le(MAX_ID), BeforeValidator(_shaped(_DIGITS, "a whole number"))]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NO_NUL)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL)]
 # An audit row's id, as our own cursors carry it: "op-12" or "run-34".
 AuditId = Annotated[str, StringConstraints(max_length=40, pattern=r"^(op|run)-[0-9]{1,19}$")]
-Day = Annotated[date, AfterValidator(_day_in_range)]
-Instant = Annotated[datetime, AfterValidator(_utc_in_range)]
+Day = Annotated[
+    date, BeforeValidator(_shaped(_DAY, "a date like 2025-01-31")), AfterValidator(_clamp_day)
+]
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_shaped(_INSTANT, "a time like 2025-01-31T09:30:00Z")),
+    AfterValidator(_clamp_utc),
+]
 
 RowId = Annotated[Id, Path()]
 Cursor = Annotated[Id | None, Query()]
