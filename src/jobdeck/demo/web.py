@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jobdeck.demo.app import db
 from jobdeck.demo.mail import recent_mail
-from jobdeck.web.access import require
+from jobdeck.web.access import Principal, needs
 from jobdeck.web.app import render
 
 mail_router = APIRouter(include_in_schema=False)
 
 
 @mail_router.get("/demo/mail", response_class=HTMLResponse)
-async def sent_mail(request: Request) -> Response:
-    await require(request, "view")
+def sent_mail(request: Request, _: Annotated[Principal, Depends(needs("view"))]) -> Response:
+    # A plain def: FastAPI runs it in its threadpool, off the event loop, like the dashboard.
     return render(request, "demo_mail.html", nav="demo/mail", messages=recent_mail(db(), 100))
