@@ -55,6 +55,8 @@ class Settings:
     # Ticks later than this are "missed" (downtime) and follow the schedule's catch_up policy.
     misfire_grace: float = 60.0
     stale_check_interval: float = 5.0
+    # The fleet's floor: with fewer workers heartbeating the health pill turns amber (0: any).
+    expected_workers: int = 0
     alert_webhooks: tuple[str, ...] = ()
     alert_emails: tuple[str, ...] = ()
     smtp_url: str | None = None
@@ -96,6 +98,8 @@ class Settings:
                 f"lease_duration ({self.lease_duration}s) must be longer than "
                 f"heartbeat_interval ({self.heartbeat_interval}s), or leases expire between beats"
             )
+        if self.expected_workers < 0:
+            raise ConfigError(f"expected_workers must be 0 or more, got {self.expected_workers}")
         if self.default_max_attempts < 1:
             raise ConfigError("default_max_attempts must be at least 1")
         if self.session_idle <= 0 or self.session_absolute < self.session_idle:

@@ -32,6 +32,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "scheduler_enabled": ("false", False),
     "misfire_grace": ("5m", 300.0),
     "stale_check_interval": ("10s", 10.0),
+    "expected_workers": ("3", 3),
     "alert_webhooks": (
         "https://a.example/h1,https://b.example/h2",
         ("https://a.example/h1", "https://b.example/h2"),
