@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 from jobdeck.clock import Clock
 from jobdeck.errors import ConfigError, InvalidTransition, JobDeckError, JobNotFound
@@ -203,31 +204,61 @@ def _fill_buckets(
     return filled
 
 
+HealthLevel = Literal["healthy", "degraded", "unhealthy"]
+HEALTHY: HealthLevel = "healthy"
+DEGRADED: HealthLevel = "degraded"
+UNHEALTHY: HealthLevel = "unhealthy"
+# A worker that went silent without stopping shows as lost for this long: long enough for
+# an operator to notice it, and for its jobs' leases to run out and be rescued.
+LOST_VISIBLE = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class Health:
-    """The worker pill: healthy when a heartbeat is younger than three intervals."""
+    """The worker pill: healthy when a heartbeat is younger than three intervals and at least
+    ``expected_workers`` are heartbeating; degraded when some but fewer are; else unhealthy."""
 
-    healthy: bool
-    reason: str  # why unhealthy, or which worker beat last
+    level: HealthLevel
+    reason: str  # why not healthy, or how many workers beat
     last_heartbeat: datetime | None
-    workers: list[WorkerInfo]
+    workers: list[WorkerInfo]  # heartbeating now
+    lost: list[WorkerInfo] = field(default_factory=list)  # silent, never stopped, recent
+
+    @property
+    def healthy(self) -> bool:
+        return self.level == HEALTHY
+
+    @classmethod
+    def down(cls, reason: str) -> Health:
+        return cls(UNHEALTHY, reason, None, [])
 
 
-def worker_health(store: Store, clock: Clock, heartbeat_interval: float) -> Health:
+def worker_health(
+    store: Store, clock: Clock, heartbeat_interval: float, expected_workers: int = 0
+) -> Health:
     now = clock.now()
     try:
         workers = store.list_workers(since=now - timedelta(days=1))
     except JobDeckError as exc:
-        return Health(False, f"database unreachable: {exc}", None, [])
+        return Health.down(f"database unreachable: {exc}")
     limit = timedelta(seconds=3 * heartbeat_interval)
     fresh = [w for w in workers if w.state != "stopped" and now - w.last_heartbeat <= limit]
+    lost = [
+        w
+        for w in workers
+        if w.state != "stopped" and limit < now - w.last_heartbeat <= LOST_VISIBLE
+    ]
+    lost.sort(key=lambda w: w.last_heartbeat, reverse=True)
     if fresh:
         newest = max(w.last_heartbeat for w in fresh)
-        return Health(True, f"{len(fresh)} worker(s) heartbeating", newest, fresh)
+        if len(fresh) < expected_workers:
+            why = f"{len(fresh)} of {expected_workers} workers heartbeating"
+            return Health(DEGRADED, why, newest, fresh, lost)
+        return Health(HEALTHY, f"{len(fresh)} worker(s) heartbeating", newest, fresh, lost)
     latest = max((w.last_heartbeat for w in workers), default=None)
     if latest is None:
-        return Health(False, "no worker has sent a heartbeat", None, [])
+        return Health(UNHEALTHY, "no worker has sent a heartbeat", None, [], lost)
     age = int((now - latest).total_seconds())
     stopped = all(w.state == "stopped" for w in workers if w.last_heartbeat == latest)
     why = "the last worker stopped" if stopped else "no worker heartbeat"
-    return Health(False, f"{why} {age} s ago", latest, [])
+    return Health(UNHEALTHY, f"{why} {age} s ago", latest, [], lost)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from jobdeck import JobDeck
+from jobdeck.store.base import WorkerInfo
 from tests.browser import apps
 from tests.browser.conftest import HEALTH_REFRESH, dashboard, shot
 from tests.browser.harness import LiveServer, RunningWorker
@@ -103,5 +105,35 @@ def test_pill_is_red_with_the_reason_when_the_database_cannot_be_reached(
         expect(pill).to_have_text("Worker Unhealthy", timeout=3_000)  # three refreshes
         expect(pill).to_have_attribute("title", re.compile(r"^Unhealthy: .*database", re.I))
     finally:
+        server.stop()
+        deck.close()
+
+
+def test_below_the_expected_fleet_the_pill_is_amber_and_a_lost_worker_is_named(
+    page: Page, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    deck = apps.make_small_deck(f"sqlite:///{tmp_path / 'jobs.db'}", expected_workers=2)
+    deck.migrate()
+    silent_since = datetime.now(UTC) - timedelta(seconds=75)  # a SIGKILLed worker's last beat
+    deck.store.register_worker(
+        WorkerInfo("lost-1", "batch-host-7", 4242, ("default",), 4, silent_since, silent_since)
+    )
+    server = LiveServer(dashboard(deck)).start()
+    worker = RunningWorker(deck).start()
+    try:
+        page.goto(f"{server.url}/jobs")
+        pill = page.locator("#health-pill")
+        expect(pill).to_have_text(re.compile(r"1 of 2 Workers\s+· 1 lost"))
+        expect(pill).to_have_class(re.compile(r"pill-degraded"))
+        expect(pill).to_have_attribute(
+            "title", re.compile(r"^Degraded: 1 of 2 workers heartbeating")
+        )
+        notice = page.locator("#worker-notices .lost-worker")
+        expect(notice).to_have_count(1)
+        expect(notice).to_contain_text("Worker lost: batch-host-7 (pid 4242)")
+        expect(notice).to_contain_text("ago")
+        shot(page, request, "degraded")
+    finally:
+        worker.stop()
         server.stop()
         deck.close()

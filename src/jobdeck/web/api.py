@@ -102,25 +102,35 @@ def create_api(deck: JobDeck, parent: FastAPI) -> FastAPI:
 def health(request: Request) -> Any:
     """For load balancers: 200 when a worker heartbeat is recent and no schedule is stale."""
     deck = deck_of(request)
-    worker = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
+    worker = control.worker_health(
+        deck.store, deck.clock, deck.settings.heartbeat_interval, deck.settings.expected_workers
+    )
     try:
         stale = any(s.stale for s in schedule_control.schedule_statuses(deck))
     except JobDeckError:
         stale = True
     if worker.healthy and not stale:
         return HealthOut(status="ok")
-    return JSONResponse(HealthOut(status="unhealthy").model_dump(), status_code=503)
+    # Below the expected fleet is a failure for a load balancer too: the operator set a floor.
+    degraded = worker.level == control.DEGRADED and not stale
+    out = HealthOut(status="degraded" if degraded else "unhealthy")
+    return JSONResponse(out.model_dump(), status_code=503)
 
 
 @router.get("/workers", response_model=WorkersOut)
 def workers(request: Request, principal: Viewer) -> WorkersOut:
     deck = deck_of(request)
-    h = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
+    h = control.worker_health(
+        deck.store, deck.clock, deck.settings.heartbeat_interval, deck.settings.expected_workers
+    )
     return WorkersOut(
         healthy=h.healthy,
+        level=h.level,
         reason=h.reason,
+        expected_workers=deck.settings.expected_workers,
         last_heartbeat=h.last_heartbeat,
         workers=[WorkerOut.of(w) for w in h.workers],
+        lost=[WorkerOut.of(w) for w in h.lost],
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, StringConstraints
 
@@ -202,13 +202,16 @@ class WorkerOut(BaseModel):
 
 class WorkersOut(BaseModel):
     healthy: bool
+    level: Literal["healthy", "degraded", "unhealthy"]
     reason: str
+    expected_workers: int
     last_heartbeat: datetime | None
     workers: list[WorkerOut]
+    lost: list[WorkerOut]  # silent for over three heartbeats without stopping, last hour
 
 
 class HealthOut(BaseModel):
-    status: str
+    status: Literal["ok", "degraded", "unhealthy"]
 
 
 class ScheduleOut(BaseModel):

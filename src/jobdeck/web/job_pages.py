@@ -203,15 +203,23 @@ def health_pill(
     try:
         if isinstance(checked, JobDeckError):
             raise checked
-        health = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
+        health = control.worker_health(
+            deck.store, deck.clock, deck.settings.heartbeat_interval, deck.settings.expected_workers
+        )
     except (StoreUnavailable, SchemaError) as exc:
         # Red, with the reason, rather than an error the page would ignore: "the database
         # cannot be reached" is exactly what the pill is for. Details (a path, a host) only
         # for someone already identified.
         known = getattr(request.state, "principal", None) is not None
         reason = f"database unreachable: {exc}" if known else "database unreachable"
-        health = control.Health(False, reason, None, [])
-    return render(request, "_health.html", health=health, now=deck.clock.now())
+        health = control.Health.down(reason)
+    return render(
+        request,
+        "_health.html",
+        health=health,
+        now=deck.clock.now(),
+        expected_workers=deck.settings.expected_workers,
+    )
 
 
 # -- view models ---------------------------------------------------------------------------------

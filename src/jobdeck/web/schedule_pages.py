@@ -189,7 +189,9 @@ def _refresh(watched: JobRow | None) -> int:
 
 def _summary(deck: JobDeck, statuses: list[ScheduleStatus]) -> dict[str, Any]:
     """The guide's health indicators: failed jobs, stale last runs, no worker."""
-    health = control.worker_health(deck.store, deck.clock, deck.settings.heartbeat_interval)
+    health = control.worker_health(
+        deck.store, deck.clock, deck.settings.heartbeat_interval, deck.settings.expected_workers
+    )
     active = [s for s in statuses if s.active]
     failed = [s.title for s in active if s.status == "failed"]
     stale = [s.title for s in active if s.stale]
