@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
@@ -123,6 +124,19 @@ def worker(
     reason = Worker(ctx.deck, settings).run()
     if reason == "restart":
         os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
+@main.command("workers")
+@common_options
+@click.option("--all", "show_all", is_flag=True, help="Also workers silent for more than a day.")
+def workers_command(ctx: Context, show_all: bool) -> None:
+    """Workers with their host, state, last heartbeat and clock offset from the database."""
+    from jobdeck.cli_views import workers_table
+
+    now = ctx.deck.clock.now()
+    since = None if show_all else now - timedelta(days=1)
+    workers = ctx.deck.store.list_workers(since=since)
+    workers_table(workers, now, ctx.deck.settings.clock_skew_warning)
 
 
 def redact_secrets(value: object) -> object:

@@ -17,7 +17,7 @@ from jobdeck.durations import format_duration
 from jobdeck.jsonvalues import preview
 from jobdeck.schedule_spec import humanize_ago, humanize_until
 from jobdeck.schedules import ScheduleStatus
-from jobdeck.store.base import AlertRow, JobRow, TokenRow, UserRow
+from jobdeck.store.base import AlertRow, JobRow, TokenRow, UserRow, WorkerInfo
 
 console = Console(width=None if Console().is_terminal else 140)
 
@@ -235,6 +235,33 @@ def alerts_table(alerts: list[AlertRow]) -> None:
             Text(delivery),
         )
     console.print(table if alerts else "no alerts")
+
+
+def clock_offset(offset_ms: int | None, warn_seconds: float) -> Text:
+    """``+0.004 s``; in yellow past ``warn_seconds``: that host's clock is off."""
+    if offset_ms is None:
+        return Text("-")
+    style = "yellow" if abs(offset_ms) > warn_seconds * 1000 else ""
+    return Text(f"{offset_ms / 1000:+.3f} s", style=style)
+
+
+def workers_table(workers: list[WorkerInfo], now: datetime, warn_seconds: float) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("Host", "Worker", "State", "Queues", "Slots", "Last heartbeat", "Clock"):
+        table.add_column(column, overflow="fold")
+    for worker in workers:
+        table.add_row(
+            Text(worker.host),
+            Text(worker.id),
+            worker.state,
+            Text(",".join(worker.queues)),
+            str(worker.concurrency),
+            when(worker.last_heartbeat, now),
+            clock_offset(worker.clock_offset_ms, warn_seconds),
+        )
+    console.print(table if workers else "no workers")
+    if workers:
+        console.print("Clock: how far each host's clock is ahead of the database's (- behind).")
 
 
 def _span(delta: timedelta | None) -> str:

@@ -37,6 +37,8 @@ class Settings:
     heartbeat_interval: float = 5.0
     lease_duration: float = 30.0
     rescue_interval: float = 10.0
+    # A worker whose host clock is further than this from the database's logs a warning.
+    clock_skew_warning: float = 2.0
     # How often an idle worker looks for due jobs it was not woken for (scheduled and retried jobs).
     poll_interval: float = 1.0
     # Claims never exceed free slots; this caps one claim so one worker does not hoard a queue.
@@ -87,6 +89,7 @@ class Settings:
             "poll_interval",
             "complete_flush_interval",
             "scheduler_interval",
+            "clock_skew_warning",
         )
         for name in positive:
             if getattr(self, name) <= 0:

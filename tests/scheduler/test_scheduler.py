@@ -37,9 +37,7 @@ def run_job(
 ) -> None:
     """Claim and finish one job at the deck's clock time, as a worker would."""
     now = deck.clock.now()
-    claimed = deck.store.claim_jobs(
-        ClaimRequest("w-test", ["default"], 100, now, now + timedelta(seconds=30))
-    )
+    claimed = deck.store.claim_jobs(ClaimRequest("w-test", ["default"], 100, 30.0))
     (job,) = [j for j in claimed if j.id == job_id]
     status = AttemptStatus.SUCCEEDED if succeed else AttemptStatus.FAILED
     state = JobState.SUCCEEDED if succeed else JobState.FAILED
@@ -293,8 +291,7 @@ def test_status_badge_follows_the_runs(db_url: str) -> None:
     )
     assert status.next_run_at == datetime(2025, 6, 2, 9, 15, tzinfo=UTC)
     job, _ = deck.run_now("sla", by="x")
-    now = clock.now()
-    deck.store.claim_jobs(ClaimRequest("w", ["default"], 1, now, now + timedelta(seconds=30)))
+    deck.store.claim_jobs(ClaimRequest("w", ["default"], 1, 30.0))
     assert schedule_status(deck, "sla").status == "running"
     clock.advance(seconds=61)
     assert schedule_status(deck, "sla").may_be_stuck

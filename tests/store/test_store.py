@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jobdeck.clock import ManualClock
 from jobdeck.errors import SchemaError
 from jobdeck.states import AttemptStatus, JobState, Trigger
 from jobdeck.store import open_store
@@ -17,16 +18,16 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def claim(
-    store: Store,
-    worker: str = "w1",
-    limit: int = 10,
-    now: datetime | None = None,
-    queues: tuple[str, ...] = ("default",),
+    store: Store, worker: str = "w1", limit: int = 10, queues: tuple[str, ...] = ("default",)
 ) -> list:
-    moment = now or datetime.now(UTC)
-    return store.claim_jobs(
-        ClaimRequest(worker, queues, limit, moment, moment + timedelta(seconds=30))
-    )
+    return store.claim_jobs(ClaimRequest(worker, queues, limit, 30.0))
+
+
+def set_time(store: Store, moment: datetime) -> ManualClock:
+    """From now on the store reads a manual clock at ``moment`` instead of the database's."""
+    clock = ManualClock(moment)
+    store.clock = clock  # type: ignore[attr-defined]
+    return clock
 
 
 def success(job, finished: datetime | None = None, result: str = '{"ok":true}') -> Outcome:
@@ -96,7 +97,8 @@ def test_claim_respects_limit_queue_and_future_run_at(store: Store) -> None:
     assert len(claim(store, limit=10)) == 2
     assert [j.task for j in claim(store, queues=("mail",))] == ["other"]
     assert claim(store) == []
-    assert [j.task for j in claim(store, now=datetime.now(UTC) + timedelta(hours=2))] == ["later"]
+    set_time(store, datetime.now(UTC) + timedelta(hours=2))
+    assert [j.task for j in claim(store)] == ["later"]
 
 
 def test_two_claimers_never_get_the_same_job(store: Store, db_url: str) -> None:
@@ -197,8 +199,8 @@ def test_rescue_finishes_a_running_attempt_row_left_by_an_older_version(store: S
             f"SELECT id, 1, 'running', 'old', started_at FROM jobs WHERE id = {job.id}"
         )
     assert [a.status for a in store.get_attempts(job.id)] == ["running"]
-    late = datetime.now(UTC) + timedelta(seconds=31)
-    assert [r.id for r in store.rescue_expired(late, retry_at=late)] == [job.id]
+    set_time(store, datetime.now(UTC) + timedelta(seconds=31))
+    assert [r.id for r in store.rescue_expired()] == [job.id]
     (attempt,) = store.get_attempts(job.id)
     assert attempt.status == "failed" and "lease expired" in (attempt.error or "")
 
@@ -233,18 +235,18 @@ def test_failed_attempts_retry_then_fail_and_count_in_stats(store: Store) -> Non
 def test_rescue_retries_expired_leases_and_fences_the_late_worker(store: Store) -> None:
     store.insert_jobs([NewJob("a", max_attempts=3), NewJob("b", max_attempts=1)])
     jobs = claim(store, worker="sleepy")
-    late = datetime.now(UTC) + timedelta(seconds=31)
-    rescued = store.rescue_expired(late, retry_at=late)
+    set_time(store, datetime.now(UTC) + timedelta(seconds=31))
+    rescued = store.rescue_expired()
     assert {(r.task, r.state) for r in rescued} == {
         ("a", JobState.RETRYABLE),
         ("b", JobState.FAILED),
     }
-    again = claim(store, worker="healthy", now=late)
+    again = claim(store, worker="healthy")
     assert [j.task for j in again] == ["a"] and again[0].attempt == 2
     store.complete_jobs("healthy", [success(again[0])], shard=1)
     # The paused worker wakes up and reports its old attempt: nothing changes.
     assert store.complete_jobs("sleepy", [success(j) for j in jobs], shard=2) == []
-    assert store.renew_leases("sleepy", late + timedelta(seconds=30)) == 0
+    assert store.renew_leases("sleepy", 30.0) == 0
     row = store.get_job(again[0].id)
     assert row.state == JobState.SUCCEEDED and row.worker_id == "healthy"
     assert [a.status for a in store.get_attempts(again[0].id)] == ["failed", "succeeded"]
@@ -253,10 +255,33 @@ def test_rescue_retries_expired_leases_and_fences_the_late_worker(store: Store) 
 
 def test_renewed_lease_is_not_rescued(store: Store) -> None:
     store.insert_jobs([NewJob("a")])
+    clock = set_time(store, datetime.now(UTC))
     claim(store)
-    later = datetime.now(UTC) + timedelta(seconds=25)
-    assert store.renew_leases("w1", later + timedelta(seconds=30)) == 1
-    assert store.rescue_expired(later + timedelta(seconds=10), later) == []
+    clock.advance(seconds=25)
+    assert store.renew_leases("w1", 30.0) == 1
+    clock.advance(seconds=10)
+    assert store.rescue_expired() == []
+    clock.advance(seconds=21)
+    assert len(store.rescue_expired()) == 1
+
+
+def test_claims_and_leases_are_stamped_with_the_stores_time_at_the_write(store: Store) -> None:
+    store.insert_jobs([NewJob("a"), NewJob("b")])
+    before = datetime.now(UTC)
+    [job] = store.claim_jobs(ClaimRequest("w1", ["default"], 1, 12.5))
+    after = datetime.now(UTC)
+    row = store.get_job(job.id)
+    assert before <= job.started_at <= after and row.started_at == job.started_at
+    assert row.lease_expires_at == job.started_at + timedelta(seconds=12.5)
+    # A manual clock given to the store wins over the database's: tests move time by hand.
+    clock = set_time(store, datetime(2030, 1, 1, tzinfo=UTC))
+    [other] = store.claim_jobs(ClaimRequest("w1", ["default"], 1, 30.0))
+    assert other.started_at == clock.now()
+    assert store.get_job(other.id).lease_expires_at == clock.now() + timedelta(seconds=30)
+    clock.advance(seconds=5)
+    assert store.renew_leases("w1", 30.0) == 2
+    renewed = {j.id: j.lease_expires_at for j in (store.get_job(job.id), store.get_job(other.id))}
+    assert set(renewed.values()) == {clock.now() + timedelta(seconds=30)}
 
 
 def test_hand_back_returns_job_without_using_an_attempt(store: Store) -> None:
@@ -350,11 +375,21 @@ def test_prune_removes_old_finished_jobs_only(store: Store) -> None:
 def test_workers_register_heartbeat_and_stop(store: Store) -> None:
     now = datetime.now(UTC)
     store.register_worker(WorkerInfo("w1", "host", 123, ["default"], 4, now, now))
-    store.heartbeat_worker("w1", now + timedelta(seconds=5), "running")
     (worker,) = store.list_workers(since=now)
-    assert worker.last_heartbeat >= now + timedelta(seconds=4) and worker.queues == ["default"]
-    store.deregister_worker("w1", now + timedelta(seconds=6))
-    assert store.list_workers(since=now)[0].state == "stopped"
+    assert worker.clock_offset_ms is None  # not measured yet
+    clock = set_time(store, now + timedelta(seconds=5))
+    assert store.heartbeat_worker("w1", None, "running", -1250) == clock.now()
+    assert store.heartbeat_worker("w1", None, "running") == clock.now()  # keeps the last offset
+    (worker,) = store.list_workers(since=now)
+    assert worker.last_heartbeat == now + timedelta(seconds=5) and worker.queues == ["default"]
+    assert worker.clock_offset_ms == -1250
+    assert store.heartbeat_worker("nobody", None, "running") is None
+    # An explicit time is written as given (imports, tests of the health pill).
+    assert store.heartbeat_worker("w1", now, "running") == now
+    clock.advance(seconds=1)
+    store.deregister_worker("w1")
+    (worker,) = store.list_workers(since=now)
+    assert worker.state == "stopped" and worker.last_heartbeat == clock.now()
 
 
 def test_schedule_trigger_fields_round_trip(store: Store) -> None:

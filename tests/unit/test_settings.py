@@ -17,6 +17,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "heartbeat_interval": ("2s", 2.0),
     "lease_duration": ("1m", 60.0),
     "rescue_interval": ("3", 3.0),
+    "clock_skew_warning": ("500ms", 0.5),
     "poll_interval": ("500ms", 0.5),
     "fetch_batch_max": ("50", 50),
     "complete_batch_max": ("100", 100),

@@ -17,12 +17,14 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
 
 from jobdeck import JobDeck
+from jobdeck.clock import Clock
 from jobdeck.errors import JobDeckError
 from jobdeck.states import JobState
 from jobdeck.store.base import JobFilter, JobRow, Store
@@ -72,9 +74,12 @@ def all_final(store: Store, total: int, state: JobState = JobState.SUCCEEDED) ->
 
 
 @contextmanager
-def running_worker(deck: JobDeck, **overrides: Any) -> Iterator[Worker]:
-    """A worker on a thread (``run(install_signals=False)``), stopped and joined on exit."""
+def running_worker(deck: JobDeck, clock: Clock | None = None, **overrides: Any) -> Iterator[Worker]:
+    """A worker on a thread (``run(install_signals=False)``), stopped and joined on exit;
+    ``clock`` stands for its host's clock (the store keeps the deck's)."""
     worker = deck.worker(**overrides)
+    if clock is not None:
+        worker.clock = clock
     errors: list[BaseException] = []
 
     def target() -> None:
@@ -97,6 +102,16 @@ def running_worker(deck: JobDeck, **overrides: Any) -> Iterator[Worker]:
         assert not thread.is_alive(), "worker thread did not stop"
     if errors:
         raise errors[0]
+
+
+class HostClock:
+    """A host's clock, ``skew`` seconds off the real one (which the database here reads)."""
+
+    def __init__(self, skew: float) -> None:
+        self.skew = timedelta(seconds=skew)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.skew
 
 
 # -- the side-effect log -------------------------------------------------------------------------

@@ -199,13 +199,10 @@ def test_late_writes_of_a_rescued_attempt_change_nothing(db_url: str) -> None:
     try:
         job_id = store.insert_jobs([NewJob("echo", '{"value":1}', max_attempts=3)])[0].job_id
         # After a crash: worker "old" claimed the job and vanished; its lease ran out at t0 - 5 s.
-        [old] = store.claim_jobs(
-            ClaimRequest(
-                "old", ["default"], 10, t0 - timedelta(seconds=10), t0 - timedelta(seconds=5)
-            )
-        )
+        clock.set(t0 - timedelta(seconds=10))
+        [old] = store.claim_jobs(ClaimRequest("old", ["default"], 10, 5.0))
         clock.set(t0)
-        rescuer = Rescuer(store, clock, Settings())
+        rescuer = Rescuer(store, Settings())
         rescuer.run_once()
         assert rescuer.rescued == 1 and not rescuer.failing
 
@@ -213,14 +210,12 @@ def test_late_writes_of_a_rescued_attempt_change_nothing(db_url: str) -> None:
         assert job is not None and job.state == JobState.RETRYABLE and job.attempt == 1
         late = _success(job_id, old.attempt, old.started_at, value=666)
         # The old worker wakes up: its lease renewal, result and hand-back are all fenced.
-        assert store.renew_leases("old", t0 + timedelta(seconds=30)) == 0
+        assert store.renew_leases("old", 30.0) == 0
         assert store.complete_jobs("old", [late], shard=1) == []
         assert store.hand_back_jobs("old", [(job_id, old.attempt)]) == 0
         assert store.get_job(job_id) == job
 
-        [new] = store.claim_jobs(
-            ClaimRequest("new", ["default"], 10, t0, t0 + timedelta(seconds=30))
-        )
+        [new] = store.claim_jobs(ClaimRequest("new", ["default"], 10, 30.0))
         assert new.attempt == 2
         # While the new attempt runs, a late write naming either attempt is refused.
         assert store.complete_jobs("old", [late], shard=1) == []
@@ -251,21 +246,15 @@ def test_rescuing_the_last_attempt_fails_the_job(db_url: str) -> None:
     store = open_store(db_url, clock)
     try:
         job_id = store.insert_jobs([NewJob("echo", max_attempts=1)])[0].job_id
-        store.claim_jobs(
-            ClaimRequest(
-                "old", ["default"], 10, t0 - timedelta(seconds=10), t0 - timedelta(seconds=5)
-            )
-        )
+        clock.set(t0 - timedelta(seconds=10))
+        store.claim_jobs(ClaimRequest("old", ["default"], 10, 5.0))
         clock.set(t0)
         out_of_attempts: list[RescuedJob] = []
-        Rescuer(store, clock, Settings(), on_failed=out_of_attempts.append).run_once()
+        Rescuer(store, Settings(), on_failed=out_of_attempts.append).run_once()
         job = store.get_job(job_id)
         assert job is not None and (job.state, job.attempt) == (JobState.FAILED, 1)
         assert [(r.id, r.state) for r in out_of_attempts] == [(job_id, JobState.FAILED)]
-        assert (
-            store.claim_jobs(ClaimRequest("new", ["default"], 10, t0, t0 + timedelta(seconds=30)))
-            == []
-        )
+        assert store.claim_jobs(ClaimRequest("new", ["default"], 10, 30.0)) == []
     finally:
         store.close()
 

@@ -41,11 +41,17 @@ class InsertResult:
 
 @dataclass(frozen=True)
 class ClaimRequest:
+    """Up to ``limit`` due jobs of ``queues`` for ``worker_id``.
+
+    The store stamps the claim with its own time when it writes it (the database's clock, see
+    ``Store``), and each lease ends ``lease_seconds`` after that moment: a claim delayed on the
+    way, or sent by a host whose clock is off, still gets a whole lease.
+    """
+
     worker_id: str
     queues: Sequence[str]
     limit: int
-    now: datetime
-    lease_until: datetime
+    lease_seconds: float
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ class ClaimedJob:
     attempt: int
     max_attempts: int
     timeout: float | None
-    started_at: datetime
+    started_at: datetime  # the store's time at the claim
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,9 @@ class WorkerInfo:
     last_heartbeat: datetime
     state: str = "running"
     version: str = ""
+    # How far the worker's host clock is ahead of the database's, in milliseconds (negative:
+    # behind), as measured at its last heartbeats; None until measured. Shown, never trusted.
+    clock_offset_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -318,7 +327,14 @@ class AuditFilter:
 
 
 class Store(Protocol):
-    """One implementation per dialect; ``tests/store`` runs every verb against both."""
+    """One implementation per dialect; ``tests/store`` runs every verb against both.
+
+    Time: leases, heartbeats and rescue read one clock, the store's, at the moment each row is
+    written: PostgreSQL's ``clock_timestamp()`` on the server, so hosts whose clocks disagree
+    still agree on every lease. With a clock given (a ``ManualClock`` in tests) the store reads
+    that one instead, so tests still move time by hand. SQLite is one host: its store reads the
+    clock inside the write transaction, after any wait for the lock.
+    """
 
     url: str
     dialect: str
@@ -345,15 +361,35 @@ class Store(Protocol):
         self, worker_id: str, outcomes: Sequence[Outcome], shard: int
     ) -> list[int]: ...
     def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int: ...
-    def renew_leases(self, worker_id: str, until: datetime) -> int: ...
-    def rescue_expired(self, now: datetime, retry_at: datetime) -> list[RescuedJob]: ...
+    def renew_leases(self, worker_id: str, lease_seconds: float) -> int:
+        """Extend the leases of the worker's running jobs to ``lease_seconds`` from now."""
+        ...
+
+    def rescue_expired(self) -> list[RescuedJob]:
+        """Retry (or fail, out of attempts) running jobs whose lease is out."""
+        ...
+
     def wait_for_jobs(self, timeout: float) -> bool: ...
     def notify_jobs(self) -> None: ...
 
     # workers
     def register_worker(self, info: WorkerInfo) -> None: ...
-    def heartbeat_worker(self, worker_id: str, now: datetime, state: str) -> None: ...
-    def deregister_worker(self, worker_id: str, now: datetime) -> None: ...
+    def heartbeat_worker(
+        self,
+        worker_id: str,
+        at: datetime | None,
+        state: str,
+        clock_offset_ms: int | None = None,
+    ) -> datetime | None:
+        """Mark the worker alive at ``at``, or with None (what workers pass) at the store's
+        time as it writes; return the time written (None: no such worker). A measured offset
+        of the worker's host clock from the store's is recorded with it."""
+        ...
+
+    def deregister_worker(self, worker_id: str, at: datetime | None = None) -> None:
+        """Mark the worker stopped at ``at``, or with None at the store's time."""
+        ...
+
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]: ...
 
     # reading

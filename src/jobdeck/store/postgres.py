@@ -255,14 +255,19 @@ class PostgresStore(PostgresAccessVerbs):
 
     # -- consuming ---------------------------------------------------------------------------
 
+    def _now(self) -> datetime | None:
+        """The time for a statement to use: None, so that the server reads its own clock as it
+        writes, unless this store was given a clock of its own (tests move a ManualClock)."""
+        return None if isinstance(self.clock, SystemClock) else self.clock.now()
+
     def claim_jobs(self, request: ClaimRequest) -> list[ClaimedJob]:
         rows = self._rows(
             "claim_jobs",
             {
                 "worker_id": request.worker_id,
                 "queues": sorted(set(request.queues)),
-                "now": request.now,
-                "lease_until": request.lease_until,
+                "now": self._now(),
+                "lease_seconds": float(request.lease_seconds),
                 "limit": request.limit,
             },
         )
@@ -277,7 +282,7 @@ class PostgresStore(PostgresAccessVerbs):
                 r["attempt"],
                 r["max_attempts"],
                 r["timeout"],
-                request.now,
+                _required(r["started_at"]),
             )
             for r in rows
         ]
@@ -314,13 +319,12 @@ class PostgresStore(PostgresAccessVerbs):
         }
         return int(self._run("hand_back_jobs", params, lambda cur: _one(cur)["handed"]))
 
-    def renew_leases(self, worker_id: str, until: datetime) -> int:
-        return self._run(
-            "renew_leases", {"worker_id": worker_id, "until": until}, lambda cur: cur.rowcount
-        )
+    def renew_leases(self, worker_id: str, lease_seconds: float) -> int:
+        params = {"worker_id": worker_id, "now": self._now(), "lease_seconds": float(lease_seconds)}
+        return self._run("renew_leases", params, lambda cur: cur.rowcount)
 
-    def rescue_expired(self, now: datetime, retry_at: datetime) -> list[RescuedJob]:
-        rows = self._rows("rescue_expired", {"now": now, "retry_at": retry_at})
+    def rescue_expired(self) -> list[RescuedJob]:
+        rows = self._rows("rescue_expired", {"now": self._now()})
         return [
             RescuedJob(r["id"], r["task"], r["attempt"], JobState(r["state"]), r["worker_id"])
             for r in rows
@@ -352,11 +356,25 @@ class PostgresStore(PostgresAccessVerbs):
             _ignore,
         )
 
-    def heartbeat_worker(self, worker_id: str, now: datetime, state: str) -> None:
-        self._run("heartbeat_worker", {"worker_id": worker_id, "now": now, "state": state}, _ignore)
+    def heartbeat_worker(
+        self,
+        worker_id: str,
+        at: datetime | None,
+        state: str,
+        clock_offset_ms: int | None = None,
+    ) -> datetime | None:
+        params = {
+            "worker_id": worker_id,
+            "now": at or self._now(),
+            "state": state,
+            "clock_offset_ms": clock_offset_ms,
+        }
+        rows = self._rows("heartbeat_worker", params)
+        return from_db(rows[0]["last_heartbeat"]) if rows else None
 
-    def deregister_worker(self, worker_id: str, now: datetime) -> None:
-        self._run("deregister_worker", {"worker_id": worker_id, "now": now}, _ignore)
+    def deregister_worker(self, worker_id: str, at: datetime | None = None) -> None:
+        params = {"worker_id": worker_id, "now": at or self._now()}
+        self._run("deregister_worker", params, _ignore)
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:
         return [
@@ -370,6 +388,7 @@ class PostgresStore(PostgresAccessVerbs):
                 _required(r["last_heartbeat"]),
                 r["state"],
                 r["version"],
+                r["clock_offset_ms"],
             )
             for r in self._rows("list_workers", {"since": since})
         ]

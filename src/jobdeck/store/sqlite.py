@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -317,15 +317,19 @@ class SQLiteStore(SQLiteAccessVerbs):
     # -- consuming ---------------------------------------------------------------------------
 
     def claim_jobs(self, request: ClaimRequest) -> list[ClaimedJob]:
-        now = to_db(request.now)
         # A cheap read first: idle workers polling must not take the write lock for nothing.
-        if not any(self._read("any_due", {"queue": q, "now": now}) for q in request.queues):
+        due = to_db(self.clock.now())
+        if not any(self._read("any_due", {"queue": q, "now": due}) for q in request.queues):
             return []
         with self._write() as db:
+            # The time is read once the lock is ours: a claim that waited for it still gets a
+            # whole lease from the moment it is written.
+            started = self.clock.now()
+            now = to_db(started)
             ids = self._pick_due(db, request.queues, now, request.limit)
             params = {
                 "worker_id": request.worker_id,
-                "lease_until": to_db(request.lease_until),
+                "lease_until": to_db(started + timedelta(seconds=request.lease_seconds)),
                 "now": now,
                 "ids": json.dumps(ids),
             }
@@ -341,7 +345,7 @@ class SQLiteStore(SQLiteAccessVerbs):
                 r["attempt"],
                 r["max_attempts"],
                 r["timeout"],
-                request.now,
+                started,
             )
             for r in rows
         ]
@@ -386,15 +390,17 @@ class SQLiteStore(SQLiteAccessVerbs):
             self._wakeups.notify()
         return handed
 
-    def renew_leases(self, worker_id: str, until: datetime) -> int:
+    def renew_leases(self, worker_id: str, lease_seconds: float) -> int:
         with self._write() as db:
+            until = self.clock.now() + timedelta(seconds=lease_seconds)
             params = {"worker_id": worker_id, "until": to_db(until)}
             return db.execute(self._q["renew_leases"], params).rowcount
 
-    def rescue_expired(self, now: datetime, retry_at: datetime) -> list[RescuedJob]:
+    def rescue_expired(self) -> list[RescuedJob]:
         with self._write() as db:
+            now = self.clock.now()
             rows = db.execute(
-                self._q["rescue_expired"], {"now": to_db(now), "retry_at": to_db(retry_at)}
+                self._q["rescue_expired"], {"now": to_db(now), "retry_at": to_db(now)}
             ).fetchall()
             db.executemany(
                 self._q["fail_rescued_attempt"],
@@ -468,16 +474,27 @@ class SQLiteStore(SQLiteAccessVerbs):
                 },
             )
 
-    def heartbeat_worker(self, worker_id: str, now: datetime, state: str) -> None:
+    def heartbeat_worker(
+        self,
+        worker_id: str,
+        at: datetime | None,
+        state: str,
+        clock_offset_ms: int | None = None,
+    ) -> datetime | None:
         with self._write() as db:
-            db.execute(
-                self._q["heartbeat_worker"],
-                {"worker_id": worker_id, "now": to_db(now), "state": state},
-            )
+            params = {
+                "worker_id": worker_id,
+                "now": to_db(at or self.clock.now()),
+                "state": state,
+                "clock_offset_ms": clock_offset_ms,
+            }
+            row = db.execute(self._q["heartbeat_worker"], params).fetchone()
+        return from_db(row[0]) if row else None
 
-    def deregister_worker(self, worker_id: str, now: datetime) -> None:
+    def deregister_worker(self, worker_id: str, at: datetime | None = None) -> None:
         with self._write() as db:
-            db.execute(self._q["deregister_worker"], {"worker_id": worker_id, "now": to_db(now)})
+            params = {"worker_id": worker_id, "now": to_db(at or self.clock.now())}
+            db.execute(self._q["deregister_worker"], params)
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:
         rows = self._read("list_workers", {"since": to_db(since) or ""})
@@ -492,6 +509,7 @@ class SQLiteStore(SQLiteAccessVerbs):
                 _req(from_db(r["last_heartbeat"])),
                 r["state"],
                 r["version"],
+                r["clock_offset_ms"],
             )
             for r in rows
         ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import time
 import traceback
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from jobdeck.errors import SerializationError
@@ -32,6 +33,16 @@ class RunningJob:
     deadline: float | None = None
     thread_ident: int | None = None
     abandoned: bool = False
+    began: float = field(default_factory=time.monotonic)  # just after the claim came back
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.began
+
+    def now(self) -> datetime:
+        """The time on the store's clock: the claim's time plus what this host's monotonic
+        clock measured since. A host clock that is off (or stepped by NTP meanwhile) changes
+        neither the attempt's duration nor when its retry is due."""
+        return self.job.started_at + timedelta(seconds=self.elapsed())
 
 
 # Error text is written as given but bounded: an exception message often quotes its input, and

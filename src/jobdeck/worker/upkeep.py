@@ -16,8 +16,17 @@ from jobdeck.worker.services import Looper
 log = logging.getLogger("jobdeck.worker")
 
 
+# A reading whose round trip took longer than this says little about the clocks: skipped.
+_MAX_MEASURE_ROUND_TRIP_S = 1.0
+
+
 class Heartbeat(Looper):
-    """Says the worker is alive and extends the lease of every job it holds, in one beat."""
+    """Says the worker is alive and extends the lease of every job it holds, in one beat.
+
+    Both are written with the store's clock. Each beat also measures how far this host's clock
+    is from the store's (NTP's way: the store's time against the middle of the round trip),
+    records it with the next beat, and warns once when it passes ``clock_skew_warning``.
+    """
 
     name = "heartbeat"
 
@@ -33,36 +42,60 @@ class Heartbeat(Looper):
         self.store = store
         self.worker_id = worker_id
         self.clock = clock
-        self.lease = timedelta(seconds=settings.lease_duration)
+        self.lease_seconds = settings.lease_duration
+        self.skew_warning = settings.clock_skew_warning
         self.state = state
+        self.clock_offset: float | None = None  # seconds this host is ahead of the store
+        self.skewed = False
 
     def tick(self) -> None:
-        now = self.clock.now()
-        self.store.heartbeat_worker(self.worker_id, now, self.state())
-        self.store.renew_leases(self.worker_id, now + self.lease)
+        sent, started = self.clock.now(), time.monotonic()
+        offset_ms = None if self.clock_offset is None else round(self.clock_offset * 1000)
+        stored_at = self.store.heartbeat_worker(self.worker_id, None, self.state(), offset_ms)
+        round_trip = time.monotonic() - started
+        self.store.renew_leases(self.worker_id, self.lease_seconds)
+        if stored_at is not None and round_trip <= _MAX_MEASURE_ROUND_TRIP_S:
+            midway = sent + timedelta(seconds=round_trip / 2)
+            self._measured((midway - stored_at).total_seconds())
+
+    def _measured(self, offset: float) -> None:
+        self.clock_offset = offset
+        skewed = abs(offset) > self.skew_warning
+        if skewed and not self.skewed:
+            log.warning(
+                "this host's clock is %.1f s %s the database's (clock_skew_warning is %g s): "
+                "leases follow the database's clock and are not affected, but times this host "
+                "computes (schedules, delays) are off; check its time sync (NTP)",
+                abs(offset),
+                "ahead of" if offset > 0 else "behind",
+                self.skew_warning,
+            )
+        elif self.skewed and not skewed:
+            log.info("this host's clock is back within %g s of the database's", self.skew_warning)
+        self.skewed = skewed
 
 
 class Rescuer(Looper):
-    """Retries jobs whose worker stopped renewing their lease (killed, frozen, host gone)."""
+    """Retries jobs whose worker stopped renewing their lease (killed, frozen, host gone).
+
+    Whether a lease is out is decided by the store's clock, never by this host's.
+    """
 
     name = "rescuer"
 
     def __init__(
         self,
         store: Store,
-        clock: Clock,
         settings: Settings,
         on_failed: Callable[[RescuedJob], None] | None = None,
     ) -> None:
         super().__init__(settings.rescue_interval)
         self.store = store
-        self.clock = clock
         self.rescued = 0
         self.on_failed = on_failed
 
     def tick(self) -> None:
-        now = self.clock.now()
-        rescued = self.store.rescue_expired(now, retry_at=now)
+        rescued = self.store.rescue_expired()
         for job in rescued:
             log.warning(
                 "rescued job %s (%s) from lost worker %s: now %s",

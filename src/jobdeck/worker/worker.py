@@ -12,7 +12,6 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable
-from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +111,7 @@ class Worker:
             self._loop = EventLoopThread()
         self.completer.start()
         self.heartbeat = Heartbeat(self.store, self.id, self.clock, self.settings, self._state)
-        self.rescuer = Rescuer(self.store, self.clock, self.settings, self._rescued_as_failed)
+        self.rescuer = Rescuer(self.store, self.settings, self._rescued_as_failed)
         self.services = [
             self.heartbeat,
             self.rescuer,
@@ -198,10 +197,10 @@ class Worker:
                 self._wait_for_work()
 
     def _claim(self, limit: int) -> list[ClaimedJob]:
-        now = self.clock.now()
-        lease_until = now + timedelta(seconds=self.settings.lease_duration)
+        # No time of ours in the request: the store stamps the claim and its lease with its own
+        # clock as it writes them (see ClaimRequest).
         return self.store.claim_jobs(
-            ClaimRequest(self.id, self.settings.queues, limit, now, lease_until)
+            ClaimRequest(self.id, self.settings.queues, limit, self.settings.lease_duration)
         )
 
     def _wait_for_work(self) -> None:
@@ -224,7 +223,7 @@ class Worker:
                 f"(it knows: {known}); is the task registered in the worker's --app?"
             )
             self._finish(
-                running, failure_outcome(job, message, None, self.clock.now(), self.settings, None)
+                running, failure_outcome(job, message, None, running.now(), self.settings, None)
             )
             return
         assert self._threads is not None
@@ -244,7 +243,7 @@ class Worker:
             running.deadline = time.monotonic() + timeout
         try:
             value = task.fn(**decode_args(running.job))
-            outcome = success_outcome(running.job, value, self.clock.now(), self.settings, task)
+            outcome = success_outcome(running.job, value, running.now(), self.settings, task)
         except Exception as exc:
             outcome = self._failure(running, exc)
         self._finish(running, outcome)
@@ -256,9 +255,9 @@ class Worker:
         try:
             call = task.fn(**decode_args(running.job))
             value = await _wait_for(call, timeout) if timeout else await call
-            outcome = success_outcome(running.job, value, self.clock.now(), self.settings, task)
+            outcome = success_outcome(running.job, value, running.now(), self.settings, task)
         except TimeoutError as exc:
-            if timeout and self._elapsed(running) >= timeout * 0.99:
+            if timeout and running.elapsed() >= timeout * 0.99:
                 outcome = self._failure_text(
                     running, f"TimeoutError: {describe_timeout(timeout)}", format_exception(exc)
                 )
@@ -273,7 +272,7 @@ class Worker:
         assert task is not None
         try:
             value = run_in_child(task, decode_args(running.job), running.job.timeout)
-            outcome = success_outcome(running.job, value, self.clock.now(), self.settings, task)
+            outcome = success_outcome(running.job, value, running.now(), self.settings, task)
         except TimeoutError as exc:
             outcome = self._failure_text(running, f"TimeoutError: {exc}", None)
         except ChildFailed as exc:
@@ -281,9 +280,6 @@ class Worker:
         except Exception as exc:
             outcome = self._failure(running, exc)
         self._finish(running, outcome)
-
-    def _elapsed(self, running: RunningJob) -> float:
-        return (self.clock.now() - running.job.started_at).total_seconds()
 
     def _failure(self, running: RunningJob, exc: BaseException) -> Outcome:
         final = isinstance(exc, PermanentFailure)  # the task says retrying cannot help
@@ -300,7 +296,7 @@ class Worker:
             error,
         )
         return failure_outcome(
-            running.job, error, trace, self.clock.now(), self.settings, running.task, final
+            running.job, error, trace, running.now(), self.settings, running.task, final
         )
 
     def _finish(self, running: RunningJob, outcome: Outcome) -> None:
@@ -376,7 +372,7 @@ class Worker:
             service.stop()
         self.alerter.flush(5.0)
         try:
-            self.store.deregister_worker(self.id, self.clock.now())
+            self.store.deregister_worker(self.id)
         except JobDeckError as exc:
             log.warning("could not mark worker stopped: %s", exc)
         if self._loop is not None:

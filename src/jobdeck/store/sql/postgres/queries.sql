@@ -116,10 +116,14 @@ SELECT dedupe_key, id FROM jobs WHERE dedupe_key = ANY(%(keys)b::text[])
 -- would read every due job of those queues and sort them, on every claim. SKIP LOCKED makes
 -- concurrent claimers take different rows instead of queueing on the same ones; with several
 -- queues, rows locked but not picked are released when the statement commits.
+-- The time is the server's as the statement runs (`now` is NULL unless the store was given a
+-- clock, as tests do): a claim held up on its way, or sent by a host whose clock is off, gets
+-- a whole lease from the moment it is written, never one that is already out.
 -- A claim does not wait for its WAL flush: if the server crashes before the flush, the claim
 -- is undone and the job is simply due again (a completion, which does wait, flushes it first).
 WITH async_commit AS MATERIALIZED (
-    SELECT set_config('synchronous_commit', 'off', true) AS setting
+    SELECT set_config('synchronous_commit', 'off', true) AS setting,
+           COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now
 ),
 picked AS (
     SELECT c.id
@@ -127,7 +131,7 @@ picked AS (
     CROSS JOIN LATERAL (
         SELECT id, priority, run_at FROM jobs
         WHERE queue = q.name AND state IN ('scheduled', 'available', 'retryable')
-          AND run_at <= %(now)s
+          AND run_at <= (SELECT now FROM async_commit)
         ORDER BY priority DESC, run_at, id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
@@ -138,13 +142,13 @@ picked AS (
 claimed AS (
     UPDATE jobs AS j
     SET state = 'running', attempt = j.attempt + 1, worker_id = %(worker_id)s,
-        lease_expires_at = %(lease_until)s, started_at = %(now)s, finished_at = NULL,
-        duration_ms = NULL,
+        lease_expires_at = a.now + make_interval(secs => %(lease_seconds)s),
+        started_at = a.now, finished_at = NULL, duration_ms = NULL,
         dedupe_key = CASE WHEN j.unique_while = 'pending' THEN NULL ELSE j.dedupe_key END
-    FROM picked, async_commit
+    FROM picked, async_commit AS a
     WHERE j.id = picked.id
     RETURNING j.id, j.task, j.queue, j.args::text AS args, j.attempt, j.max_attempts, j.timeout,
-              j.priority, j.run_at
+              j.priority, j.run_at, j.started_at
 )
 SELECT * FROM claimed
 
@@ -226,12 +230,14 @@ SELECT (SELECT COUNT(*) FROM handed) AS handed, n FROM notified
 -- name: renew_leases
 -- SKIP LOCKED: a row locked now is being finished or rescued, and needs no longer lease.
 -- Losing this commit in a crash costs nothing (the lease is renewed again in seconds), so it
--- does not wait for its WAL flush.
+-- does not wait for its WAL flush. The lease runs from the server's time, as at claim.
 WITH async_commit AS MATERIALIZED (
-    SELECT set_config('synchronous_commit', 'off', true) AS setting
+    SELECT set_config('synchronous_commit', 'off', true) AS setting,
+           COALESCE(%(now)s::timestamptz, clock_timestamp())
+           + make_interval(secs => %(lease_seconds)s) AS until
 )
-UPDATE jobs SET lease_expires_at = %(until)s
-FROM async_commit
+UPDATE jobs SET lease_expires_at = a.until
+FROM async_commit AS a
 WHERE id IN (
     SELECT id FROM jobs WHERE worker_id = %(worker_id)s AND state = 'running'
     FOR UPDATE SKIP LOCKED
@@ -240,28 +246,33 @@ AND worker_id = %(worker_id)s AND state = 'running'
 
 -- name: rescue_expired
 -- SKIP LOCKED: a row locked now is being finished by its worker; if its lease is still out
--- when the lock goes, the next sweep takes it.
-WITH expired AS (
+-- when the lock goes, the next sweep takes it. Leases are compared with the server's time,
+-- the clock they were written with, never with the rescuing host's.
+WITH clock AS MATERIALIZED (
+    SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now
+),
+expired AS (
     SELECT id FROM jobs
-    WHERE state = 'running' AND lease_expires_at < %(now)s
+    WHERE state = 'running' AND lease_expires_at < (SELECT now FROM clock)
     FOR UPDATE SKIP LOCKED
 ),
 rescued AS (
     UPDATE jobs AS j
     SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retryable' END,
-        run_at = %(retry_at)s, finished_at = %(now)s, lease_expires_at = NULL,
-        duration_ms = ROUND(EXTRACT(EPOCH FROM (%(now)s - j.started_at)) * 1000)::bigint,
+        run_at = c.now, finished_at = c.now, lease_expires_at = NULL,
+        duration_ms = ROUND(EXTRACT(EPOCH FROM (c.now - j.started_at)) * 1000)::bigint,
         error = 'worker ' || COALESCE(j.worker_id, '?') || ' was lost: its lease expired at '
                 || to_char(j.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
         dedupe_key = CASE WHEN j.attempt >= j.max_attempts THEN NULL ELSE j.dedupe_key END
-    FROM expired
+    FROM expired, clock AS c
     WHERE j.id = expired.id
-    RETURNING j.id, j.task, j.attempt, j.state, j.worker_id, j.started_at, j.duration_ms, j.error
+    RETURNING j.id, j.task, j.attempt, j.state, j.worker_id, j.started_at, j.finished_at,
+              j.duration_ms, j.error
 ),
 attempts_failed AS (
     INSERT INTO attempts AS a (job_id, attempt, status, worker_id, started_at, finished_at,
                                duration_ms, error)
-    SELECT id, attempt, 'failed', worker_id, started_at, %(now)s, duration_ms, error
+    SELECT id, attempt, 'failed', worker_id, started_at, finished_at, duration_ms, error
     FROM rescued
     ORDER BY id
     -- A job claimed by a version before 0005 has its running attempt's row already.
@@ -271,11 +282,11 @@ attempts_failed AS (
 ),
 rolled_up AS (
     INSERT INTO stats_minute AS s (minute, task, shard, succeeded, failed, duration_ms)
-    SELECT date_trunc('minute', %(now)s::timestamptz, 'UTC'), task, 0, 0, COUNT(*),
+    SELECT date_trunc('minute', finished_at, 'UTC'), task, 0, 0, COUNT(*),
            COALESCE(SUM(duration_ms), 0)
     FROM rescued
-    GROUP BY task
-    ORDER BY task
+    GROUP BY 1, task
+    ORDER BY 1, task
     ON CONFLICT (minute, task, shard) DO UPDATE
     SET failed = s.failed + excluded.failed,
         duration_ms = s.duration_ms + excluded.duration_ms
@@ -300,14 +311,22 @@ VALUES (%(id)s, %(host)s, %(pid)s, %(queues)s::jsonb, %(concurrency)s, %(version
 ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat, state = excluded.state
 
 -- name: heartbeat_worker
-UPDATE workers SET last_heartbeat = %(now)s, state = %(state)s WHERE id = %(worker_id)s
+-- The server's time, returned so that the worker can measure its own clock's offset from it.
+UPDATE workers
+SET last_heartbeat = COALESCE(%(now)s::timestamptz, clock_timestamp()), state = %(state)s,
+    clock_offset_ms = COALESCE(%(clock_offset_ms)s::bigint, clock_offset_ms)
+WHERE id = %(worker_id)s
+RETURNING last_heartbeat
 
 -- name: deregister_worker
-UPDATE workers SET state = 'stopped', stopped_at = %(now)s, last_heartbeat = %(now)s
+WITH clock AS MATERIALIZED (SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now)
+UPDATE workers SET state = 'stopped', stopped_at = c.now, last_heartbeat = c.now
+FROM clock AS c
 WHERE id = %(worker_id)s
 
 -- name: list_workers
-SELECT id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state
+SELECT id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state,
+       clock_offset_ms
 FROM workers
 WHERE %(since)s::timestamptz IS NULL OR last_heartbeat >= %(since)s::timestamptz
 ORDER BY started_at DESC

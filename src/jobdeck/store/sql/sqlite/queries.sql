@@ -38,6 +38,7 @@ ORDER BY priority DESC, run_at, id
 LIMIT :limit
 
 -- name: claim_jobs
+-- :now and :lease_until are read inside this write transaction, after any wait for the lock.
 UPDATE jobs
 SET state = 'running', attempt = attempt + 1, worker_id = :worker_id,
     lease_expires_at = :lease_until, started_at = :now, finished_at = NULL, duration_ms = NULL,
@@ -119,13 +120,18 @@ VALUES (:id, :host, :pid, :queues, :concurrency, :version, :started_at, :last_he
 ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat, state = excluded.state
 
 -- name: heartbeat_worker
-UPDATE workers SET last_heartbeat = :now, state = :state WHERE id = :worker_id
+UPDATE workers
+SET last_heartbeat = :now, state = :state,
+    clock_offset_ms = COALESCE(:clock_offset_ms, clock_offset_ms)
+WHERE id = :worker_id
+RETURNING last_heartbeat
 
 -- name: deregister_worker
 UPDATE workers SET state = 'stopped', stopped_at = :now, last_heartbeat = :now WHERE id = :worker_id
 
 -- name: list_workers
-SELECT id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state
+SELECT id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state,
+       clock_offset_ms
 FROM workers WHERE last_heartbeat >= :since ORDER BY started_at DESC
 
 -- name: get_job
