@@ -253,6 +253,21 @@ def test_rescue_retries_expired_leases_and_fences_the_late_worker(store: Store) 
     assert "lease expired" in store.get_attempts(again[0].id)[0].error
 
 
+def test_a_rescued_job_keeps_its_place_ahead_of_the_backlog(store: Store) -> None:
+    clock = set_time(store, datetime.now(UTC))
+    first = store.insert_jobs([NewJob("lost")])[0].job_id
+    urgent = store.insert_jobs([NewJob("lost-urgent", priority=5)])[0].job_id
+    enqueued_at = store.get_job(first).run_at
+    assert {j.id for j in claim(store, worker="gone")} == {first, urgent}
+    clock.advance(seconds=1)
+    store.insert_jobs([NewJob("backlog") for _ in range(20)])
+    clock.advance(seconds=31)
+    assert {r.id for r in store.rescue_expired()} == {first, urgent}
+    assert store.get_job(first).run_at == enqueued_at
+    # Run next: the urgent one by its priority, then the other by its original run time.
+    assert [j.id for j in claim(store, limit=2)] == [urgent, first]
+
+
 def test_renewed_lease_is_not_rescued(store: Store) -> None:
     store.insert_jobs([NewJob("a")])
     clock = set_time(store, datetime.now(UTC))

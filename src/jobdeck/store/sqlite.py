@@ -399,9 +399,7 @@ class SQLiteStore(SQLiteAccessVerbs):
     def rescue_expired(self) -> list[RescuedJob]:
         with self._write() as db:
             now = self.clock.now()
-            rows = db.execute(
-                self._q["rescue_expired"], {"now": to_db(now), "retry_at": to_db(now)}
-            ).fetchall()
+            rows = db.execute(self._q["rescue_expired"], {"now": to_db(now)}).fetchall()
             db.executemany(
                 self._q["fail_rescued_attempt"],
                 [

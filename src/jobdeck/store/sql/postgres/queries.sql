@@ -247,7 +247,8 @@ AND worker_id = %(worker_id)s AND state = 'running'
 -- name: rescue_expired
 -- SKIP LOCKED: a row locked now is being finished by its worker; if its lease is still out
 -- when the lock goes, the next sweep takes it. Leases are compared with the server's time,
--- the clock they were written with, never with the rescuing host's.
+-- the clock they were written with, never with the rescuing host's. A rescued job keeps its
+-- run_at (and priority): it was due before the jobs enqueued since, so it runs before them.
 WITH clock AS MATERIALIZED (
     SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now
 ),
@@ -259,7 +260,7 @@ expired AS (
 rescued AS (
     UPDATE jobs AS j
     SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retryable' END,
-        run_at = c.now, finished_at = c.now, lease_expires_at = NULL,
+        finished_at = c.now, lease_expires_at = NULL,
         duration_ms = ROUND(EXTRACT(EPOCH FROM (c.now - j.started_at)) * 1000)::bigint,
         error = 'worker ' || COALESCE(j.worker_id, '?') || ' was lost: its lease expired at '
                 || to_char(j.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),

@@ -96,9 +96,11 @@ WHERE id = :job_id AND attempt = :attempt AND state = 'running' AND worker_id = 
 UPDATE jobs SET lease_expires_at = :until WHERE worker_id = :worker_id AND state = 'running'
 
 -- name: rescue_expired
+-- A rescued job keeps its run_at (and priority): it was due before the jobs enqueued since, so
+-- it runs before them.
 UPDATE jobs
 SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END,
-    run_at = :retry_at, finished_at = :now, lease_expires_at = NULL,
+    finished_at = :now, lease_expires_at = NULL,
     duration_ms = CAST(ROUND((julianday(:now) - julianday(started_at)) * 86400000) AS INTEGER),
     error = 'worker ' || COALESCE(worker_id, '?') || ' was lost: its lease expired at ' || lease_expires_at,
     dedupe_key = CASE WHEN attempt >= max_attempts THEN NULL ELSE dedupe_key END
