@@ -259,6 +259,33 @@ def test_rescuing_the_last_attempt_fails_the_job(db_url: str) -> None:
         store.close()
 
 
+def test_a_worker_whose_late_result_is_fenced_logs_lease_lost(
+    deck: JobDeck, db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="jobdeck.worker")
+    log, marker = tmp_path / "events.log", tmp_path / "first-run"
+    handle = deck.get_task("logged").enqueue(token=7, log=str(log), seconds=1.0, marker=str(marker))
+    # Another host whose sweep comes when this worker's lease is out (as after a long pause).
+    later = open_store(db_url, ManualClock(datetime.now(UTC) + timedelta(hours=1)))
+    try:
+        with running_worker(deck):
+            wait_until(lambda: starts(log), 10, "the job to start")
+            assert [r.id for r in later.rescue_expired()] == [handle.id]
+            handle.wait(10)  # the second attempt, here or elsewhere
+            wait_until(
+                lambda: any("lease lost" in r.getMessage() for r in caplog.records),
+                10,
+                "the fenced result to be reported",
+            )
+    finally:
+        later.close()
+    [line] = [r.getMessage() for r in caplog.records if "lease lost" in r.getMessage()]
+    assert f"job {handle.id} (logged) attempt 1" in line and "result was not recorded" in line
+    assert handle.state == JobState.SUCCEEDED and sorted(starts(log).values()) == [2]
+
+
 # -- a lost database -----------------------------------------------------------------------------
 
 TERMINATE = (

@@ -54,7 +54,9 @@ class Worker:
         self.shard = settings.stats_shard or (zlib.crc32(self.id.encode()) % 1000 + 1)
         self.exit_reason = "stopped"
         self.services: list[Looper] = []
-        self._in_flight: dict[int, RunningJob] = {}
+        # By (job, attempt): a job rescued from this worker while it ran can be claimed here
+        # again, and both attempts are in flight until the first one's result is fenced off.
+        self._in_flight: dict[tuple[int, int], RunningJob] = {}
         self._lock = threading.Lock()
         self._slot_freed = threading.Event()
         self._stopping = threading.Event()
@@ -215,7 +217,7 @@ class Worker:
         task = self.deck.tasks.get(job.task)
         running = RunningJob(job, task)
         with self._lock:
-            self._in_flight[job.id] = running
+            self._in_flight[job.id, job.attempt] = running
         if task is None:
             known = ", ".join(sorted(self.deck.tasks)) or "none"
             message = (
@@ -301,9 +303,10 @@ class Worker:
 
     def _finish(self, running: RunningJob, outcome: Outcome) -> None:
         with self._lock:
-            if self._in_flight.get(running.job.id) is not running:
+            key = (running.job.id, running.job.attempt)
+            if self._in_flight.get(key) is not running:
                 return  # timed out or handed back meanwhile: its slot and outcome are settled
-            del self._in_flight[running.job.id]
+            del self._in_flight[key]
         self.completer.add(outcome)
         self._slot_freed.set()
 
@@ -315,7 +318,7 @@ class Worker:
                 if r.deadline is not None and r.deadline <= now_monotonic
             ]
             for running in expired:
-                del self._in_flight[running.job.id]
+                del self._in_flight[running.job.id, running.job.attempt]
                 running.abandoned = True
         for running in expired:
             timeout = running.job.timeout or 0
@@ -339,9 +342,18 @@ class Worker:
             self.stop()
 
     def _after_write(self, outcomes: list[Outcome], applied: list[int]) -> None:
-        """Alert once per job that used its last attempt (fencing makes "once" hold)."""
+        """Report results the store fenced off; alert once per job that used its last attempt
+        (fencing makes "once" hold)."""
         done = set(applied)
         for outcome in outcomes:
+            if outcome.job_id not in done:
+                log.warning(
+                    "job %s (%s) attempt %d: lease lost, its result was not recorded (the job "
+                    "was rescued from this worker, or handed back, before the result was written)",
+                    outcome.job_id,
+                    outcome.task,
+                    outcome.attempt,
+                )
             if outcome.job_id in done and outcome.next_state == JobState.FAILED and outcome.alert:
                 self._alert_exhausted(outcome.job_id, outcome.task, outcome.attempt, outcome.error)
 
