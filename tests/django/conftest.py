@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests import pgtools
 
 DJANGO_SKIP = "Django 6 needs Python 3.12 or newer: make test runs tests/django on 3.12"
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    "jobdeck.contrib.django",
     "shop",
 ]
 MIDDLEWARE = [
@@ -41,6 +43,8 @@ ROOT_URLCONF = "djsite.urls"
 DATABASES = {DATABASES!r}
 TASKS = {TASKS!r}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# Test speed only: the default PBKDF2 takes half a second per user the dashboard tests create.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 """
 
 URLS = """
@@ -52,6 +56,16 @@ def hello(request):
     return HttpResponse(f"hello {name}")
 
 urlpatterns = [path("hello/", hello)]
+"""
+
+MANAGE = """
+import os
+import sys
+
+from django.core.management import execute_from_command_line
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsite.settings")
+execute_from_command_line(sys.argv)
 """
 
 TASKS_MODULE = """
@@ -94,11 +108,13 @@ class DjangoProject:
     sqlite_jobs_url: str
     pg_url: str | None  # the one database Django's "pg" alias and TASKS["pg"] share
 
-    def env(self, backend: str = "default") -> dict[str, str]:
-        """The environment a worker process of this project runs with."""
+    def env(self, backend: str | None = "default") -> dict[str, str]:
+        """The environment a worker process of this project runs with (no backend: none set)."""
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "djsite.settings"}
         env["PYTHONPATH"] = os.pathsep.join([str(self.folder), env.get("PYTHONPATH", "")])
-        env["JOBDECK_DJANGO_BACKEND"] = backend
+        env.pop("JOBDECK_DJANGO_BACKEND", None)
+        if backend:
+            env["JOBDECK_DJANGO_BACKEND"] = backend
         env.pop("JOBDECK_DATABASE_URL", None)
         return env
 
@@ -137,6 +153,7 @@ def _write_project(folder: Path, sqlite_jobs_url: str, pg_url: str | None) -> No
     settings = SETTINGS.replace("{DATABASES!r}", repr(databases)).replace("{TASKS!r}", repr(tasks))
     (folder / "djsite" / "settings.py").write_text(textwrap.dedent(settings))
     (folder / "djsite" / "urls.py").write_text(URLS)
+    (folder / "manage.py").write_text(MANAGE)
     (folder / "shop").mkdir()
     (folder / "shop" / "__init__.py").write_text("")
     (folder / "shop" / "tasks.py").write_text(TASKS_MODULE)

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+
 from tests.django.conftest import DJANGO_SKIP, DjangoProject
 
 pytest.importorskip("django", minversion="6.0", reason=DJANGO_SKIP)
@@ -157,3 +158,56 @@ def _filter(task: str) -> Any:
     from jobdeck.store.base import JobFilter
 
     return JobFilter(tasks=[task])
+
+
+def test_immediate_mode_and_aenqueue_write_at_once_even_inside_atomic(
+    django_project: DjangoProject,
+) -> None:
+    import asyncio
+
+    from django.db import transaction
+    from django.test import override_settings
+    from shop import tasks
+
+    from jobdeck.contrib.django import deck_for
+
+    now = {
+        "BACKEND": "jobdeck.contrib.django.JobDeckBackend",
+        "OPTIONS": {"DATABASE": django_project.sqlite_jobs_url, "TRANSACTION": "immediate"},
+    }
+    with override_settings(TASKS={**_tasks_setting(), "now": now}):
+        add = tasks.add.using(backend="now")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            written = add.enqueue(1, 2)
+            raise RuntimeError("roll back")
+        assert deck_for("now").store.get_job(int(written.id)) is not None  # Django's default
+        from_async = asyncio.run(tasks.add.aenqueue(4, 5))
+        assert from_async.id.isdigit()
+        assert tasks.add.get_result(from_async.id).args == [4, 5]
+
+
+def test_options_are_checked(django_project: DjangoProject) -> None:
+    from django.tasks import task_backends
+    from django.test import override_settings
+
+    from jobdeck.errors import ConfigError
+
+    backend = "jobdeck.contrib.django.JobDeckBackend"
+    url = django_project.sqlite_jobs_url
+    cases = {
+        "did you mean 'DATABASE'": {"DATABSE": url},
+        "TRANSACTION must be one of": {"DATABASE": url, "TRANSACTION": "later"},
+        "'join' needs jobdeck on PostgreSQL": {"DATABASE": url, "TRANSACTION": "join"},
+    }
+    for number, (message, options) in enumerate(cases.items()):
+        alias = f"bad{number}"
+        entry = {"BACKEND": backend, "OPTIONS": options}
+        with override_settings(TASKS={**_tasks_setting(), alias: entry}):
+            with pytest.raises(ConfigError, match=message):
+                task_backends[alias]
+
+
+def _tasks_setting() -> dict[str, Any]:
+    from django.conf import settings
+
+    return dict(settings.TASKS)

@@ -8,14 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.django.conftest import DJANGO_SKIP, DjangoProject
 
 pytest.importorskip("django", minversion="6.0", reason=DJANGO_SKIP)
 
 
-@pytest.mark.parametrize("alias", ["default", "pg"])
-def test_jobdeck_worker_runs_a_django_task_to_success(
-    request: pytest.FixtureRequest, django_project: DjangoProject, tmp_path: Path, alias: str
+@pytest.mark.parametrize(
+    ("alias", "launch"), [("default", "jobdeck"), ("pg", "jobdeck"), ("pg", "manage.py")]
+)
+def test_a_worker_process_runs_a_django_task_to_success(
+    request: pytest.FixtureRequest,
+    django_project: DjangoProject,
+    tmp_path: Path,
+    alias: str,
+    launch: str,
 ) -> None:
     from django.contrib.auth.models import User
     from django.tasks import TaskResultStatus
@@ -25,22 +32,26 @@ def test_jobdeck_worker_runs_a_django_task_to_success(
 
     if alias == "pg":
         request.getfixturevalue("pg_project")
-        User.objects.using("pg").create(username=f"seen-by-worker-{alias}")
+        User.objects.using("pg").create(username=f"seen-by-worker-{launch}")
         task = tasks.pg_count_users
     else:
-        User.objects.create(username=f"seen-by-worker-{alias}")
+        User.objects.create(username=f"seen-by-worker-{launch}")
         task = tasks.count_users
     # Enqueued before the worker starts: the worker must find the task by itself.
     # The process queue: the in-process worker threads of other tests never take it.
-    result = task.using(queue_name="process").enqueue(f"seen-by-worker-{alias}")
+    result = task.using(queue_name="process").enqueue(f"seen-by-worker-{launch}")
     log = tmp_path / "worker.log"
-    command = [sys.executable, "-m", "jobdeck.cli", "worker", "--no-scheduler", "-q", "process"]
-    command += ["--app", "jobdeck.contrib.django.worker:deck"]
+    if launch == "manage.py":  # the settings come from manage.py, the alias from --backend
+        command = [sys.executable, "manage.py", "jobdeck_worker", "--backend", alias]
+    else:
+        command = [sys.executable, "-m", "jobdeck.cli", "worker"]
+        command += ["--app", "jobdeck.contrib.django.worker:deck"]
+    command += ["--no-scheduler", "-q", "process"]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             command,
             cwd=django_project.folder,
-            env=django_project.env(alias),
+            env=django_project.env(alias if launch == "jobdeck" else None),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
