@@ -202,9 +202,11 @@ def test_options_are_checked(django_project: DjangoProject) -> None:
     for number, (message, options) in enumerate(cases.items()):
         alias = f"bad{number}"
         entry = {"BACKEND": backend, "OPTIONS": options}
-        with override_settings(TASKS={**_tasks_setting(), alias: entry}):
-            with pytest.raises(ConfigError, match=message):
-                task_backends[alias]
+        with (
+            override_settings(TASKS={**_tasks_setting(), alias: entry}),
+            pytest.raises(ConfigError, match=message),
+        ):
+            task_backends[alias]
 
 
 def _tasks_setting() -> dict[str, Any]:
