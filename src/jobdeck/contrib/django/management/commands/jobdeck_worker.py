@@ -26,7 +26,7 @@ class Command(BaseCommand):  # type: ignore[misc]
         # sys.argv) comes back through this same command.
         import click
 
-        from jobdeck.cli import main
+        from jobdeck.cli import worker
         from jobdeck.errors import JobDeckError
 
         args = list(argv[2:])
@@ -37,7 +37,11 @@ class Command(BaseCommand):  # type: ignore[misc]
             os.environ["JOBDECK_DJANGO_BACKEND"] = args[at + 1]
             del args[at : at + 2]
         try:
-            main(args=["worker", "--app", WORKER_APP, *args], standalone_mode=False)
+            worker.main(
+                args=["--app", WORKER_APP, *args],
+                prog_name="manage.py jobdeck_worker",
+                standalone_mode=False,
+            )
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
