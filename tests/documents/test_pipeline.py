@@ -38,8 +38,8 @@ CASES = [
         JobState.FAILED,
     ),
     ("scan.pdf", "expert-b", files.image_only_pdf, "failed", "no extractable text", FAILED),
-    # Unsupported formats are skipped: the document fails, its job succeeds with no retry.
-    ("notes.txt", "expert-b", files.text_file, "failed", "unsupported format", JobState.SUCCEEDED),
+    # An unsupported format fails its job at once, with the reason, like any bad file.
+    ("notes.txt", "expert-b", files.text_file, "failed", "unsupported format", FAILED),
 ]
 
 
@@ -68,10 +68,8 @@ def test_every_file_ends_in_the_right_status_with_its_reason(
             attempt = deck.store.get_attempts(job.id)[-1]
             assert attempt.error is not None and reason is not None and reason in attempt.error
             assert attempt.traceback and "DocumentFailed" in attempt.traceback
-    skipped = job_of(deck, documents.get(uploaded["notes.txt"].id).job_id)
-    assert skipped.result["skipped"] is True
-    assert skipped.attempt == 1
-    assert skipped.summary and skipped.summary.startswith("skipped: unsupported format")
+    unsupported = job_of(deck, documents.get(uploaded["notes.txt"].id).job_id)
+    assert unsupported.attempt == 1  # no retries: the file is what it is
     ready = job_of(deck, documents.get(uploaded["cv.pdf"].id).job_id)
     assert ready.result["pages"] == 3
 

@@ -23,7 +23,6 @@ from jobdeck.contrib.documents.db import Database, StoreDatabase
 from jobdeck.contrib.documents.extract import (
     ExtractionFailed,
     ExtractOptions,
-    UnsupportedFormat,
     sniff,
 )
 from jobdeck.contrib.documents.extractors import Extractor, ExtractorPool, InlineExtractor
@@ -381,7 +380,9 @@ class Documents:
 
     def _process_document(self, document_id: int) -> dict[str, Any]:
         """Download, extract and store the text of one document, then queue its owner's
-        re-index. Unsupported formats are skipped; other failures fail the attempt."""
+        re-index. A file that cannot be processed as it is (an unsupported format, a corrupt
+        or encrypted PDF) fails its job at once, without retries: the guide's troubleshooting
+        path (process_document + Failed, open the drawer) finds it."""
         record = self.repository.start_processing(document_id)
         if record is None:
             return {"document_id": document_id, "skipped": True, "reason": "document deleted"}
@@ -394,15 +395,6 @@ class Documents:
         try:
             data = self._download(record)
             extracted = self.extractor().run(data, self.settings.extract_options())
-        except UnsupportedFormat as exc:
-            self._fail(record, exc.reason, reindex=was_indexed)
-            log.warning("document %d (%s): %s; skipped", record.id, record.filename, exc.reason)
-            return {
-                **summary,
-                "skipped": True,
-                "reason": exc.reason,
-                "summary": f"skipped: unsupported format ({exc.description})",
-            }
         except ExtractionFailed as exc:
             self._fail(record, exc.reason, reindex=was_indexed)
             raise DocumentFailed(exc.code, exc.reason) from exc
