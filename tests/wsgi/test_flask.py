@@ -3,6 +3,7 @@ client and through a real WSGI server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -125,3 +126,13 @@ def test_other_wsgi_hosts_get_a_wrapped_callable(db_url: str) -> None:
     environ = {"PATH_INFO": "/jobsx", "SCRIPT_NAME": ""}
     assert wrapped(environ, lambda *a: None) == [b"/jobsx"]
     deck.close()
+
+
+def test_without_a2wsgi_the_error_names_the_extra(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobdeck import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "a2wsgi", None)  # as if not installed
+    with pytest.raises(MissingExtra, match=r"pip install 'jobdeck\[wsgi\]'"):
+        mount(flask.Flask("x"), "/jobs", JobDeck(db_url))

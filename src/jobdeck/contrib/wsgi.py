@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
+from jobdeck.errors import MissingExtra
+
 if TYPE_CHECKING:
     from starlette.requests import Request
 
@@ -23,7 +25,14 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 def dashboard(deck: JobDeck, *, authorize: Any = None, **options: Any) -> WSGIApp:
     """The dashboard as a WSGI app; ``authorize`` and ``options`` are ``deck.asgi``'s."""
-    from a2wsgi import ASGIMiddleware
+    try:
+        from a2wsgi import ASGIMiddleware
+    except ImportError:
+        raise MissingExtra(
+            "the dashboard in a WSGI app needs jobdeck's 'wsgi' extra (a2wsgi not installed): "
+            "pip install 'jobdeck[wsgi]'",
+            extra="wsgi",
+        ) from None
 
     # a2wsgi's own environ types are narrower TypedDicts than the plain dict a host passes.
     return cast(WSGIApp, ASGIMiddleware(deck.asgi(authorize=authorize, **options)))

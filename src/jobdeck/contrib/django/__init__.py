@@ -8,6 +8,19 @@ Run the tasks with ``jobdeck worker --app jobdeck.contrib.django.worker:deck`` (
 DJANGO_SETTINGS_MODULE set). Needs Django 6 (``pip install 'jobdeck[django]'``).
 """
 
+import importlib.util
+
+from jobdeck.errors import MissingExtra
+
+# jobdeck.extras keeps the table for the core's extras; this contrib checks its own, so a
+# project without Django gets the one-line fix instead of an ImportError from deep inside.
+if importlib.util.find_spec("django") is None:
+    raise MissingExtra(
+        "jobdeck.contrib.django needs jobdeck's 'django' extra (django not installed; Django 6 "
+        "needs Python 3.12 or newer): pip install 'jobdeck[django]'",
+        extra="django",
+    )
+
 from jobdeck.contrib.django.backend import JobDeckBackend, deck_for
 
 __all__ = ["JobDeckBackend", "deck_for"]
