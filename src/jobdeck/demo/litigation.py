@@ -171,16 +171,27 @@ def capture_analytics_snapshot() -> dict[str, Any]:
     tenants = [row["id"] for row in db().rows("SELECT id FROM tenants ORDER BY id")]
     written = 0
     for tenant in tenants:
-        for metric, sql in metrics.items():
-            value = db().rows(sql, {"t": tenant, "now": now, "week": now + timedelta(days=7)})[0][
+        values = {
+            metric: db().rows(sql, {"t": tenant, "now": now, "week": now + timedelta(days=7)})[0][
                 "n"
             ]
-            db().execute(
-                "INSERT INTO analytics_snapshots (tenant_id, snapshot_date, metric_type, "
-                "metric_value, created_at) VALUES (:t, :d, :m, :v, :now)",
-                {"t": tenant, "d": day, "m": metric, "v": value, "now": now},
+            for metric, sql in metrics.items()
+        }
+        # One snapshot per tenant per day: a re-run (Run Now, a retry) replaces the day's rows.
+        with db().transaction() as conn:
+            db().execute_in(
+                conn,
+                "DELETE FROM analytics_snapshots WHERE tenant_id = :t AND snapshot_date = :d",
+                {"t": tenant, "d": day},
             )
-            written += 1
+            for metric, value in values.items():
+                db().execute_in(
+                    conn,
+                    "INSERT INTO analytics_snapshots (tenant_id, snapshot_date, metric_type, "
+                    "metric_value, created_at) VALUES (:t, :d, :m, :v, :now)",
+                    {"t": tenant, "d": day, "m": metric, "v": value, "now": now},
+                )
+                written += 1
     return {
         "tenants": len(tenants),
         "metrics_written": written,
