@@ -63,7 +63,8 @@ def test_the_pill_is_amber_with_the_count_and_the_page_names_the_lost_host(
     assert 'class="pill pill-degraded"' in html and "2 of 3 Workers" in html
     assert "1 lost" in html
     assert "Worker lost: <strong>host-c</strong>" in html and "2026-12-03 11:58:30" in html
-    assert 'id="worker-notices" class="worker-notices" hx-swap-oob="true"' in html  # replaces the page's notices
+    # Swapped out of band into the page's notices, under the top bar.
+    assert 'id="worker-notices" class="worker-notices" hx-swap-oob="true"' in html
     assert 'id="worker-notices"' in client.get("/jobs").text
 
 
