@@ -57,8 +57,10 @@ bench-scaling: setup services ## drain with 1, 2 and 4 worker processes, and wit
 bench-peers: setup services ## jobdeck beside Celery, RQ, Dramatiq, Huey, arq, saq, Procrastinate, pgqueuer, Oban
 	bash bench/peers/run.sh
 
-constraints: ## re-pin constraints.txt from the current .venv
+constraints: ## re-pin constraints.txt from the current .venv (keeps pins with a python_version marker)
+	@grep ';' constraints.txt > constraints.markers || true
 	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e' > constraints.txt
+	@cat constraints.markers >> constraints.txt && rm constraints.markers
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) $(PYTHONS:%=.venv-%) .pytest_cache .mypy_cache .ruff_cache
