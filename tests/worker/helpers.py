@@ -346,3 +346,102 @@ def store_reads(predicate: Callable[[], bool]) -> Callable[[], bool]:
             return False
 
     return guarded
+
+
+# -- a failing disk ------------------------------------------------------------------------------
+
+
+@contextmanager
+def small_disk(folder: Path, size: str = "4m") -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``folder/disk`` for one test (root only), unmounted after.
+
+    Skipped where it cannot be mounted, except under CI=true, where that fails the test.
+    """
+    import pytest
+
+    mount = folder / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        reason = f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (required under CI=true)")
+        pytest.skip(reason)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@contextmanager
+def ext4_disk(folder: Path, size_mb: int = 16) -> Iterator[Path]:
+    """An ext4 file system in a loop-mounted image at ``folder/disk`` (root only), for files
+    made immutable (``chattr +i``): ext4 then refuses writes even through descriptors a
+    process opened before, as tmpfs does not. Skipped (failed under CI=true) where it cannot
+    be made."""
+    import pytest
+
+    image, mount = folder / "disk.img", folder / "disk"
+    mount.mkdir()
+    with image.open("wb") as out:
+        out.truncate(size_mb << 20)
+    steps = (["mkfs.ext4", "-q", "-F", str(image)], ["mount", "-o", "loop", str(image), str(mount)])
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True)
+        except FileNotFoundError as exc:
+            done = subprocess.CompletedProcess(step, 127, "", str(exc))
+        if done.returncode != 0:
+            reason = f"cannot make a loop-mounted ext4 here ({step[0]}: {done.stderr.strip()})"
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{reason} (required under CI=true)")
+            pytest.skip(reason)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@contextmanager
+def immutable(*paths: Path) -> Iterator[None]:
+    """``chattr +i`` on ``paths`` for the block: every write to them fails (EPERM), as a disk
+    I/O error in SQLite, until ``chattr -i``."""
+    subprocess.run(["chattr", "+i", *map(str, paths)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
+
+
+@contextmanager
+def disk_full(mount: Path, db_path: Path | None = None) -> Iterator[None]:
+    """Fill ``mount`` to the last byte until the block ends, then free it.
+
+    With ``db_path``, its write-ahead log is emptied first (a TRUNCATE checkpoint): a log that
+    already has room takes new frames without allocating, so a full disk would go unnoticed.
+    """
+    if db_path is not None:
+        conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+    filler = mount / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        size = 1 << 20
+        while size:  # big writes until one fails, then smaller ones for what is left
+            try:
+                os.write(fd, b"\0" * size)
+            except OSError:
+                size //= 2
+    finally:
+        os.close(fd)
+    try:
+        yield
+    finally:
+        filler.unlink()

@@ -365,8 +365,9 @@ class Store(Protocol):
         """Extend the leases of the worker's running jobs to ``lease_seconds`` from now."""
         ...
 
-    def rescue_expired(self) -> list[RescuedJob]:
-        """Retry (or fail, out of attempts) running jobs whose lease is out."""
+    def rescue_expired(self, skip_worker: str | None = None) -> list[RescuedJob]:
+        """Retry (or fail, out of attempts) running jobs whose lease is out, except those of
+        ``skip_worker`` (the caller's own worker, which knows its jobs are alive)."""
         ...
 
     def wait_for_jobs(self, timeout: float) -> bool: ...

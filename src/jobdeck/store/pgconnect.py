@@ -224,7 +224,14 @@ class PgConnections:
             return StoreUnavailable(
                 f"lost the connection to PostgreSQL at {self.where}: {_reason(exc)}"
             )
+        if isinstance(exc, pg_errors.ReadOnlySqlTransaction):
+            # A standby after a failover, or a database set read-only: writable again later.
+            return StoreUnavailable(
+                f"PostgreSQL at {self.where} is read-only, writes are refused: {_reason(exc)}"
+            )
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            # Also a full disk (53100), out of memory or connections (53xxx), an I/O error (58030)
+            # and a cancelled statement (57014): the server's trouble, not the statement's.
             return StoreUnavailable(f"PostgreSQL at {self.where}: {_reason(exc)}")
         return exc
 

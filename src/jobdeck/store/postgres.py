@@ -323,8 +323,8 @@ class PostgresStore(PostgresAccessVerbs):
         params = {"worker_id": worker_id, "now": self._now(), "lease_seconds": float(lease_seconds)}
         return self._run("renew_leases", params, lambda cur: cur.rowcount)
 
-    def rescue_expired(self) -> list[RescuedJob]:
-        rows = self._rows("rescue_expired", {"now": self._now()})
+    def rescue_expired(self, skip_worker: str | None = None) -> list[RescuedJob]:
+        rows = self._rows("rescue_expired", {"now": self._now(), "skip_worker": skip_worker})
         return [
             RescuedJob(r["id"], r["task"], r["attempt"], JobState(r["state"]), r["worker_id"])
             for r in rows

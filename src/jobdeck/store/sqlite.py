@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -180,41 +181,78 @@ class SQLiteStore(SQLiteAccessVerbs):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that locks up front, so readers never deadlock on upgrade."""
+        """A write transaction that locks up front, so readers never deadlock on upgrade.
+
+        For the store's own statements: any failure of the database (a full disk, an I/O error,
+        a read-only file) leaves as StoreUnavailable, whether it came from a statement or from
+        the COMMIT.
+        """
         conn = self._conn()
-        with self._wakeups.write_lock, self._begun(conn) as began:
+        with self._wakeups.write_lock, self._begun(conn, translate=True) as began:
             yield began
 
     @contextmanager
-    def _begun(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    def _begun(self, conn: sqlite3.Connection, translate: bool) -> Iterator[sqlite3.Connection]:
         deadline = time.monotonic() + _BUSY_TIMEOUT_S
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 break
-            except sqlite3.OperationalError as exc:
+            except sqlite3.Error as exc:
                 if not _is_busy(exc) or time.monotonic() > deadline:
                     raise _unavailable(self.path, exc) from None
                 time.sleep(0.01)
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._roll_back(conn)
+            if translate and isinstance(exc, sqlite3.Error) and _is_the_databases(exc):
+                raise _unavailable(self.path, exc) from None
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            self._roll_back(conn)
             raise _unavailable(self.path, exc) from None
 
+    def _roll_back(self, conn: sqlite3.Connection) -> None:
+        """End a failed transaction. After a full disk or an I/O error SQLite may have rolled
+        it back already (a ROLLBACK then fails: "no transaction is active"); a connection that
+        cannot roll back is closed, and this thread opens a fresh one on its next call."""
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._discard(conn)
+
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        with self._connections_lock:
+            if conn in self._all_connections:
+                self._all_connections.remove(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self._write()
+        # The caller's own SQL: its errors are theirs and pass through as sqlite3 raised them;
+        # a COMMIT the database refuses is StoreUnavailable.
+        return self._own_transaction()
+
+    @contextmanager
+    def _own_transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        with self._wakeups.write_lock, self._begun(conn, translate=False) as began:
+            yield began
 
     def _read(self, name: str, params: dict[str, Any] | None = None, **fmt: str) -> list[Any]:
         sql = self._q[name].format(**fmt) if fmt else self._q[name]
         try:
             return self._conn().execute(sql, params or {}).fetchall()
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
+            if not _is_the_databases(exc):
+                raise
             raise _unavailable(self.path, exc) from None
 
     def close(self) -> None:
@@ -249,11 +287,7 @@ class SQLiteStore(SQLiteAccessVerbs):
 
     def schema_status(self) -> SchemaStatus:
         migrations = load_migrations(self.dialect)
-        exists = (
-            self._conn()
-            .execute("SELECT 1 FROM sqlite_master WHERE name = 'jobdeck_migrations'")
-            .fetchone()
-        )
+        exists = self._read("migrations_table_exists")
         current = self._read("schema_version")[0][0] if exists else 0
         pending = [f"{m.version:04d}_{m.name}" for m in migrations if m.version > current]
         return SchemaStatus(current, migrations[-1].version, pending)
@@ -396,10 +430,11 @@ class SQLiteStore(SQLiteAccessVerbs):
             params = {"worker_id": worker_id, "until": to_db(until)}
             return db.execute(self._q["renew_leases"], params).rowcount
 
-    def rescue_expired(self) -> list[RescuedJob]:
+    def rescue_expired(self, skip_worker: str | None = None) -> list[RescuedJob]:
         with self._write() as db:
             now = self.clock.now()
-            rows = db.execute(self._q["rescue_expired"], {"now": to_db(now)}).fetchall()
+            params = {"now": to_db(now), "skip_worker": skip_worker}
+            rows = db.execute(self._q["rescue_expired"], params).fetchall()
             db.executemany(
                 self._q["fail_rescued_attempt"],
                 [
@@ -440,13 +475,12 @@ class SQLiteStore(SQLiteAccessVerbs):
         """Block until a job may be due: a ring from an enqueue in any process (see
         sqlite_wake), or else a commit by another process seen on the data_version poll."""
         deadline = time.monotonic() + timeout
-        conn = self._conn()
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self._read("data_version")[0][0]
         since = self._wakeups.current()
         while (remaining := deadline - time.monotonic()) > 0:
             if self._wakeups.wait(since, min(remaining, _WAKE_POLL_S)):
                 return True
-            if conn.execute("PRAGMA data_version").fetchone()[0] != version:
+            if self._read("data_version")[0][0] != version:
                 return True
         return False
 
@@ -743,9 +777,22 @@ def _req(value: datetime | None) -> datetime:
     return value
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def _is_busy(exc: sqlite3.Error) -> bool:
     text = str(exc)
     return "locked" in text or "busy" in text
+
+
+def _is_the_databases(exc: sqlite3.Error) -> bool:
+    """A failure of the database itself (full disk, I/O error, read-only or corrupt file,
+    lock), as opposed to a statement's own fault (a constraint, a misuse of the API)."""
+    faults_of_the_statement = (
+        sqlite3.IntegrityError,
+        sqlite3.ProgrammingError,
+        sqlite3.InterfaceError,
+        sqlite3.NotSupportedError,
+        sqlite3.DataError,
+    )
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, faults_of_the_statement)
 
 
 def _unavailable(path: Path, exc: sqlite3.Error) -> JobDeckError:

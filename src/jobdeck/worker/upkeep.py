@@ -78,7 +78,10 @@ class Heartbeat(Looper):
 class Rescuer(Looper):
     """Retries jobs whose worker stopped renewing their lease (killed, frozen, host gone).
 
-    Whether a lease is out is decided by the store's clock, never by this host's.
+    Whether a lease is out is decided by the store's clock, never by this host's. The jobs of
+    ``worker_id`` (the worker this rescuer runs in) are left alone: it knows they are alive,
+    and after a store outage their leases may be out only because its heartbeat could not
+    write; taking them would throw away results it is waiting to write.
     """
 
     name = "rescuer"
@@ -88,14 +91,16 @@ class Rescuer(Looper):
         store: Store,
         settings: Settings,
         on_failed: Callable[[RescuedJob], None] | None = None,
+        worker_id: str | None = None,
     ) -> None:
         super().__init__(settings.rescue_interval)
         self.store = store
         self.rescued = 0
         self.on_failed = on_failed
+        self.worker_id = worker_id
 
     def tick(self) -> None:
-        rescued = self.store.rescue_expired()
+        rescued = self.store.rescue_expired(skip_worker=self.worker_id)
         for job in rescued:
             log.warning(
                 "rescued job %s (%s) from lost worker %s: now %s",

@@ -113,7 +113,7 @@ class Worker:
             self._loop = EventLoopThread()
         self.completer.start()
         self.heartbeat = Heartbeat(self.store, self.id, self.clock, self.settings, self._state)
-        self.rescuer = Rescuer(self.store, self.settings, self._rescued_as_failed)
+        self.rescuer = Rescuer(self.store, self.settings, self._rescued_as_failed, self.id)
         self.services = [
             self.heartbeat,
             self.rescuer,
@@ -187,9 +187,14 @@ class Worker:
                 failing, backoff = False, 0.0
             except SchemaError:
                 raise
-            except JobDeckError as exc:
+            except Exception as exc:
+                # A store that fails (full disk, I/O error, lost server) is waited out, not died
+                # of: the jobs running here finish and their results wait in the completer.
                 if not failing:
-                    log.warning("fetcher: %s (will keep retrying)", exc)
+                    if isinstance(exc, JobDeckError):
+                        log.warning("fetcher: %s (will keep retrying)", exc)
+                    else:
+                        log.exception("fetcher: unexpected error (will keep retrying)")
                 failing, backoff = True, min(max(backoff * 2, 0.2), 5.0)
                 self._stopping.wait(backoff)
                 continue
@@ -208,7 +213,7 @@ class Worker:
     def _wait_for_work(self) -> None:
         try:
             self.store.wait_for_jobs(self.settings.poll_interval)
-        except JobDeckError:
+        except Exception:  # the claim that follows reports a store that is down
             self._stopping.wait(self.settings.poll_interval)
 
     # -- running -----------------------------------------------------------------------------

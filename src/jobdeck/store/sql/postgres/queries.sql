@@ -255,6 +255,7 @@ WITH clock AS MATERIALIZED (
 expired AS (
     SELECT id FROM jobs
     WHERE state = 'running' AND lease_expires_at < (SELECT now FROM clock)
+      AND worker_id IS DISTINCT FROM %(skip_worker)s::text
     FOR UPDATE SKIP LOCKED
 ),
 rescued AS (

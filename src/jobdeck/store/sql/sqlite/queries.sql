@@ -1,3 +1,9 @@
+-- name: migrations_table_exists
+SELECT 1 FROM sqlite_master WHERE name = 'jobdeck_migrations'
+
+-- name: data_version
+PRAGMA data_version
+
 -- name: schema_version
 SELECT COALESCE(MAX(version), 0) FROM jobdeck_migrations
 
@@ -105,6 +111,7 @@ SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END
     error = 'worker ' || COALESCE(worker_id, '?') || ' was lost: its lease expired at ' || lease_expires_at,
     dedupe_key = CASE WHEN attempt >= max_attempts THEN NULL ELSE dedupe_key END
 WHERE state = 'running' AND lease_expires_at < :now
+  AND worker_id IS NOT :skip_worker
 RETURNING id, task, attempt, state, worker_id, started_at, duration_ms, error
 
 -- name: fail_rescued_attempt
