@@ -65,6 +65,16 @@ async def hang_async(tag: str, seconds: float = 30.0) -> str:
     return "woke up"
 
 
+async def swallow_cancel(tag: str) -> str:
+    """An async task that swallows every cancellation and runs until RELEASE is set."""
+    while not RELEASE.is_set():
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            CANCELLED.append(tag)
+    return "released"
+
+
 def hang_process(pid_file: str, seconds: float = 30.0) -> str:
     """Runs in a child process (executor="process"): says who it is, then hangs."""
     with open(pid_file, "w") as file:
@@ -117,6 +127,7 @@ def make_deck(database_url: str | None = None, **settings: Any) -> JobDeck:
     new.task(name="boom", retry_backoff=0.05)(boom)
     new.task(name="stuck")(stuck)
     new.task(name="hang_async")(hang_async)
+    new.task(name="swallow_cancel")(swallow_cancel)
     new.task(name="hang_process", executor="process")(hang_process)
     new.task(name="square", executor="process")(square)
     new.task(name="bad_result")(bad_result)

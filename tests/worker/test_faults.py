@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,6 +74,27 @@ def test_async_task_is_cancelled_at_its_timeout(deck: JobDeck) -> None:
     [attempt] = deck.store.get_attempts(handle.id)
     assert attempt.traceback and "CancelledError" in attempt.traceback
     assert attempt.duration_ms is not None and 300 <= attempt.duration_ms < 2000
+
+
+def test_an_async_task_that_swallows_its_cancellation_still_times_out(deck: JobDeck) -> None:
+    swallow = deck.get_task("swallow_cancel").options(timeout=0.3, max_attempts=1)
+    handle = swallow.enqueue(tag="s1")
+    with running_worker(deck, concurrency=1):
+        handle.wait(10)
+        # Its one slot is free again although the coroutine still runs on the worker's loop.
+        after = deck.get_task("echo").enqueue(value="next")
+        after.wait(10)
+        assert apps.CANCELLED and not apps.RELEASE.is_set(), "the coroutine ended early"
+        # Shutdown keeps its grace with the coroutine still refusing to end.
+        stuck_at_stop = swallow.options(timeout=None).enqueue(tag="s2")
+        wait_until(lambda: stuck_at_stop.refresh().state == JobState.RUNNING, 10, "s2 to run")
+        stopping = time.monotonic()  # the block's end stops the worker and joins it
+    took = time.monotonic() - stopping
+    assert took < FAST["shutdown_grace"] + 1.5, f"shutdown took {took:.1f} s"
+    assert handle.state == JobState.FAILED
+    assert handle.error == "TimeoutError: timed out after 0.3 s"
+    assert after.state == JobState.SUCCEEDED
+    assert stuck_at_stop.refresh().state == JobState.AVAILABLE  # handed back at the grace
 
 
 def test_process_task_is_killed_at_its_timeout(deck: JobDeck, tmp_path: Path) -> None:

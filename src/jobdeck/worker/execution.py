@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import traceback
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ class RunningJob:
     deadline: float | None = None
     thread_ident: int | None = None
     abandoned: bool = False
+    future: Future[None] | None = None  # an async task's, on the worker's event loop
     began: float = field(default_factory=time.monotonic)  # just after the claim came back
 
     def elapsed(self) -> float:

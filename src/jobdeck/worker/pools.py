@@ -60,6 +60,10 @@ class ThreadSlots:
             self._live -= 1
 
 
+# At shutdown, how long tasks still on the loop get to end once cancelled.
+STOP_WAIT_S = 1.0
+
+
 class EventLoopThread:
     """One event loop on its own thread for every async task of the worker."""
 
@@ -90,4 +94,6 @@ class EventLoopThread:
         for task in pending:
             task.cancel()
         if pending:
-            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            # Bounded: a task that swallows its cancellation must not hold shutdown past the
+            # grace period; it is left unfinished when the process exits.
+            self.loop.run_until_complete(asyncio.wait(pending, timeout=STOP_WAIT_S))

@@ -12,6 +12,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
     from jobdeck.app import JobDeck
 
 log = logging.getLogger("jobdeck.worker")
+
+# How long past its timeout an async task may take to end once cancelled before the timeout
+# watch fails the attempt without it and gives its slot to other jobs.
+ASYNC_CANCEL_GRACE = 1.0
 
 
 class Worker:
@@ -73,6 +78,7 @@ class Worker:
         self.alerter = Alerter(self.store, self.clock, settings)
         self._threads: ThreadSlots | None = None
         self._loop: EventLoopThread | None = None
+        self._abandoned_coroutines: list[Future[None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -235,7 +241,12 @@ class Worker:
             return
         assert self._threads is not None
         if task.executor == "async" and self._loop is not None:
-            self._loop.submit(self._run_async(running))
+            if job.timeout:
+                # asyncio.wait_for cancels the coroutine at its timeout; this deadline is for one
+                # that swallows the cancellation (or blocks the loop): the watch then fails the
+                # attempt and frees the slot, as it does for a stuck thread.
+                running.deadline = running.began + job.timeout + ASYNC_CANCEL_GRACE
+            running.future = self._loop.submit(self._run_async(running))
         elif task.executor == "process":
             self._threads.submit(lambda: self._run_process(running))
         else:
@@ -332,16 +343,28 @@ class Worker:
             )
             if running.thread_ident is not None and self._threads is not None:
                 self._threads.abandon(running.thread_ident)
+            if running.future is not None:
+                log.warning(
+                    "job %s (%s) attempt %d: its coroutine did not end when cancelled at its "
+                    "timeout; it is left on the event loop and its slot is given to other jobs",
+                    running.job.id,
+                    running.job.task,
+                    running.job.attempt,
+                )
+                self._abandoned_coroutines.append(running.future)
             self._slot_freed.set()
         self._restart_if_threads_pile_up()
 
     def _restart_if_threads_pile_up(self) -> None:
         if self._threads is None or self._stopping.is_set():
             return
-        if self._threads.abandoned_count > self.settings.max_abandoned_threads:
+        self._abandoned_coroutines = [f for f in self._abandoned_coroutines if not f.done()]
+        stuck = self._threads.abandoned_count + len(self._abandoned_coroutines)
+        if stuck > self.settings.max_abandoned_threads:
             log.warning(
-                "%d threads are stuck in timed-out jobs: restarting the worker gracefully",
-                self._threads.abandoned_count,
+                "%d threads or coroutines are stuck in timed-out jobs: restarting the worker "
+                "gracefully",
+                stuck,
             )
             self.exit_reason = "restart"
             self.stop()
