@@ -35,7 +35,7 @@ INSERT INTO jobdeck_migrations (version, name, applied_at) VALUES (%(version)s, 
 -- (find_by_dedupe_keys). The NOTIFY goes out when the transaction commits, not before.
 WITH input AS MATERIALIZED (
     SELECT nextval('jobs_id_seq') AS id, t.*
-    FROM unnest(%(task)b::text[], %(queue)b::text[], %(args)b::jsonb[], %(labels)b::jsonb[],
+    FROM unnest(%(task)b::text[], %(queue)b::text[], %(args)b::json[], %(labels)b::jsonb[],
                 %(priority)b::integer[], %(state)b::text[], %(max_attempts)b::integer[],
                 %(timeout)b::double precision[], %(run_at)b::timestamptz[],
                 %(unique_key)b::text[], %(unique_while)b::text[], %(schedule)b::text[],
@@ -90,7 +90,7 @@ WITH created AS (
     INSERT INTO jobs (task, queue, args, labels, priority, state, max_attempts, timeout,
                       enqueued_at, run_at, unique_key, dedupe_key, unique_while,
                       schedule, tick_at, trigger, triggered_by)
-    VALUES (%(task)s::text, %(queue)s::text, %(args)s::jsonb, %(labels)s::jsonb,
+    VALUES (%(task)s::text, %(queue)s::text, %(args)s::json, %(labels)s::jsonb,
             %(priority)s::integer, %(state)s::text, %(max_attempts)s::integer,
             %(timeout)s::double precision, %(now)s::timestamptz, %(run_at)s::timestamptz,
             %(unique_key)s::text, %(unique_key)s::text, %(unique_while)s::text,
@@ -161,7 +161,7 @@ WITH outcome AS (
     SELECT *
     FROM unnest(%(job_id)b::bigint[], %(attempt)b::integer[], %(status)b::text[],
                 %(next_state)b::text[], %(finished_at)b::timestamptz[], %(duration_ms)b::bigint[],
-                %(run_at)b::timestamptz[], %(result)b::jsonb[], %(summary)b::text[],
+                %(run_at)b::timestamptz[], %(result)b::json[], %(summary)b::text[],
                 %(error)b::text[], %(traceback)b::text[])
          AS o(job_id, attempt, status, next_state, finished_at, duration_ms, run_at, result,
               summary, error, traceback)

@@ -8,7 +8,7 @@ WITH declared AS (
                 %(every_seconds)b::double precision[], %(timezone)b::text[], %(title)b::text[],
                 %(description)b::text[], %(expected_max_age_seconds)b::double precision[],
                 %(alert_after_seconds)b::double precision[], %(catch_up)b::text[],
-                %(args)b::jsonb[], %(queue)b::text[])
+                %(args)b::json[], %(queue)b::text[])
          AS d(name, task, cron, every_seconds, timezone, title, description,
               expected_max_age_seconds, alert_after_seconds, catch_up, args, queue)
 ),
@@ -102,7 +102,7 @@ created AS (
     INSERT INTO jobs (id, task, queue, args, labels, priority, state, max_attempts, timeout,
                       enqueued_at, run_at, unique_key, dedupe_key, unique_while,
                       schedule, tick_at, trigger, triggered_by)
-    SELECT claimed.job_id, %(task)s::text, %(queue)s::text, %(args)s::jsonb, %(labels)s::jsonb,
+    SELECT claimed.job_id, %(task)s::text, %(queue)s::text, %(args)s::json, %(labels)s::jsonb,
            %(priority)s::integer, %(state)s::text, %(max_attempts)s::integer,
            %(timeout)s::double precision, %(now)s::timestamptz, %(run_at)s::timestamptz,
            %(unique_key)s::text, %(unique_key)s::text, %(unique_while)s::text,

@@ -1,0 +1,2 @@
+-- Arguments and results are kept as the text the application serialised. SQLite's TEXT
+-- columns always did; PostgreSQL's 0007 moves them from jsonb to json. Nothing to change here.
