@@ -18,6 +18,8 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "documents": ("pypdf", "docx"),
     "s3": ("boto3",),
     "demo": ("aiosmtpd",),
+    "metrics": ("prometheus_client",),
+    "alerts": ("apprise",),
 }
 
 
