@@ -63,7 +63,7 @@ def create_app(
     Without ``authorize`` people sign in with jobdeck's own users (``jobdeck users add``);
     with it, ``authorize(request)`` maps your app's logged-in user to a Principal.
     """
-    from jobdeck.web import admin_pages, api, auth_pages, job_pages, schedule_pages
+    from jobdeck.web import admin_pages, api, auth_pages, job_pages, metrics_pages, schedule_pages
 
     app = FastAPI(title="jobdeck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.deck = deck
@@ -93,6 +93,7 @@ def create_app(
     app.include_router(job_pages.router)
     app.include_router(schedule_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(metrics_pages.router)
     for router in extra_routers or []:
         app.include_router(router)
     # (href, label) or (href, label, permission); links show to those with the permission.

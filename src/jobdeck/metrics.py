@@ -1,0 +1,205 @@
+"""Prometheus metrics for the dashboard's ``/metrics``, read from the store at each scrape.
+
+A custom collector, not counters kept in memory: the dashboard runs no jobs, so the numbers
+live in the database (the per-minute rollups, the indexes of unfinished jobs, the workers'
+heartbeats, the schedules) and are read when Prometheus asks, and nothing runs between
+scrapes. Needs the ``metrics`` extra (prometheus-client); the worker never imports this.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from jobdeck import control, schedule_control
+from jobdeck.backlog import queue_backlogs
+from jobdeck.errors import JobDeckError
+
+if TYPE_CHECKING:
+    from jobdeck.app import JobDeck
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+# Rollup rows are never deleted (older minutes fold into hours), so a sum from the first
+# possible minute is a true running total: a counter.
+_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class StoreErrors:
+    """Failed store reads in this process, by scrape section: a counter that survives scrapes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_section: dict[str, int] = {}
+
+    def add(self, section: str) -> None:
+        with self._lock:
+            self.by_section[section] = self.by_section.get(section, 0) + 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.by_section)
+
+
+class JobDeckCollector:
+    """Every jobdeck metric, read on ``collect()``. Register it in your own registry too:
+    ``REGISTRY.register(JobDeckCollector(deck))``."""
+
+    SECTIONS = ("jobs", "attempts", "workers", "schedules")
+
+    def __init__(self, deck: JobDeck, errors: StoreErrors | None = None) -> None:
+        self.deck = deck
+        self.errors = errors or StoreErrors()
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.perf_counter()
+        now = self.deck.clock.now()
+        readers: dict[str, Callable[[datetime], Iterable[Metric]]] = {
+            "jobs": self._jobs,
+            "attempts": self._attempts,
+            "workers": self._workers,
+            "schedules": self._schedules,
+        }
+        up = 1
+        for section, read in readers.items():
+            try:
+                # Listed first: a section that fails halfway yields nothing, never half of it.
+                families = list(read(now))
+            except JobDeckError:
+                self.errors.add(section)
+                up = 0
+                continue
+            yield from families
+        yield GaugeMetricFamily(
+            "jobdeck_store_up", "1 when every store read of this scrape worked, else 0", up
+        )
+        errors = CounterMetricFamily(
+            "jobdeck_store_errors",
+            "Store reads that failed in this dashboard process, by scrape section",
+            labels=["section"],
+        )
+        counts = self.errors.snapshot()
+        for section in self.SECTIONS:
+            errors.add_metric([section], counts.get(section, 0))
+        yield errors
+        yield GaugeMetricFamily(
+            "jobdeck_scrape_duration_seconds",
+            "How long reading these metrics from the store took",
+            time.perf_counter() - started,
+        )
+
+    def _jobs(self, now: datetime) -> Iterator[Metric]:
+        jobs = GaugeMetricFamily(
+            "jobdeck_jobs",
+            "Unfinished jobs by queue and state (finished ones: jobdeck_job_attempts_total)",
+            labels=["queue", "state"],
+        )
+        waited = GaugeMetricFamily(
+            "jobdeck_queue_oldest_wait_seconds",
+            "How long the oldest available job of each queue has been due (0 when none)",
+            labels=["queue"],
+        )
+        for backlog in queue_backlogs(self.deck, now):
+            for state, count in backlog.counts.items():
+                jobs.add_metric([backlog.queue, str(state)], count)
+            if backlog.oldest_due_at is not None or backlog.queue != "(other)":
+                waited.add_metric([backlog.queue], backlog.waited(now).total_seconds())
+        yield jobs
+        yield waited
+
+    def _attempts(self, now: datetime) -> Iterator[Metric]:
+        attempts = CounterMetricFamily(
+            "jobdeck_job_attempts",
+            "Finished attempts by task and outcome, from the rollups (failed includes retried "
+            "and lost attempts)",
+            labels=["task", "outcome"],
+        )
+        durations = SummaryMetricFamily(
+            "jobdeck_job_duration_seconds",
+            "Run time of finished attempts by task, from the rollups (count and sum only)",
+            labels=["task"],
+        )
+        # The current minute's rollup row is still growing: read up to a day ahead, so a
+        # worker whose clock runs ahead of this one is counted too.
+        for row in self.deck.store.stats_by_task(_BEGINNING, now + timedelta(days=1)):
+            attempts.add_metric([row.key, "succeeded"], row.succeeded)
+            attempts.add_metric([row.key, "failed"], row.failed)
+            durations.add_metric([row.key], row.total, row.duration_ms / 1000)
+        yield attempts
+        yield durations
+
+    def _workers(self, now: datetime) -> Iterator[Metric]:
+        settings = self.deck.settings
+        health = control.worker_health(
+            self.deck.store, self.deck.clock, settings.heartbeat_interval, settings.expected_workers
+        )
+        if health.reason.startswith("database unreachable"):
+            raise JobDeckError(health.reason)  # worker_health reports it; count it as one
+        workers = GaugeMetricFamily(
+            "jobdeck_workers",
+            "Workers heartbeating (alive) and silent without having stopped in the last hour "
+            "(lost)",
+            labels=["status"],
+        )
+        workers.add_metric(["alive"], len(health.workers))
+        workers.add_metric(["lost"], len(health.lost))
+        yield workers
+        yield GaugeMetricFamily(
+            "jobdeck_workers_expected",
+            "The expected_workers setting (0: any number is healthy)",
+            settings.expected_workers,
+        )
+        yield GaugeMetricFamily(
+            "jobdeck_worker_slots",
+            "Concurrency summed over the alive workers",
+            sum(w.concurrency for w in health.workers),
+        )
+        if health.last_heartbeat is not None:
+            yield GaugeMetricFamily(
+                "jobdeck_worker_last_heartbeat_timestamp_seconds",
+                "When the newest worker heartbeat was written",
+                health.last_heartbeat.timestamp(),
+            )
+
+    def _schedules(self, now: datetime) -> Iterator[Metric]:
+        stale = GaugeMetricFamily(
+            "jobdeck_schedule_stale",
+            "1 when a schedule's last success is older than its alert_after",
+            labels=["schedule"],
+        )
+        success = GaugeMetricFamily(
+            "jobdeck_schedule_last_success_timestamp_seconds",
+            "When each schedule last succeeded (absent: never)",
+            labels=["schedule"],
+        )
+        paused = GaugeMetricFamily(
+            "jobdeck_schedule_paused", "1 while a schedule is paused", labels=["schedule"]
+        )
+        for status in schedule_control.schedule_statuses(self.deck):
+            if not status.active:
+                continue
+            stale.add_metric([status.name], int(status.stale))
+            paused.add_metric([status.name], int(status.paused))
+            if status.last_success_at is not None:
+                success.add_metric([status.name], status.last_success_at.timestamp())
+        yield stale
+        yield success
+        yield paused
+
+
+def render(deck: JobDeck, errors: StoreErrors | None = None) -> bytes:
+    """The text format of every jobdeck metric for ``deck``, read now."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(JobDeckCollector(deck, errors))
+    return generate_latest(registry)
