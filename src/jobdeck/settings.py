@@ -25,7 +25,14 @@ ENVIRONMENT = "environment"
 CODE = "code"
 COMMAND_LINE = "command line"
 ENV_PREFIX = "JOBDECK_"
-_TUPLE_OPTIONS = ("queues", "alert_webhooks", "alert_emails", "trusted_proxies", "frame_ancestors")
+_TUPLE_OPTIONS = (
+    "queues",
+    "alert_webhooks",
+    "alert_emails",
+    "alert_urls",
+    "trusted_proxies",
+    "frame_ancestors",
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,16 @@ class Settings:
     alert_webhooks: tuple[str, ...] = ()
     alert_emails: tuple[str, ...] = ()
     smtp_url: str | None = None
+    # Chat and paging channels by apprise URL (slack://, msteams://, discord://, ...): [alerts].
+    alert_urls: tuple[str, ...] = ()
+    # Alert rules checked by the scheduler loop beside staleness; None turns a rule off.
+    # A queue whose oldest available job has waited longer than this.
+    alert_queue_wait: float | None = None
+    # A task whose attempts failed more than this percentage over the last alert_failure_window,
+    # once it has at least alert_failure_min_attempts attempts there.
+    alert_failure_percent: int | None = None
+    alert_failure_window: float = 900.0
+    alert_failure_min_attempts: int = 10
     stats_shard: int | None = None
     # Role -> permissions; None keeps the defaults (admin all, partner all but admin, ...).
     role_permissions: dict[str, tuple[str, ...]] | None = None
@@ -103,6 +120,16 @@ class Settings:
             )
         if self.expected_workers < 0:
             raise ConfigError(f"expected_workers must be 0 or more, got {self.expected_workers}")
+        if self.alert_queue_wait is not None and self.alert_queue_wait <= 0:
+            raise ConfigError(f"alert_queue_wait must be positive, got {self.alert_queue_wait!r}")
+        if self.alert_failure_percent is not None and not 0 < self.alert_failure_percent <= 100:
+            raise ConfigError(
+                f"alert_failure_percent must be between 1 and 100, got {self.alert_failure_percent}"
+            )
+        if self.alert_failure_window <= 0 or self.alert_failure_min_attempts < 1:
+            raise ConfigError(
+                "alert_failure_window must be positive and alert_failure_min_attempts at least 1"
+            )
         if self.default_max_attempts < 1:
             raise ConfigError("default_max_attempts must be at least 1")
         if self.session_idle <= 0 or self.session_absolute < self.session_idle:
