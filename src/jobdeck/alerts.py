@@ -1,4 +1,5 @@
-"""Alert events (a schedule gone stale, a job out of retries, a recovery): stored, logged, sent."""
+"""Alert events (a schedule gone stale, a job out of retries, a rule firing, a recovery): stored,
+logged, and sent to webhooks, email and the apprise channels of ``alert_urls``."""
 
 from __future__ import annotations
 
@@ -20,11 +21,15 @@ log = logging.getLogger("jobdeck.alerts")
 STALE = "stale"
 RECOVERED = "recovered"
 EXHAUSTED = "exhausted"
+# The alert rules' kinds (alert_rules.py); each is answered by a RECOVERED with the same rule.
+FLEET_LOW = "fleet_low"
+QUEUE_WAIT = "queue_wait"
+FAILURE_RATE = "failure_rate"
 
 
 @dataclass(frozen=True)
 class AlertEvent:
-    kind: str  # stale, recovered, exhausted
+    kind: str  # stale, recovered, exhausted, fleet_low, queue_wait, failure_rate
     subject: str  # schedule name or "job <id>"
     message: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -44,6 +49,8 @@ class Alerter:
         self.webhooks = settings.alert_webhooks
         self.emails = settings.alert_emails
         self.smtp_url = settings.smtp_url
+        # Built now, so a missing extra or a URL apprise cannot read fails at start, in one line.
+        self.channels = _channels(settings.alert_urls)
         self._backlog: deque[tuple[int, dict[str, Any]]] = deque()
         self._lock = threading.Lock()
         self._sender: threading.Thread | None = None
@@ -64,7 +71,7 @@ class Alerter:
             self.clock.now(),
         )
         log.warning("alert %s: %s", event.kind, event.message)
-        if self.webhooks or (self.emails and self.smtp_url):
+        if self.webhooks or self.channels or (self.emails and self.smtp_url):
             self._queue_delivery(alert_id, payload)
         return alert_id
 
@@ -125,4 +132,39 @@ class Alerter:
                 mailer.send(list(self.emails), subject, body)
 
             senders.append(send_email)
+        for channel in self.channels:
+            senders.append(_chat_sender(channel))
         return senders
+
+
+def _channels(urls: tuple[str, ...]) -> list[Any]:
+    if not urls:
+        return []
+    from jobdeck.notify import AppriseSender
+
+    return [AppriseSender(url) for url in urls]
+
+
+# What each kind looks like on services that show an icon or colour.
+_CHAT_TYPES = {
+    RECOVERED: "success",
+    STALE: "failure",
+    EXHAUSTED: "failure",
+    FLEET_LOW: "failure",
+    QUEUE_WAIT: "warning",
+    FAILURE_RATE: "failure",
+}
+
+
+def _chat_sender(channel: Any) -> Any:
+    def send(payload: dict[str, Any]) -> None:
+        details = "\n".join(
+            f"{name}: {value}" for name, value in payload["details"].items() if value is not None
+        )
+        channel.send(
+            f"[jobdeck] {payload['kind']}: {payload['subject']}",
+            f"{payload['message']}\n\n{details}".strip(),
+            _CHAT_TYPES.get(payload["kind"], "warning"),
+        )
+
+    return send

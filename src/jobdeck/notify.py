@@ -1,4 +1,5 @@
-"""Outbound delivery for alerts and demo jobs: email over SMTP and JSON webhooks over HTTP.
+"""Outbound delivery for alerts and demo jobs: email over SMTP, JSON webhooks over HTTP, and
+chat and paging services (Slack, Teams, Discord, ...) by URL through apprise.
 
 Both senders raise ``ConfigError`` (a ``ValueError``) for bad input, such as a malformed URL,
 recipient or header, before anything is sent, and ``DeliveryError`` when the server cannot be
@@ -10,6 +11,7 @@ from __future__ import annotations
 import difflib
 import http.client
 import json
+import logging
 import re
 import smtplib
 import socket
@@ -17,6 +19,7 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -299,6 +302,48 @@ class WebhookSender:
             # wrapped in URLError by urllib, so they land here.
             reason = _describe_network_error(exc, self._timeout)
             raise DeliveryError(f"webhook {self._origin} {reason}") from exc
+
+
+class AppriseSender:
+    """Send to one service that apprise knows by its URL: ``slack://``, ``msteams://``,
+    ``discord://``, ``mmost://``, ``json://host/path`` and about a hundred more.
+
+    Example: ``AppriseSender("discord://webhook_id/token").send("Title", "What happened")``.
+    Needs the ``alerts`` extra. A URL apprise cannot parse is refused when the sender is built;
+    messages name only the URL's scheme, since these URLs carry the service's secret.
+    """
+
+    def __init__(self, url: str) -> None:
+        from jobdeck.extras import require_extra
+
+        require_extra("alerts", "alert_urls (Slack, Teams, Discord and other channels)")
+        self.service = url.partition("://")[0] if "://" in url else "?"
+        with warnings.catch_warnings():
+            # apprise's e-mail plugin imports the deprecated imghdr module while it loads its
+            # plugins (once per process): apprise's concern, not something a user can act on.
+            warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+            import apprise
+
+            self._apprise = apprise.Apprise()
+            added = self._apprise.add(url)
+        if not added:
+            raise ConfigError(
+                f"alert URL {self.service}://... is not one apprise can send to: check the "
+                "service's URL form in apprise's list of services"
+            )
+
+    def send(self, title: str, body: str, kind: str = "info") -> None:
+        """Deliver one message; ``kind`` is info, success, warning or failure (the icon and
+        colour on services that show one). Raises DeliveryError when the service refuses."""
+        import apprise
+
+        capture = apprise.LogCapture(level=logging.WARNING, fmt="%(message)s")  # type: ignore[no-untyped-call]
+        with capture as output:
+            delivered = self._apprise.notify(title=title, body=body, notify_type=kind)
+        if not delivered:
+            reasons = [line for line in output.getvalue().splitlines() if line.strip()]
+            detail = _one_line(reasons[-1])[:200] if reasons else "the service did not accept it"
+            raise DeliveryError(f"{self.service}:// alert not delivered: {detail}")
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
