@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from jobdeck.alert_rules import AlertRules
 from jobdeck.alerts import RECOVERED, STALE, Alerter, AlertEvent
 from jobdeck.errors import SerializationError
 from jobdeck.schedules import Schedule, status_of
@@ -39,6 +40,7 @@ class Scheduler(Looper):
         self.clock = deck.clock
         self.grace = timedelta(seconds=max(settings.misfire_grace, 3 * settings.scheduler_interval))
         self.alerter = alerter or Alerter(deck.store, deck.clock, settings)
+        self.rules = AlertRules(deck, self.alerter)
         self.stale_check_interval = settings.stale_check_interval
         self.enqueued = 0
         self._last_health_check = float("-inf")
@@ -109,7 +111,12 @@ class Scheduler(Looper):
         return BoundTask(schedule.task, options).new_job(schedule.args)
 
     def check_health(self, rows: list[ScheduleRow], now: datetime) -> None:
-        """Emit "stale" once when a schedule's last success is too old; "recovered" once after."""
+        """Emit "stale" once when a schedule's last success is too old, "recovered" once after;
+        then the same for the alert rules the settings turn on (fleet, queue wait, failures)."""
+        self._check_schedules(rows, now)
+        self.rules.check(now)
+
+    def _check_schedules(self, rows: list[ScheduleRow], now: datetime) -> None:
         for row in rows:
             task = self.deck.tasks.get(row.definition.task)
             expected = task.expected_duration if task else self.deck.settings.expected_duration
