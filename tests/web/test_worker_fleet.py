@@ -17,10 +17,12 @@ from jobdeck.web.access import local_operator
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
 
-def beat(deck: JobDeck, name: str, seconds_ago: float, state: str = "running") -> None:
+def beat(
+    deck: JobDeck, name: str, seconds_ago: float, state: str = "running", offset: int | None = None
+) -> None:
     at = NOW - timedelta(seconds=seconds_ago)
     deck.store.register_worker(WorkerInfo(name, f"host-{name}", 4000, ("default",), 4, at, at))
-    deck.store.heartbeat_worker(name, at, state)
+    deck.store.heartbeat_worker(name, at, state, offset)
 
 
 @pytest.fixture
@@ -76,3 +78,14 @@ def test_the_api_reports_the_level_the_floor_and_the_lost_workers(fleet: JobDeck
     assert sorted(w["id"] for w in workers["workers"]) == ["a", "b"]
     health = client.get("/api/health")
     assert health.status_code == 503 and health.json() == {"status": "degraded"}
+
+
+def test_a_host_whose_clock_is_off_is_named_with_its_offset(fleet: JobDeck) -> None:
+    beat(fleet, "skewed", 1, offset=-3400)
+    client = TestClient(fleet.asgi(authorize=local_operator))
+    html = client.get("/health").text
+    assert "Clock skew: <strong>host-skewed</strong> (pid 4000) runs 3.4 s" in html
+    assert "behind" in html and "host-skewed pid 4000 clock -3400 ms" in html
+    assert "Clock skew: <strong>host-a</strong>" not in html  # no offset measured
+    offsets = {w["id"]: w["clock_offset_ms"] for w in client.get("/api/workers").json()["workers"]}
+    assert offsets["skewed"] == -3400 and offsets["a"] is None

@@ -185,6 +185,7 @@ class WorkerOut(BaseModel):
     started_at: datetime
     last_heartbeat: datetime
     state: str
+    clock_offset_ms: int | None  # the host's clock ahead (+) or behind (-) the database's
 
     @classmethod
     def of(cls, w: WorkerInfo) -> WorkerOut:
@@ -197,6 +198,7 @@ class WorkerOut(BaseModel):
             started_at=w.started_at,
             last_heartbeat=w.last_heartbeat,
             state=w.state,
+            clock_offset_ms=w.clock_offset_ms,
         )
 
 

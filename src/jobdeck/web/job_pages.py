@@ -219,6 +219,7 @@ def health_pill(
         health=health,
         now=deck.clock.now(),
         expected_workers=deck.settings.expected_workers,
+        skew_warning_ms=deck.settings.clock_skew_warning * 1000,
     )
 
 
