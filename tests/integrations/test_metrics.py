@@ -144,3 +144,19 @@ def test_without_the_extra_metrics_answer_501_naming_it(
     assert response.status_code == 501
     assert response.text.strip().endswith("pip install 'jobdeck[metrics]'")
     assert len(response.text.strip().splitlines()) == 1
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_endpoint_serves(deck: JobDeck) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    board = Path(__file__).resolve().parents[2] / "docs" / "grafana-jobdeck.json"
+    exprs = [t["expr"] for p in json.loads(board.read_text())["panels"] for t in p["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"\bjobdeck_[a-z_]+", expr)}
+    client = TestClient(deck.asgi(), follow_redirects=False)  # type: ignore[arg-type]
+    secret = token(deck, "partner")
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {secret}"}).text
+    # Families without a sample yet (no schedule has succeeded) still declare their type.
+    served = {name for name, _ in scrape(deck, secret)} | set(re.findall(r"# TYPE (\S+)", text))
+    assert used and used <= served, used - served
