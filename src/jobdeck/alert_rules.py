@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jobdeck.alerts")
 
+# The fleet must stay short this long before it fires: a rolling restart takes a worker away
+# for seconds (a stopped worker stops counting at once) and should page nobody.
+FLEET_HOLD = timedelta(seconds=60)
 # How many recent alerts are read for the rules' states. A rule whose last event is older than
 # this many alerts falls back to what this process last saw or sent.
 STATE_DEPTH = 500
@@ -52,6 +55,7 @@ class AlertRules:
         self.alerter = alerter
         self.settings = deck.settings
         self._seen: dict[str, bool] = {}  # rule -> firing, as this process last sent or read
+        self._fleet_short_since: datetime | None = None  # when this process saw it go short
 
     @property
     def enabled(self) -> bool:
@@ -66,7 +70,11 @@ class AlertRules:
         if not self.enabled:
             return []
         states = self._states()
-        findings = [*self._fleet(), *self._queue_waits(now, states), *self._failures(now, states)]
+        findings = [
+            *self._fleet(now),
+            *self._queue_waits(now, states),
+            *self._failures(now, states),
+        ]
         sent = []
         for finding in findings:
             firing = states.get(finding.rule, False)
@@ -91,7 +99,7 @@ class AlertRules:
         self._seen.update({rule: states[rule] for rule in found})
         return states
 
-    def _fleet(self) -> list[Finding]:
+    def _fleet(self, now: datetime) -> list[Finding]:
         expected = self.settings.expected_workers
         if not expected:
             return []
@@ -101,15 +109,22 @@ class AlertRules:
         if health.reason.startswith("database unreachable"):
             return []  # nothing known about the fleet; the scheduler's tick reports the store
         alive = len(health.workers)
+        short = alive < expected
+        if not short:
+            self._fleet_short_since = None
+        elif self._fleet_short_since is None:
+            self._fleet_short_since = now
+        hold = max(FLEET_HOLD, timedelta(seconds=3 * self.settings.heartbeat_interval))
+        held = short and now - (self._fleet_short_since or now) >= hold
         lost = f"; lost: {', '.join(w.id for w in health.lost[:5])}" if health.lost else ""
         return [
             Finding(
                 "fleet",
                 FLEET_LOW,
                 "workers",
-                alive < expected,
+                True if held else (None if short else False),
                 f"{alive} of {expected} expected workers heartbeating{lost}"
-                if alive < expected
+                if short
                 else f"{alive} workers heartbeating again (expected {expected})",
                 {"alive": alive, "expected": expected, "lost": [w.id for w in health.lost]},
             )
