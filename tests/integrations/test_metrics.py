@@ -160,3 +160,20 @@ def test_the_grafana_dashboard_uses_only_metrics_the_endpoint_serves(deck: JobDe
     # Families without a sample yet (no schedule has succeeded) still declare their type.
     served = {name for name, _ in scrape(deck, secret)} | set(re.findall(r"# TYPE (\S+)", text))
     assert used and used <= served, used - served
+
+
+def test_an_unreachable_store_is_reported_not_raised(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from jobdeck.web.access import local_operator
+
+    deck = JobDeck(f"sqlite:///{tmp_path / 'no-such-folder' / 'jobs.db'}")
+    client = TestClient(deck.asgi(authorize=local_operator))
+    for scrape_number in (1, 2):
+        response = client.get("/metrics")
+        assert response.status_code == 200
+        samples = {
+            (s.name, tuple(s.labels.values())): s.value
+            for family in text_string_to_metric_families(response.text)
+            for s in family.samples
+        }
+        assert samples[("jobdeck_store_up", ())] == 0
+        assert samples[("jobdeck_store_errors_total", ("jobs",))] == scrape_number
