@@ -110,18 +110,30 @@ def main() -> None:
 @click.option("--queues", "-q", default=None, help="Comma-separated queues (default: default).")
 @click.option("--concurrency", "-c", type=int, default=None, help="Jobs run at once (default 10).")
 @click.option("--no-scheduler", is_flag=True, help="Do not run the cron loop in this worker.")
+@click.option(
+    "--name",
+    default=None,
+    help="The host name this worker reports (default: this machine's); its id starts with it.",
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def worker(
-    ctx: Context, queues: str | None, concurrency: int | None, no_scheduler: bool, log_level: str
+    ctx: Context,
+    queues: str | None,
+    concurrency: int | None,
+    no_scheduler: bool,
+    name: str | None,
+    log_level: str,
 ) -> None:
     """Run a worker for the tasks of --app (with the scheduler loop unless --no-scheduler)."""
     from jobdeck.worker import Worker
 
     if not ctx.app_ref:
         raise ConfigError("jobdeck worker needs --app module:deck so it knows your tasks")
+    if name is not None and not name.strip():
+        raise ConfigError("--name must not be empty")
     setup_logging(log_level)
     settings = command_line_settings(ctx, queues, concurrency, no_scheduler)
-    reason = Worker(ctx.deck, settings).run()
+    reason = Worker(ctx.deck, settings, name=name.strip() if name else None).run()
     if reason == "restart":
         os.execv(sys.executable, [sys.executable, *sys.argv])
 

@@ -167,17 +167,22 @@ class WorkerProcess:
         settings: dict[str, Any],
         concurrency: int = 4,
         name: str = "worker",
+        host: str | None = None,
+        prefix: tuple[str, ...] = (),
     ) -> None:
         self.db_url = db_url
         self.settings = settings
         self.concurrency = concurrency
         self.output = folder / f"{name}.log"
+        self.host = host  # jobdeck worker --name
+        self.prefix = prefix  # e.g. ("ip", "netns", "exec", "ns1"): it must exec, not fork
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         env = {**os.environ, "JOBDECK_TEST_SETTINGS": json.dumps(self.settings)}
         env.pop("JOBDECK_DATABASE_URL", None)
         command = [
+            *self.prefix,
             sys.executable,
             "-m",
             "jobdeck.cli",
@@ -188,6 +193,7 @@ class WorkerProcess:
             self.db_url,
             "--concurrency",
             str(self.concurrency),
+            *(("--name", self.host) if self.host else ()),
         ]
         with self.output.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -203,7 +209,7 @@ class WorkerProcess:
     @property
     def worker_prefix(self) -> str:
         """The start of this process's worker id (host:pid:random)."""
-        return f"{socket.gethostname()}:{self.pid}:"
+        return f"{self.host or socket.gethostname()}:{self.pid}:"
 
     def holds(self, job: JobRow) -> bool:
         return self.holds_id(job.worker_id)

@@ -50,12 +50,15 @@ ASYNC_CANCEL_GRACE = 1.0
 class Worker:
     """Runs the jobs of a deck's queues. ``run()`` blocks until SIGTERM/SIGINT or ``stop()``."""
 
-    def __init__(self, deck: JobDeck, settings: Settings) -> None:
+    def __init__(self, deck: JobDeck, settings: Settings, name: str | None = None) -> None:
         self.deck = deck
         self.settings = settings
         self.store = deck.store
         self.clock = deck.clock
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # The host this worker reports: the machine's name unless told (containers and network
+        # namespaces often share one). The id starts with it: host:pid:random.
+        self.host = name or socket.gethostname()
+        self.id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.shard = settings.stats_shard or (zlib.crc32(self.id.encode()) % 1000 + 1)
         self.exit_reason = "stopped"
         self.services: list[Looper] = []
@@ -104,7 +107,7 @@ class Worker:
         self.store.register_worker(
             WorkerInfo(
                 self.id,
-                socket.gethostname(),
+                self.host,
                 os.getpid(),
                 list(self.settings.queues),
                 self.settings.concurrency,
