@@ -1,4 +1,4 @@
-"""Retry delays: exponential, jittered to spread retries that failed together, never past the cap."""
+"""Retry delays: exponential, jittered to spread retries that failed together, capped."""
 
 from __future__ import annotations
 
