@@ -16,7 +16,7 @@ from jobdeck.errors import StoreUnavailable
 from jobdeck.states import AttemptStatus, JobState
 from jobdeck.store import open_store
 from jobdeck.store.base import ClaimRequest, NewJob, Outcome, Store, WorkerInfo
-from tests.worker.helpers import disk_full, small_disk
+from tests.worker.helpers import disk_full, small_disk, wait_until
 
 
 def every_writing_verb(store: Store) -> list[tuple[str, Callable[[], Any]]]:
@@ -87,7 +87,7 @@ def read_only(url: str) -> Iterator[None]:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
-        admin.execute(TERMINATE)
+        end_other_sessions(admin)
     try:
         yield
     finally:
@@ -95,11 +95,22 @@ def read_only(url: str) -> Iterator[None]:
             url, autocommit=True, options="-c default_transaction_read_only=off"
         ) as admin:
             admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
-            admin.execute(TERMINATE)
+            end_other_sessions(admin)
+
+
+def end_other_sessions(admin: psycopg.Connection) -> None:
+    """End every other session of the database and wait until they are gone: each has sent
+    its client the message that says so by then, so a pool sees its connections are dead."""
+    admin.execute(TERMINATE)
+    wait_until(lambda: admin.execute(OTHERS).fetchone() == (0,), 10, "the other sessions to end")
 
 
 TERMINATE = (
     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+OTHERS = (
+    "SELECT count(*) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
 )
 
