@@ -99,20 +99,22 @@ def read_only(url: str) -> Iterator[None]:
 
 
 def end_other_sessions(admin: psycopg.Connection) -> None:
-    """End every other session of the database and wait until they are gone: each has sent
-    its client the message that says so by then, so a pool sees its connections are dead."""
-    admin.execute(TERMINATE)
-    wait_until(lambda: admin.execute(OTHERS).fetchone() == (0,), 10, "the other sessions to end")
+    """End every other session of the database and wait until those are gone: each has sent
+    its client the message that says so by then, so a pool sees its connections are dead.
+    (Clients may open new sessions meanwhile: those are not waited for.)"""
+    ended = [row[0] for row in admin.execute(TERMINATE).fetchall()]
+    wait_until(
+        lambda: admin.execute(STILL_THERE, (ended,)).fetchone() == (0,),
+        10,
+        "the ended sessions to be gone",
+    )
 
 
 TERMINATE = (
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
 )
-OTHERS = (
-    "SELECT count(*) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-)
+STILL_THERE = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)"
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
