@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -217,12 +217,11 @@ def explain_claim(url: str, limit: int, tries: int = 3) -> dict[str, Any]:
     import psycopg
 
     sql = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)\n" + load_queries("postgres")["claim_jobs"]
-    now = datetime.now(UTC)
     params = {
         "worker_id": "bench-explain",
         "queues": ["default"],
-        "now": now,
-        "lease_until": now + timedelta(minutes=1),
+        "now": None,  # the database's clock, as for a worker on the real clock
+        "lease_seconds": 60.0,
         "limit": limit,
     }
     plans: list[dict[str, Any]] = []
