@@ -57,7 +57,9 @@ _SYNC_QUERIES = ("synchronous=normal", "synchronous=full")
 def to_db(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # isoformat pads the year to four digits; strftime("%Y") writes year 1 as "1", which
+    # sorts after "2026" and breaks every text comparison of times before the year 1000.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def from_db(value: Any) -> datetime | None:

@@ -72,7 +72,7 @@ class Times:
     def to_db(self, moment: datetime | None) -> Any:
         if moment is None or not self.sqlite:
             return moment
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def from_db(self, value: Any) -> datetime | None:
         if value is None:
