@@ -84,8 +84,12 @@ def test_execution_rows_carry_the_guides_fields(site: Site) -> None:
     assert failed.details["job_name"] == "flaky"
     assert failed.details["errors"]["error_message"] == "RuntimeError: Database connection timeout"
     assert "Traceback" in failed.details["errors"]["error_details"]
+    # The guide's shape: both at the top of details (and still under errors).
+    assert failed.details["error_message"] == "RuntimeError: Database connection timeout"
+    assert failed.details["error_details"] == failed.details["errors"]["error_details"]
     success = next(r for r in rows if r.details["status"] == "success")
     assert success.details["results"] == {"sent": True} and success.details["errors"] is None
+    assert "error_message" not in success.details
 
 
 def test_partners_see_executions_and_admins_also_operator_actions(site: Site) -> None:
