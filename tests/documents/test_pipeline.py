@@ -141,3 +141,28 @@ def test_reprocess_failed_documents(deck: JobDeck, documents: Documents) -> None
     fixed = documents.get(broken.id)
     assert fixed.processing_status == "ready" and fixed.error_reason is None
     assert [h.owner_id for h in documents.search("cartographer")] == ["expert-f"]
+
+
+def test_text_past_max_text_chars_is_cut_and_the_document_says_where(
+    deck: JobDeck, documents: Documents
+) -> None:
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from jobdeck.contrib.documents.web import documents_pages
+    from jobdeck.web.access import local_operator
+
+    documents.settings = replace(documents.settings, max_text_chars=200)
+    long = documents.upload("expert-e", "profile.docx", files.docx_with_tables())
+    with running_worker(deck):
+        wait_settled(documents, [long.id])
+    record = documents.get(long.id)
+    assert record.processing_status == "ready" and record.text_chars == 200
+    assert record.text_cut_from is not None and record.text_cut_from > 200
+    assert record.as_json()["text_cut_from"] == record.text_cut_from
+    job = job_of(deck, record.job_id)
+    assert job.summary and f"the text has {record.text_cut_from} characters" in job.summary
+    app = deck.asgi(authorize=local_operator, extra_routers=[documents_pages(documents)])
+    page = TestClient(app).get("/documents").text
+    assert f"only the first 200 of {record.text_cut_from:,} characters are searchable" in page

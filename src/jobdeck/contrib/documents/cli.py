@@ -87,9 +87,17 @@ def documents_add(docs: Documents, owner: str, files: tuple[Path, ...]) -> None:
 @click.option("--owner", default=None)
 @click.option("--status", type=click.Choice(STATUSES), default=None)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
-def documents_list(docs: Documents, owner: str | None, status: str | None, limit: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON list on stdout instead of lines.")
+def documents_list(
+    docs: Documents, owner: str | None, status: str | None, limit: int, as_json: bool
+) -> None:
     """Documents newest first."""
     records = docs.find(owner, status, limit)
+    if as_json:
+        from jobdeck.cli_views import print_json
+
+        print_json([record.as_json() for record in records])
+        return
     for record in records:
         click.echo(_line(record))
     if not records:

@@ -82,6 +82,7 @@ class Extracted:
     content_type: str
     pages: int | None = None  # PDF pages; None where the format has no fixed pages
     truncated: bool = False
+    full_chars: int | None = None  # the whole text's length when it was cut
 
 
 def sniff(data: bytes) -> Format:
@@ -195,7 +196,12 @@ def extract(data: bytes, options: ExtractOptions | None = None) -> Extracted:
         raise ExtractionFailed("no_text", f"no extractable text: {where} no text; {hint}")
     truncated = len(text) > options.max_text_chars
     return Extracted(
-        text[: options.max_text_chars], found.kind, found.content_type, pages, truncated
+        text[: options.max_text_chars],
+        found.kind,
+        found.content_type,
+        pages,
+        truncated,
+        len(text) if truncated else None,
     )
 
 

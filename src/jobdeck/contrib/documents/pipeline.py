@@ -417,11 +417,20 @@ class Documents:
             self._fail(record, f"processing error (will retry): {_error_line(exc)}", reindex=False)
             raise
         self.repository.finish_ready(
-            record.id, extracted.text, extracted.content_type, self.deck.clock.now()
+            record.id,
+            extracted.text,
+            extracted.content_type,
+            self.deck.clock.now(),
+            extracted.full_chars,
         )
         self.reindex(record.owner_id, because=record)
         pages = f" from {extracted.pages} page(s)" if extracted.pages else ""
-        note = " (truncated)" if extracted.truncated else ""
+        note = (
+            f" (cut: the text has {extracted.full_chars} characters; max_text_chars is "
+            f"{self.settings.max_text_chars})"
+            if extracted.truncated
+            else ""
+        )
         return {
             **summary,
             "format": extracted.kind,

@@ -34,6 +34,7 @@ class DocumentRecord:
     processed_at: datetime | None
     indexed_at: datetime | None
     text_chars: int | None  # length of the extracted text; None before extraction
+    text_cut_from: int | None = None  # the whole text's length, when only text_chars were kept
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class DocumentRecord:
             "processed_at": self.processed_at.isoformat() if self.processed_at else None,
             "indexed_at": self.indexed_at.isoformat() if self.indexed_at else None,
             "text_chars": self.text_chars,
+            "text_cut_from": self.text_cut_from,
         }
 
 
@@ -180,13 +182,21 @@ class DocumentRepository:
             row = q.one(conn, "start_processing", {"id": document_id})
         return self._record(row, t) if row else None
 
-    def finish_ready(self, document_id: int, text: str, content_type: str, now: datetime) -> None:
+    def finish_ready(
+        self,
+        document_id: int,
+        text: str,
+        content_type: str,
+        now: datetime,
+        cut_from: int | None = None,
+    ) -> None:
         db, q, t = self._q()
         params = {
             "id": document_id,
             "text": text,
             "content_type": content_type,
             "now": t.to_db(now),
+            "cut_from": cut_from,
         }
         with db.transaction() as conn:
             q.execute(conn, "finish_ready", params)
@@ -236,4 +246,5 @@ class DocumentRepository:
             processed_at=t.from_db(row["processed_at"]),
             indexed_at=t.from_db(row["indexed_at"]),
             text_chars=None if row["text_chars"] is None else int(row["text_chars"]),
+            text_cut_from=None if row["text_cut_from"] is None else int(row["text_cut_from"]),
         )
