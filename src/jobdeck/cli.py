@@ -6,6 +6,7 @@ import functools
 import getpass
 import importlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from jobdeck import control
 from jobdeck.app import JobDeck
 from jobdeck.errors import ConfigError, InvalidPayload, JobDeckError
 from jobdeck.extras import require_extra
-from jobdeck.logs import setup_logging
+from jobdeck.logs import LOG_FORMATS, setup_logging
 from jobdeck.settings import COMMAND_LINE, DEFAULT, ENVIRONMENT, Settings
 from jobdeck.store import DEFAULT_URL
 
@@ -96,6 +97,17 @@ def common_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="One JSON document on stdout instead of a table."
+)
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default=None,
+    help="text, or json: one object per line (default: the log_format setting, text).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="jobdeck")
 def main() -> None:
@@ -116,6 +128,7 @@ def main() -> None:
     help="The host name this worker reports (default: this machine's); its id starts with it.",
 )
 @click.option("--log-level", default="INFO", show_default=True)
+@log_format_option
 def worker(
     ctx: Context,
     queues: str | None,
@@ -123,6 +136,7 @@ def worker(
     no_scheduler: bool,
     name: str | None,
     log_level: str,
+    log_format: str | None,
 ) -> None:
     """Run a worker for the tasks of --app (with the scheduler loop unless --no-scheduler)."""
     from jobdeck.worker import Worker
@@ -131,8 +145,8 @@ def worker(
         raise ConfigError("jobdeck worker needs --app module:deck so it knows your tasks")
     if name is not None and not name.strip():
         raise ConfigError("--name must not be empty")
-    setup_logging(log_level)
-    settings = command_line_settings(ctx, queues, concurrency, no_scheduler)
+    settings = command_line_settings(ctx, queues, concurrency, no_scheduler, log_format)
+    setup_logging(log_level, settings.log_format)
     reason = Worker(ctx.deck, settings, name=name.strip() if name else None).run()
     if reason == "restart":
         os.execv(sys.executable, [sys.executable, *sys.argv])
@@ -141,13 +155,16 @@ def worker(
 @main.command("workers")
 @common_options
 @click.option("--all", "show_all", is_flag=True, help="Also workers silent for more than a day.")
-def workers_command(ctx: Context, show_all: bool) -> None:
+@json_option
+def workers_command(ctx: Context, show_all: bool, as_json: bool) -> None:
     """Workers with their host, state, last heartbeat and clock offset from the database."""
-    from jobdeck.cli_views import workers_table
+    from jobdeck.cli_views import print_json, rows_json, workers_table
 
     now = ctx.deck.clock.now()
     since = None if show_all else now - timedelta(days=1)
     workers = ctx.deck.store.list_workers(since=since)
+    if as_json:
+        return print_json(rows_json(workers))
     workers_table(workers, now, ctx.deck.settings.clock_skew_warning)
 
 
@@ -169,10 +186,16 @@ def redact_secrets(value: object) -> object:
 
 
 def command_line_settings(
-    ctx: Context, queues: str | None, concurrency: int | None, no_scheduler: bool
+    ctx: Context,
+    queues: str | None = None,
+    concurrency: int | None = None,
+    no_scheduler: bool = False,
+    log_format: str | None = None,
 ) -> Settings:
     """The deck's settings with the worker options given on the command line."""
     overrides: dict[str, Any] = {}
+    if log_format is not None:
+        overrides["log_format"] = log_format
     if no_scheduler:
         overrides["scheduler_enabled"] = False
     if queues:
@@ -189,7 +212,7 @@ def command_line_settings(
     "--concurrency", "-c", type=int, default=None, help="As jobdeck worker --concurrency."
 )
 @click.option("--no-scheduler", is_flag=True, help="As jobdeck worker --no-scheduler.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
+@json_option
 def settings_command(
     ctx: Context, queues: str | None, concurrency: int | None, no_scheduler: bool, as_json: bool
 ) -> None:
@@ -309,6 +332,7 @@ def jobs() -> None:
 @click.option("--queue", default=None)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--before", "before_id", type=int, default=None, help="Older than this job id.")
+@json_option
 def jobs_list(
     ctx: Context,
     status: str | None,
@@ -316,23 +340,30 @@ def jobs_list(
     queue: str | None,
     limit: int,
     before_id: int | None,
+    as_json: bool,
 ) -> None:
-    """Jobs, newest first."""
-    from jobdeck.cli_views import jobs_table
+    """Jobs, newest first (--json: {"jobs": [...], "next_before": ID or null})."""
+    from jobdeck.cli_views import jobs_json, jobs_table, print_json
 
     query = control.JobQuery(task_text=task_text, status=status, queue=queue)
     page = control.list_jobs(ctx.deck.store, query, before_id, limit)
+    if as_json:
+        return print_json(jobs_json(page))
     jobs_table(page, ctx.deck.clock.now())
 
 
 @jobs.command("show")
 @common_options
 @click.argument("job_id", type=int)
-def jobs_show(ctx: Context, job_id: int) -> None:
-    """One job with its attempts, result, error and traceback."""
-    from jobdeck.cli_views import job_panel
+@json_option
+def jobs_show(ctx: Context, job_id: int, as_json: bool) -> None:
+    """One job with its attempts, result, error and traceback (--json: whole, not shortened)."""
+    from jobdeck.cli_views import job_json, job_panel, print_json
 
-    job_panel(control.job_detail(ctx.deck.store, job_id))
+    detail = control.job_detail(ctx.deck.store, job_id)
+    if as_json:
+        return print_json(job_json(detail))
+    job_panel(detail)
 
 
 @jobs.command("retry")
@@ -366,10 +397,14 @@ def jobs_cancel(ctx: Context, job_id: int) -> None:
     help="No sign-in: whoever reaches it operates it (refused unless on localhost).",
 )
 @click.option("--log-level", default="INFO", show_default=True)
-def dashboard(ctx: Context, host: str, port: int, no_login: bool, log_level: str) -> None:
+@log_format_option
+def dashboard(
+    ctx: Context, host: str, port: int, no_login: bool, log_level: str, log_format: str | None
+) -> None:
     """Serve the monitoring dashboard (sign in with `jobdeck users add` accounts)."""
     require_extra("dashboard", "jobdeck dashboard")
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from jobdeck.web.access import local_operator
 
@@ -377,13 +412,27 @@ def dashboard(ctx: Context, host: str, port: int, no_login: bool, log_level: str
         raise ConfigError(
             "--no-login is only allowed with --host 127.0.0.1 (anyone could operate it)"
         )
-    setup_logging(log_level)
+    log_format = command_line_settings(ctx, log_format=log_format).log_format
+    setup_logging(log_level, log_format)
     ctx.deck.store.check_schema()
-    click.echo(f"jobdeck dashboard on http://{host}:{port}/ ({ctx.deck.database_url})")
+    started = f"jobdeck dashboard on http://{host}:{port}/ ({ctx.deck.database_url})"
+    if log_format == "json":
+        logging.getLogger("jobdeck.dashboard").info(started)
+    else:
+        click.echo(started)
     app = ctx.deck.asgi(authorize=local_operator if no_login else None)
     # uvicorn believes X-Forwarded-* from 127.0.0.1 by default; jobdeck decides itself, from
     # the trusted_proxies setting (none by default), so that the mounted app behaves the same.
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), proxy_headers=False)
+    # In JSON, uvicorn's loggers go through jobdeck's handler (log_config=None) instead of the
+    # text handlers uvicorn would install on them.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        proxy_headers=False,
+        log_config=None if log_format == "json" else LOGGING_CONFIG,
+    )
 
 
 # -- schedules -----------------------------------------------------------------------------------
@@ -392,13 +441,14 @@ def dashboard(ctx: Context, host: str, port: int, no_login: bool, log_level: str
 @main.command()
 @common_options
 @click.option("--log-level", default="INFO", show_default=True)
-def scheduler(ctx: Context, log_level: str) -> None:
+@log_format_option
+def scheduler(ctx: Context, log_level: str, log_format: str | None) -> None:
     """Run only the scheduler loop (enqueue due ticks; run no jobs)."""
     from jobdeck.scheduler import run_scheduler
 
     if not ctx.app_ref:
         raise ConfigError("jobdeck scheduler needs --app module:deck so it knows your schedules")
-    setup_logging(log_level)
+    setup_logging(log_level, command_line_settings(ctx, log_format=log_format).log_format)
     run_scheduler(ctx.deck)
 
 
@@ -409,25 +459,33 @@ def schedules() -> None:
 
 @schedules.command("list")
 @common_options
-def schedules_list(ctx: Context) -> None:
+@json_option
+def schedules_list(ctx: Context, as_json: bool) -> None:
     """Each schedule with frequency, status, last and next run, and staleness."""
-    from jobdeck.cli_views import schedules_table
+    from jobdeck.cli_views import print_json, schedules_json, schedules_table
     from jobdeck.schedule_control import schedule_statuses
 
-    schedules_table(schedule_statuses(ctx.deck), ctx.deck.clock.now())
+    statuses = schedule_statuses(ctx.deck)
+    if as_json:
+        return print_json(schedules_json(statuses))
+    schedules_table(statuses, ctx.deck.clock.now())
 
 
 @schedules.command("show")
 @common_options
 @click.argument("name")
 @click.option("--runs", type=click.IntRange(1, 100), default=10, show_default=True)
-def schedules_show(ctx: Context, name: str, runs: int) -> None:
+@json_option
+def schedules_show(ctx: Context, name: str, runs: int, as_json: bool) -> None:
     """One schedule and its last runs."""
-    from jobdeck.cli_views import schedule_panel
+    from jobdeck.cli_views import print_json, schedule_json, schedule_panel
     from jobdeck.schedule_control import recent_runs, schedule_status
 
     status = schedule_status(ctx.deck, name)
-    schedule_panel(status, recent_runs(ctx.deck, name, runs), ctx.deck.clock.now())
+    last_runs = recent_runs(ctx.deck, name, runs)
+    if as_json:
+        return print_json(schedule_json(status, last_runs))
+    schedule_panel(status, last_runs, ctx.deck.clock.now())
 
 
 @schedules.command("run")
@@ -469,11 +527,15 @@ def schedules_resume(ctx: Context, name: str) -> None:
 @main.command()
 @common_options
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
-def alerts(ctx: Context, limit: int) -> None:
+@json_option
+def alerts(ctx: Context, limit: int, as_json: bool) -> None:
     """Recent alert events (stale schedules, jobs out of retries, recoveries)."""
-    from jobdeck.cli_views import alerts_table
+    from jobdeck.cli_views import alerts_table, print_json, rows_json
 
-    alerts_table(ctx.deck.store.list_alerts(limit))
+    recent = ctx.deck.store.list_alerts(limit)
+    if as_json:
+        return print_json(rows_json(recent))
+    alerts_table(recent)
 
 
 # -- users and tokens ------------------------------------------------------------------------------
@@ -524,11 +586,15 @@ def users_add(ctx: Context, email: str, role: str, name: str | None, password_st
 
 @users.command("list")
 @common_options
-def users_list(ctx: Context) -> None:
+@json_option
+def users_list(ctx: Context, as_json: bool) -> None:
     """Users with role, status and last sign-in."""
-    from jobdeck.cli_views import users_table
+    from jobdeck.cli_views import print_json, users_json, users_table
 
-    users_table(ctx.deck.store.list_users())
+    found = ctx.deck.store.list_users()
+    if as_json:
+        return print_json(users_json(found))
+    users_table(found)
 
 
 @users.command("set-role")
@@ -603,11 +669,15 @@ def tokens_create(ctx: Context, name: str, role: str) -> None:
 
 @tokens.command("list")
 @common_options
-def tokens_list(ctx: Context) -> None:
+@json_option
+def tokens_list(ctx: Context, as_json: bool) -> None:
     """Tokens with role, prefix, last use and status."""
-    from jobdeck.cli_views import tokens_table
+    from jobdeck.cli_views import print_json, rows_json, tokens_table
 
-    tokens_table(ctx.deck.store.list_tokens())
+    found = ctx.deck.store.list_tokens()
+    if as_json:
+        return print_json(rows_json(found))
+    tokens_table(found)
 
 
 @tokens.command("revoke")
@@ -672,6 +742,7 @@ def db_status(ctx: Context) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+@log_format_option
 @click.pass_context
 def demo(
     click_ctx: click.Context,
@@ -682,13 +753,14 @@ def demo(
     host: str,
     port: int,
     duration: float | None,
+    log_format: str | None,
 ) -> None:
     """Run the demo: worker, scheduler, dashboard and a mail server, on both guides' jobs."""
     if click_ctx.invoked_subcommand is not None:
         return
     from jobdeck.demo.run import DemoOptions, run_demo
 
-    setup_logging("INFO")
+    setup_logging("INFO", log_format or Settings.build().log_format)
     run_demo(DemoOptions(database, reset, not no_traffic, duration, workers, host, port))
 
 

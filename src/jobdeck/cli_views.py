@@ -1,9 +1,10 @@
-"""Rich renderings of jobs for the terminal."""
+"""Rich renderings of jobs for the terminal, and the JSON documents ``--json`` prints."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from rich.console import Console, Group
@@ -326,3 +327,50 @@ def _setting_text(name: str, value: object) -> str:
     if isinstance(value, float):
         return f"{value:g} s"
     return str(value)
+
+
+# -- --json: one document on stdout for scripts -------------------------------------------------
+
+
+def print_json(document: object) -> None:
+    """``document`` as JSON on stdout: datetimes ISO 8601, durations in seconds, no markup."""
+    import click
+
+    click.echo(json.dumps(document, default=_json_value, indent=2, ensure_ascii=False))
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def jobs_json(page: JobPage) -> dict[str, object]:
+    """``{"jobs": [...], "next_before": id}``: pass ``next_before`` as ``--before`` for more."""
+    return {"jobs": [asdict(job) for job in page.rows], "next_before": page.next_before_id}
+
+
+def job_json(detail: JobDetail) -> dict[str, object]:
+    return {**asdict(detail.job), "attempts": [asdict(a) for a in detail.attempts]}
+
+
+def schedules_json(statuses: list[ScheduleStatus]) -> list[dict[str, object]]:
+    return [asdict(status) for status in statuses]
+
+
+def schedule_json(status: ScheduleStatus, runs: list[JobRow]) -> dict[str, object]:
+    return {**asdict(status), "runs": [asdict(job) for job in runs]}
+
+
+def users_json(users: list[UserRow]) -> list[dict[str, object]]:
+    # The password hash stays in the database: a script has no use for it.
+    return [{k: v for k, v in asdict(u).items() if k != "password_hash"} for u in users]
+
+
+def rows_json(rows: Sequence[AlertRow | TokenRow | WorkerInfo]) -> list[dict[str, object]]:
+    """Alerts, tokens (their prefix, never a secret: only a digest is stored) or workers."""
+    return [asdict(row) for row in rows]

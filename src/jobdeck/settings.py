@@ -97,6 +97,8 @@ class Settings:
     max_name_length: int = 200
     max_labels: int = 20
     max_label_length: int = 200
+    # What long-running commands log on stderr: text for people, json (a line each) for shippers.
+    log_format: str = "text"
 
     def __post_init__(self) -> None:
         positive = (
@@ -141,6 +143,8 @@ class Settings:
         for name in (*limits, "max_label_length"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"log_format must be text or json, got {self.log_format!r}")
         if self.max_nesting_depth > DEPTH_CEILING:
             raise ConfigError(
                 f"max_nesting_depth must be at most {DEPTH_CEILING} (deeper values are not "

@@ -61,6 +61,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "max_name_length": ("100", 100),
     "max_labels": ("5", 5),
     "max_label_length": ("64", 64),
+    "log_format": ("json", "json"),
 }
 
 

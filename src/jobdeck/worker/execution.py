@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobdeck.errors import SerializationError
 from jobdeck.limits import PayloadLimits, encode_result
-from jobdeck.logs import prepare_child
+from jobdeck.logs import active_log_format, current_job_fields, prepare_child
 from jobdeck.retry import retry_at
 from jobdeck.settings import Settings
 from jobdeck.states import AttemptStatus, JobState
@@ -179,6 +179,8 @@ def run_in_child(task: Task[..., Any], kwargs: dict[str, Any], timeout: float | 
             json.dumps(kwargs),
             sender,
             logging.getLogger().getEffectiveLevel(),
+            active_log_format(),
+            current_job_fields(),
         ),
         daemon=True,
     )
@@ -214,9 +216,15 @@ class ChildFailed(RuntimeError):
 
 
 def _child_main(
-    module: str, qualname: str, kwargs_json: str, sender: Connection, log_level: int
+    module: str,
+    qualname: str,
+    kwargs_json: str,
+    sender: Connection,
+    log_level: int,
+    log_format: str = "text",
+    job_fields: dict[str, Any] | None = None,
 ) -> None:
-    prepare_child(log_level)
+    prepare_child(log_level, log_format, job_fields)
     try:
         target: Any = importlib.import_module(module)
         for part in qualname.split("."):

@@ -13,11 +13,13 @@ import uuid
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
 from jobdeck.errors import JobDeckError, PermanentFailure, SchemaError
+from jobdeck.logs import job_context
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
 from jobdeck.store.base import ClaimedJob, ClaimRequest, Outcome, RescuedJob, WorkerInfo
@@ -262,44 +264,55 @@ class Worker:
         running.thread_ident = threading.get_ident()
         if timeout:
             running.deadline = time.monotonic() + timeout
-        try:
-            value = task.fn(**decode_args(running.job))
-            outcome = success_outcome(running.job, value, running.now(), self.settings, task)
-        except Exception as exc:
-            outcome = self._failure(running, exc)
+        with self._job_logs(running):
+            try:
+                value = task.fn(**decode_args(running.job))
+                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
+            except Exception as exc:
+                outcome = self._failure(running, exc)
         self._finish(running, outcome)
+
+    def _job_logs(self, running: RunningJob) -> AbstractContextManager[None]:
+        """Tag the log lines of a running job (the task's own too) with the job and worker."""
+        job = running.job
+        return job_context(
+            job_id=job.id, task=job.task, attempt=job.attempt, queue=job.queue, worker_id=self.id
+        )
 
     async def _run_async(self, running: RunningJob) -> None:
         task = running.task
         assert task is not None
         timeout = running.job.timeout
-        try:
-            call = task.fn(**decode_args(running.job))
-            value = await _wait_for(call, timeout) if timeout else await call
-            outcome = success_outcome(running.job, value, running.now(), self.settings, task)
-        except TimeoutError as exc:
-            if timeout and running.elapsed() >= timeout * 0.99:
-                outcome = self._failure_text(
-                    running, f"TimeoutError: {describe_timeout(timeout)}", format_exception(exc)
-                )
-            else:
+        # Each coroutine runs in its own asyncio task, so this context is its job's alone.
+        with self._job_logs(running):
+            try:
+                call = task.fn(**decode_args(running.job))
+                value = await _wait_for(call, timeout) if timeout else await call
+                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
+            except TimeoutError as exc:
+                if timeout and running.elapsed() >= timeout * 0.99:
+                    outcome = self._failure_text(
+                        running, f"TimeoutError: {describe_timeout(timeout)}", format_exception(exc)
+                    )
+                else:
+                    outcome = self._failure(running, exc)
+            except Exception as exc:
                 outcome = self._failure(running, exc)
-        except Exception as exc:
-            outcome = self._failure(running, exc)
         self._finish(running, outcome)
 
     def _run_process(self, running: RunningJob) -> None:
         task = running.task
         assert task is not None
-        try:
-            value = run_in_child(task, decode_args(running.job), running.job.timeout)
-            outcome = success_outcome(running.job, value, running.now(), self.settings, task)
-        except TimeoutError as exc:
-            outcome = self._failure_text(running, f"TimeoutError: {exc}", None)
-        except ChildFailed as exc:
-            outcome = self._failure_text(running, str(exc), exc.trace)
-        except Exception as exc:
-            outcome = self._failure(running, exc)
+        with self._job_logs(running):
+            try:
+                value = run_in_child(task, decode_args(running.job), running.job.timeout)
+                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
+            except TimeoutError as exc:
+                outcome = self._failure_text(running, f"TimeoutError: {exc}", None)
+            except ChildFailed as exc:
+                outcome = self._failure_text(running, str(exc), exc.trace)
+            except Exception as exc:
+                outcome = self._failure(running, exc)
         self._finish(running, outcome)
 
     def _failure(self, running: RunningJob, exc: BaseException) -> Outcome:
