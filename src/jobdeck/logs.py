@@ -113,8 +113,12 @@ def setup_logging(level: str | int, log_format: str = "text") -> None:
     when the root logger has handlers already (a host application's, or pytest's)."""
     global _active_format
     check_log_format(log_format)
-    if not logging.getLogger().handlers:
-        _active_format = log_format
+    if logging.getLogger().handlers:
+        return
+    _active_format = log_format
+    # Children started without a format of their own (document extractors) read it here: a
+    # fresh process inherits the environment, not this module's state.
+    os.environ["JOBDECK_LOG_FORMAT"] = log_format
     handler = logging.StreamHandler(sys.stderr)
     formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     handler.setFormatter(formatter)

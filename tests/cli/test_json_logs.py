@@ -161,3 +161,36 @@ def test_the_setting_makes_the_dashboard_log_json_uvicorn_included(tmp_path: Pat
     loggers = {entry["logger"] for entry in entries}
     assert {"jobdeck.dashboard", "uvicorn.error", "uvicorn.access"} <= loggers, output
     assert not any("color_message" in entry for entry in entries)
+
+
+def test_a_child_started_without_a_format_logs_like_its_parent(tmp_path: Path) -> None:
+    """Document extractors call prepare_child(level) alone: they log JSON under a JSON worker."""
+    code = """
+import logging, multiprocessing
+from jobdeck.logs import prepare_child, setup_logging
+
+def child():
+    prepare_child(logging.INFO)
+    logging.getLogger("child").warning("damaged file")
+
+if __name__ == "__main__":
+    setup_logging("INFO", "json")
+    process = multiprocessing.get_context("forkserver").Process(target=child)
+    process.start()
+    process.join(20)
+"""
+    script = tmp_path / "parent.py"  # a file: the forkserver child imports its __main__
+    script.write_text(code)
+    env = {k: v for k, v in os.environ.items() if k != "JOBDECK_LOG_FORMAT"}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [entry] = [json.loads(line) for line in done.stderr.splitlines()]
+    assert (entry["logger"], entry["message"]) == ("child", "damaged file")
