@@ -50,7 +50,10 @@ def job_context(**fields: Any) -> Iterator[None]:
     try:
         yield
     finally:
-        _job_fields.reset(token)
+        # A coroutine abandoned on the worker's loop (it swallowed its cancellation) is closed
+        # by the garbage collector, outside the context it ran in: there is nothing to reset.
+        with contextlib.suppress(ValueError):
+            _job_fields.reset(token)
 
 
 def current_job_fields() -> dict[str, Any]:
