@@ -103,7 +103,7 @@ def test_migration_0007_keeps_the_rows_and_the_audit_log_of_an_older_database(
                 job.started_at, job.started_at, result_json='{"ok": true}',
             )  # fmt: skip
             store.complete_jobs("w1", [done], shard=1)
-            assert store.migrate() == ["0007_exact_json"]
+            assert store.migrate()[0] == "0007_exact_json"  # and any later ones
             row = store.get_job(old.job_id)
             assert row is not None and row.args == {"n": 10**16} and row.result == {"ok": True}
             [new] = store.insert_jobs([NewJob("new", '{"n": 1e16}')])
