@@ -787,10 +787,15 @@ def _attach_plugin_commands() -> None:
 _attach_plugin_commands()
 
 
-def run() -> None:
-    """Entry point with one-line errors instead of tracebacks for problems users can fix."""
+def run(
+    command: click.Command | None = None,
+    args: list[str] | None = None,
+    prog_name: str | None = None,
+) -> None:
+    """Entry point with one-line errors instead of tracebacks for problems users can fix;
+    ``command``/``args`` let another front end (manage.py jobdeck_worker) share it."""
     try:
-        main(standalone_mode=False)
+        (command or main).main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

@@ -5,7 +5,6 @@ jobdeck.contrib.django.worker:deck`` under DJANGO_SETTINGS_MODULE)."""
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand  # type: ignore[import-not-found]
@@ -24,10 +23,7 @@ class Command(BaseCommand):  # type: ignore[misc]
         # Every option is jobdeck worker's, so Django's parser is skipped: argv goes to click
         # as it is. sys.argv stays manage.py's, so a worker that restarts itself (os.execv of
         # sys.argv) comes back through this same command.
-        import click
-
-        from jobdeck.cli import worker
-        from jobdeck.errors import JobDeckError
+        from jobdeck.cli import run, worker
 
         args = list(argv[2:])
         if "--backend" in args:
@@ -36,20 +32,7 @@ class Command(BaseCommand):  # type: ignore[misc]
                 raise SystemExit("error: --backend needs a TASKS alias")
             os.environ["JOBDECK_DJANGO_BACKEND"] = args[at + 1]
             del args[at : at + 2]
-        try:
-            worker.main(
-                args=["--app", WORKER_APP, *args],
-                prog_name="manage.py jobdeck_worker",
-                standalone_mode=False,
-            )
-        except click.ClickException as exc:
-            exc.show()
-            sys.exit(exc.exit_code)
-        except JobDeckError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
+        run(worker, ["--app", WORKER_APP, *args], "manage.py jobdeck_worker")
 
     def handle(self, *args: Any, **options: Any) -> None:  # pragma: no cover - run_from_argv
         raise NotImplementedError("call through manage.py jobdeck_worker")
