@@ -105,42 +105,12 @@ ScheduleName = Annotated[Name, Path()]
 TextFilter = Annotated[Text | None, Query()]
 
 
-def _parser(kind: Any) -> Callable[[str], Any]:
-    adapter: TypeAdapter[Any] = TypeAdapter(kind)
-    return adapter.validate_python
-
-
-_parse_id = _parser(Id)
-_parse_day = _parser(Day)
-_parse_instant = _parser(Instant)
-_parse_text = _parser(Text)
-_parse_audit_id = _parser(AuditId)
-
-
-def parse_id(text: str) -> int:
-    """The ``Id`` type for a value read by hand (a page's lenient filters); ValueError if bad."""
-    value: int = _parse_id(text)
-    return value
-
-
-def parse_day(text: str) -> date:
-    value: date = _parse_day(text)
-    return value
-
-
-def parse_instant(text: str) -> datetime:
-    value: datetime = _parse_instant(text)
-    return value
-
-
-def parse_text(text: str) -> str:
-    value: str = _parse_text(text)
-    return value
-
-
-def parse_audit_id(text: str) -> str:
-    value: str = _parse_audit_id(text)
-    return value
+# The same types, for values read by hand (a page's lenient filters): ValueError if bad.
+parse_id: Callable[[str], int] = TypeAdapter(Id).validate_python
+parse_day: Callable[[str], date] = TypeAdapter(Day).validate_python
+parse_instant: Callable[[str], datetime] = TypeAdapter(Instant).validate_python
+parse_text: Callable[[str], str] = TypeAdapter(Text).validate_python
+parse_audit_id: Callable[[str], str] = TypeAdapter(AuditId).validate_python
 
 
 def or_none(parse: Callable[[str], T], text: str) -> T | None:
