@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +19,10 @@ import pytest
 
 from jobdeck import JobDeck
 from jobdeck.store.base import AuditFilter
+from tests.ports import free_port
 
 JOBDECK = str(Path(sys.executable).with_name("jobdeck"))
 FORGED = {"X-Forwarded-For": "203.0.113.9"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

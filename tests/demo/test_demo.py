@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+
+from tests.ports import free_port
 
 LITIGATION_JOBS = {
     "check-sla-and-overdue": {"overdue_tasks", "sla_violations", "automation_rules_triggered"},
@@ -51,12 +52,6 @@ class Demo:
         )
         assert response.status_code == 303, response.text
         return client
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_demo(folder: Path) -> Demo:

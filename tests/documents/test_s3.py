@@ -26,16 +26,11 @@ from jobdeck.contrib.documents.extract import PDF
 from jobdeck.contrib.documents.storage import StoredFileTooLarge
 from tests.documents import files
 from tests.documents.conftest import wait_settled
+from tests.ports import free_port
 from tests.worker.helpers import FAST, running_worker, wait_until
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 REGION = "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _answers(port: int) -> bool:
@@ -48,7 +43,7 @@ def _answers(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
@@ -114,7 +109,7 @@ def test_size_limit_without_downloading_it_all(s3_endpoint: str, bucket: str) ->
 def test_missing_bucket_and_unreachable_server(s3_endpoint: str) -> None:
     with pytest.raises(StoredFileMissing, match="does not exist"):
         _storage(s3_endpoint, "no-such-bucket").read("a", 10)
-    nowhere = _storage(f"http://127.0.0.1:{_free_port()}", "bucket")
+    nowhere = _storage(f"http://127.0.0.1:{free_port()}", "bucket")
     with pytest.raises(StorageError, match="S3 unreachable"):
         nowhere.read("a", 10)
 

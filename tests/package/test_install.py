@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -28,6 +27,7 @@ from jobdeck._version import __version__
 from tests import pgtools
 from tests.package import installs
 from tests.package.conftest import required_tool_missing
+from tests.ports import free_port
 
 VENDOR = "jobdeck/web/static/vendor"
 VENDORED_JS = ("htmx.min.js", "uPlot.iife.min.js")
@@ -265,13 +265,6 @@ def test_version_is_the_packages(core: Installed, dists: installs.Dists) -> None
 
 
 # -- the dashboard install, in Chromium ----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_until_serving(url: str, server: subprocess.Popen[str], log: Path) -> None:
