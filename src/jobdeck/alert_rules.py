@@ -22,7 +22,7 @@ from jobdeck.backlog import known_queues, oldest_due_at
 from jobdeck.durations import format_duration
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 log = logging.getLogger("jobdeck.alerts")
 
@@ -50,7 +50,7 @@ class Finding:
 class AlertRules:
     """The rules the settings turn on; ``check(now)`` sends what changed and returns it."""
 
-    def __init__(self, deck: JobDeck, alerter: Alerter) -> None:
+    def __init__(self, deck: Deck, alerter: Alerter) -> None:
         self.deck = deck
         self.alerter = alerter
         self.settings = deck.settings

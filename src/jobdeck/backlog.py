@@ -14,7 +14,7 @@ from jobdeck.states import JobState
 from jobdeck.store.base import JobFilter, Store
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 # The states a job waits or runs in; finished jobs are counted by the rollups, never here.
 OPEN_STATES = (JobState.SCHEDULED, JobState.AVAILABLE, JobState.RETRYABLE, JobState.RUNNING)
@@ -35,7 +35,7 @@ class QueueBacklog:
         return max(timedelta(0), now - self.oldest_due_at)
 
 
-def known_queues(deck: JobDeck, now: datetime) -> list[str]:
+def known_queues(deck: Deck, now: datetime) -> list[str]:
     """Queues named by this process's settings and tasks, by the workers seen in the last
     day and by the schedules. The store has no "distinct queues" verb, and a DISTINCT over
     every job would be the full-table read this module avoids; jobs in other queues are
@@ -57,7 +57,7 @@ def oldest_due_at(store: Store, queue: str) -> datetime | None:
     return rows[0].run_at if rows else None
 
 
-def queue_backlogs(deck: JobDeck, now: datetime, *, with_other: bool = True) -> list[QueueBacklog]:
+def queue_backlogs(deck: Deck, now: datetime, *, with_other: bool = True) -> list[QueueBacklog]:
     """One QueueBacklog per known queue, and one for OTHER_QUEUES when jobs lie elsewhere."""
     store = deck.store
     found = []

@@ -28,7 +28,7 @@ from jobdeck.backlog import queue_backlogs
 from jobdeck.errors import JobDeckError
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # Rollup rows are never deleted (older minutes fold into hours), so a sum from the first
@@ -58,7 +58,7 @@ class JobDeckCollector:
 
     SECTIONS = ("jobs", "attempts", "workers", "schedules")
 
-    def __init__(self, deck: JobDeck, errors: StoreErrors | None = None) -> None:
+    def __init__(self, deck: Deck, errors: StoreErrors | None = None) -> None:
         self.deck = deck
         self.errors = errors or StoreErrors()
 
@@ -198,7 +198,7 @@ class JobDeckCollector:
         yield paused
 
 
-def render(deck: JobDeck, errors: StoreErrors | None = None) -> bytes:
+def render(deck: Deck, errors: StoreErrors | None = None) -> bytes:
     """The text format of every jobdeck metric for ``deck``, read now."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobDeckCollector(deck, errors))

@@ -12,7 +12,7 @@ from jobdeck.states import Trigger
 from jobdeck.store.base import JobRow, NewJob, ScheduleDef
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 RUN_NOW_PRIORITY_BOOST = 10
 
@@ -24,7 +24,7 @@ class RunNowResult:
     schedule: str
 
 
-def schedule_statuses(deck: JobDeck, name: str | None = None) -> list[ScheduleStatus]:
+def schedule_statuses(deck: Deck, name: str | None = None) -> list[ScheduleStatus]:
     now = deck.clock.now()
     return [
         status_of(row, now, _expected_duration(deck, row.definition.task))
@@ -32,18 +32,18 @@ def schedule_statuses(deck: JobDeck, name: str | None = None) -> list[ScheduleSt
     ]
 
 
-def schedule_status(deck: JobDeck, name: str) -> ScheduleStatus:
+def schedule_status(deck: Deck, name: str) -> ScheduleStatus:
     found = schedule_statuses(deck, name)
     if not found:
         raise UnknownSchedule(_unknown(deck, name))
     return found[0]
 
 
-def recent_runs(deck: JobDeck, name: str, limit: int = 10) -> list[JobRow]:
+def recent_runs(deck: Deck, name: str, limit: int = 10) -> list[JobRow]:
     return list_jobs(deck.store, JobQuery(schedule=name), limit=limit).rows
 
 
-def run_now(deck: JobDeck, name: str, by: str) -> RunNowResult:
+def run_now(deck: Deck, name: str, by: str) -> RunNowResult:
     """Queue a manual run that starts at once; while one is queued or running, return it."""
     definition = _definition(deck, name)
     task = deck.tasks.get(definition.task)
@@ -63,12 +63,12 @@ def run_now(deck: JobDeck, name: str, by: str) -> RunNowResult:
     return RunNowResult(inserted.job_id, inserted.created, name)
 
 
-def set_paused(deck: JobDeck, name: str, paused: bool) -> None:
+def set_paused(deck: Deck, name: str, paused: bool) -> None:
     if not deck.store.set_schedule_paused(name, paused, deck.clock.now()):
         raise UnknownSchedule(_unknown(deck, name))
 
 
-def _definition(deck: JobDeck, name: str) -> ScheduleDef:
+def _definition(deck: Deck, name: str) -> ScheduleDef:
     rows = deck.store.list_schedules(name=name)
     if rows:
         return rows[0].definition
@@ -77,12 +77,12 @@ def _definition(deck: JobDeck, name: str) -> ScheduleDef:
     raise UnknownSchedule(_unknown(deck, name))
 
 
-def _expected_duration(deck: JobDeck, task_name: str) -> float:
+def _expected_duration(deck: Deck, task_name: str) -> float:
     task = deck.tasks.get(task_name)
     return task.expected_duration if task else deck.settings.expected_duration
 
 
-def _unknown(deck: JobDeck, name: str) -> str:
+def _unknown(deck: Deck, name: str) -> str:
     known = sorted(
         {row.definition.name for row in deck.store.list_schedules()} | set(deck.schedules)
     )

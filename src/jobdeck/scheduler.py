@@ -17,7 +17,7 @@ from jobdeck.tasks import BoundTask, JobOptions
 from jobdeck.worker.services import Looper
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 log = logging.getLogger("jobdeck.scheduler")
 
@@ -32,7 +32,7 @@ class Scheduler(Looper):
 
     name = "scheduler"
 
-    def __init__(self, deck: JobDeck, alerter: Alerter | None = None) -> None:
+    def __init__(self, deck: Deck, alerter: Alerter | None = None) -> None:
         settings = deck.settings
         super().__init__(settings.scheduler_interval)
         self.deck = deck
@@ -164,7 +164,7 @@ def _words(delta: timedelta | None) -> str:
     return format_duration(delta) if delta is not None else "-"
 
 
-def run_scheduler(deck: JobDeck) -> None:
+def run_scheduler(deck: Deck) -> None:
     """``jobdeck scheduler``: the loop alone, until SIGTERM or SIGINT."""
     import signal
     import threading

@@ -16,7 +16,7 @@ from jobdeck.states import JobState, Trigger
 from jobdeck.store.base import JobRow, NewJob
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import TaskDeck
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,7 +62,7 @@ class Task(Generic[P, R]):
 
     def __init__(
         self,
-        deck: JobDeck,
+        deck: TaskDeck,
         fn: Callable[P, R],
         *,
         name: str | None = None,
@@ -222,7 +222,7 @@ class JobHandle:
     """A job by id: ``state``, ``refresh()``, ``wait(timeout)`` and the row's fields."""
 
     def __init__(
-        self, deck: JobDeck, job_id: int, *, created: bool = True, row: JobRow | None = None
+        self, deck: TaskDeck, job_id: int, *, created: bool = True, row: JobRow | None = None
     ):
         self.deck = deck
         self.id = job_id

@@ -29,7 +29,7 @@ from jobdeck.web.params import (
 )
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 AUDIT_PAGE = 50
@@ -75,7 +75,7 @@ def audit_filter(principal: Principal, params: dict[str, str]) -> tuple[AuditFil
     ), errors
 
 
-def audit_page_rows(deck: JobDeck, filters: AuditFilter) -> tuple[list[AuditRow], bool]:
+def audit_page_rows(deck: Deck, filters: AuditFilter) -> tuple[list[AuditRow], bool]:
     rows = deck.store.list_audit(filters, AUDIT_PAGE + 1)
     return rows[:AUDIT_PAGE], len(rows) > AUDIT_PAGE
 

@@ -61,7 +61,7 @@ from jobdeck.web.params import (
 )
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 503)
@@ -80,7 +80,7 @@ Admin = Annotated[Principal, Depends(needs("admin"))]
 router = APIRouter(responses=ERRORS)
 
 
-def create_api(deck: JobDeck, parent: FastAPI) -> FastAPI:
+def create_api(deck: Deck, parent: FastAPI) -> FastAPI:
     api = FastAPI(
         title="jobdeck API", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json"
     )
@@ -362,7 +362,7 @@ def revoke_token(request: Request, token_id: RowId, principal: Admin) -> None:
     accounts.revoke_token(deck.store, deck.clock, actor_of(request, principal), token_id)
 
 
-def _known_user(deck: JobDeck, email: str) -> None:
+def _known_user(deck: Deck, email: str) -> None:
     """A 404 for an address no user has (accounts' own refusal is a 400, as for a form)."""
     try:
         user = deck.store.find_user(accounts.normalise_email(email))

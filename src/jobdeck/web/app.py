@@ -25,7 +25,7 @@ from jobdeck.web.formatting import install_filters
 from jobdeck.web.security import DashboardDefences, parse_networks
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 HERE = Path(__file__).parent
 VENDOR_FILES = ("htmx.min.js", "uPlot.iife.min.js", "uPlot.min.css")
@@ -50,7 +50,7 @@ def missing_assets_warning(static: Path = HERE / "static") -> str | None:
 
 
 def create_app(
-    deck: JobDeck,
+    deck: Deck,
     *,
     authorize: Authorize | None = None,
     health_refresh: float = 30.0,

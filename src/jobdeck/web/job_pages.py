@@ -33,7 +33,7 @@ from jobdeck.web.params import (
 )
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 Viewer = Annotated[Principal, Depends(needs("view"))]
@@ -153,7 +153,7 @@ def jobs_stats(request: Request, principal: Viewer) -> Response:
 
 
 def _fragment(
-    request: Request, template: str, context: Callable[[JobDeck, ListParams], dict[str, Any]]
+    request: Request, template: str, context: Callable[[Deck, ListParams], dict[str, Any]]
 ) -> Response:
     """A part of the Jobs page for htmx; a change of filters (not a live poll) also moves the
     address bar, so the page can be bookmarked and reloaded as shown."""
@@ -226,7 +226,7 @@ def health_pill(
 # -- view models ---------------------------------------------------------------------------------
 
 
-def _stats_context(deck: JobDeck, params: ListParams) -> dict[str, Any]:
+def _stats_context(deck: Deck, params: ListParams) -> dict[str, Any]:
     stats = control.stats(deck.store, deck.clock, params.period)
     chart = {
         "bucket": stats.bucket_seconds,
@@ -237,14 +237,14 @@ def _stats_context(deck: JobDeck, params: ListParams) -> dict[str, Any]:
     return {"stats": stats, "chart_json": json.dumps(chart), "periods": list(control.PERIODS)}
 
 
-def _table_context(deck: JobDeck, params: ListParams) -> dict[str, Any]:
+def _table_context(deck: Deck, params: ListParams) -> dict[str, Any]:
     page = control.list_jobs(deck.store, params.query(), params.before, after_id=params.after)
     now = deck.clock.now()
     rows = [(job, _may_be_stuck(deck, job, now)) for job in page.rows]
     return {"page": page, "rows": rows, "status_choices": STATUS_CHOICES, "now": now}
 
 
-def _may_be_stuck(deck: JobDeck, job: JobRow, now: datetime) -> bool:
+def _may_be_stuck(deck: Deck, job: JobRow, now: datetime) -> bool:
     if job.state != JobState.RUNNING or job.started_at is None:
         return False
     task = deck.tasks.get(job.task)
@@ -252,7 +252,7 @@ def _may_be_stuck(deck: JobDeck, job: JobRow, now: datetime) -> bool:
     return now - job.started_at > timedelta(seconds=expected)
 
 
-def _drawer_context(deck: JobDeck, job_id: int) -> dict[str, Any]:
+def _drawer_context(deck: Deck, job_id: int) -> dict[str, Any]:
     detail = control.job_detail(deck.store, job_id)
     job = detail.job
     latest = detail.attempts[-1] if detail.attempts else None

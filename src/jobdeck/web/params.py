@@ -27,7 +27,7 @@ from starlette.responses import Response
 from jobdeck.errors import JobDeckError
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 T = TypeVar("T")
 
@@ -188,6 +188,6 @@ def day_end(day: date) -> datetime:
     return datetime.combine(day, time.max, UTC)
 
 
-def deck_of(request: Request) -> JobDeck:
-    deck: JobDeck = request.app.state.deck
+def deck_of(request: Request) -> Deck:
+    deck: Deck = request.app.state.deck
     return deck

@@ -21,7 +21,7 @@ from jobdeck.web.app import render, toast_header
 from jobdeck.web.params import Cursor, PageRoute, ScheduleName, deck_of
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 Viewer = Annotated[Principal, Depends(needs("view"))]
@@ -166,7 +166,7 @@ def _status_block(
 _SETTLED = (JobState.SUCCEEDED, JobState.FAILED, JobState.RETRYABLE, JobState.CANCELLED)
 
 
-def _watched_job(deck: JobDeck, job_id: int | None) -> JobRow | None:
+def _watched_job(deck: Deck, job_id: int | None) -> JobRow | None:
     if job_id is None:
         return None
     try:
@@ -187,7 +187,7 @@ def _refresh(watched: JobRow | None) -> int:
     return WATCH_REFRESH_S if watched is not None else STATUS_REFRESH_S
 
 
-def _summary(deck: JobDeck, statuses: list[ScheduleStatus]) -> dict[str, Any]:
+def _summary(deck: Deck, statuses: list[ScheduleStatus]) -> dict[str, Any]:
     """The guide's health indicators: failed jobs, stale last runs, no worker."""
     health = control.worker_health(
         deck.store, deck.clock, deck.settings.heartbeat_interval, deck.settings.expected_workers

@@ -40,7 +40,7 @@ from jobdeck.worker.services import Looper
 from jobdeck.worker.upkeep import Heartbeat, Pruner, Rescuer, TimeoutWatch
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
 
 log = logging.getLogger("jobdeck.worker")
 
@@ -52,7 +52,7 @@ ASYNC_CANCEL_GRACE = 1.0
 class Worker:
     """Runs the jobs of a deck's queues. ``run()`` blocks until SIGTERM/SIGINT or ``stop()``."""
 
-    def __init__(self, deck: JobDeck, settings: Settings, name: str | None = None) -> None:
+    def __init__(self, deck: Deck, settings: Settings, name: str | None = None) -> None:
         self.deck = deck
         self.settings = settings
         self.store = deck.store
