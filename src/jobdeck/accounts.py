@@ -110,6 +110,7 @@ class Actor:
     name: str
     role: str | None = None
     ip: str | None = None
+    via: str | None = None  # web, api, cli, code: recorded with each operator action
 
 
 def digest(secret: str) -> str:

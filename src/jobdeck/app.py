@@ -145,9 +145,10 @@ class JobDeck:
 
         >>> job, created = deck.run_now("check-sla-and-overdue", by="alice@example.com")
         """
-        from jobdeck.schedule_control import run_now
+        from jobdeck.accounts import Actor
+        from jobdeck.control.schedules import run_now
 
-        result = run_now(self, name, by)
+        result = run_now(self, name, Actor(by, via="code"))
         return JobHandle(self, result.job_id, created=result.created), result.created
 
     def get_task(self, name: str) -> Task[..., Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import getpass
 import importlib
 import json
 import logging
@@ -97,6 +96,9 @@ def common_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+reason_option = click.option(
+    "--reason", default=None, help="Why you did it: stored with the action in the audit log."
+)
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="One JSON document on stdout instead of a table."
 )
@@ -272,7 +274,7 @@ def enqueue(
         )
     args = parse_json_object(args_json, "--args")
     target = deck.get_task(task) if task in deck.tasks or ctx.app_ref else _adhoc_task(deck, task)
-    options: dict[str, Any] = {"trigger": "manual", "triggered_by": f"cli:{_user()}"}
+    options: dict[str, Any] = {"trigger": "manual", "triggered_by": f"cli:{control.os_user()}"}
     for key, value in {
         "queue": queue,
         "delay": delay,
@@ -302,13 +304,6 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f'{what} must be a JSON object like \'{{"to": "a@x"}}\'')
     return value
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 # -- jobs ----------------------------------------------------------------------------------------
@@ -369,18 +364,22 @@ def jobs_show(ctx: Context, job_id: int, as_json: bool) -> None:
 @jobs.command("retry")
 @common_options
 @click.argument("job_id", type=int)
-def jobs_retry(ctx: Context, job_id: int) -> None:
+@reason_option
+def jobs_retry(ctx: Context, job_id: int, reason: str | None) -> None:
     """Run a failed or cancelled job again."""
-    job = control.retry_job(ctx.deck.store, ctx.deck.clock, job_id)
+    deck = ctx.deck
+    job = control.retry_job(deck.store, deck.clock, job_id, control.cli_actor(), reason=reason)
     click.echo(f"job {job.id} ({job.task}) is {job.state} again")
 
 
 @jobs.command("cancel")
 @common_options
 @click.argument("job_id", type=int)
-def jobs_cancel(ctx: Context, job_id: int) -> None:
+@reason_option
+def jobs_cancel(ctx: Context, job_id: int, reason: str | None) -> None:
     """Cancel a job that has not started."""
-    job = control.cancel_job(ctx.deck.store, ctx.deck.clock, job_id)
+    deck = ctx.deck
+    job = control.cancel_job(deck.store, deck.clock, job_id, control.cli_actor(), reason=reason)
     click.echo(f"job {job.id} ({job.task}) cancelled")
 
 
@@ -444,7 +443,7 @@ def dashboard(
 @log_format_option
 def scheduler(ctx: Context, log_level: str, log_format: str | None) -> None:
     """Run only the scheduler loop (enqueue due ticks; run no jobs)."""
-    from jobdeck.scheduler import run_scheduler
+    from jobdeck.worker.scheduler import run_scheduler
 
     if not ctx.app_ref:
         raise ConfigError("jobdeck scheduler needs --app module:deck so it knows your schedules")
@@ -463,7 +462,7 @@ def schedules() -> None:
 def schedules_list(ctx: Context, as_json: bool) -> None:
     """Each schedule with frequency, status, last and next run, and staleness."""
     from jobdeck.cli_views import print_json, schedules_json, schedules_table
-    from jobdeck.schedule_control import schedule_statuses
+    from jobdeck.control.schedules import schedule_statuses
 
     statuses = schedule_statuses(ctx.deck)
     if as_json:
@@ -479,7 +478,7 @@ def schedules_list(ctx: Context, as_json: bool) -> None:
 def schedules_show(ctx: Context, name: str, runs: int, as_json: bool) -> None:
     """One schedule and its last runs."""
     from jobdeck.cli_views import print_json, schedule_json, schedule_panel
-    from jobdeck.schedule_control import recent_runs, schedule_status
+    from jobdeck.control.schedules import recent_runs, schedule_status
 
     status = schedule_status(ctx.deck, name)
     last_runs = recent_runs(ctx.deck, name, runs)
@@ -491,11 +490,10 @@ def schedules_show(ctx: Context, name: str, runs: int, as_json: bool) -> None:
 @schedules.command("run")
 @common_options
 @click.argument("name")
-def schedules_run(ctx: Context, name: str) -> None:
+@reason_option
+def schedules_run(ctx: Context, name: str, reason: str | None) -> None:
     """Run NAME now (once: while a manual run is queued or running, says so)."""
-    from jobdeck.schedule_control import run_now
-
-    result = run_now(ctx.deck, name, by=f"cli:{_user()}")
+    result = control.run_now(ctx.deck, name, control.cli_actor(), reason=reason)
     if result.created:
         click.echo(f"{name}: manual run queued as job {result.job_id}")
     else:
@@ -505,22 +503,20 @@ def schedules_run(ctx: Context, name: str) -> None:
 @schedules.command("pause")
 @common_options
 @click.argument("name")
-def schedules_pause(ctx: Context, name: str) -> None:
+@reason_option
+def schedules_pause(ctx: Context, name: str, reason: str | None) -> None:
     """Stop enqueuing ticks of NAME until resumed."""
-    from jobdeck.schedule_control import set_paused
-
-    set_paused(ctx.deck, name, True)
+    control.set_paused(ctx.deck, name, True, control.cli_actor(), reason=reason)
     click.echo(f"{name}: paused")
 
 
 @schedules.command("resume")
 @common_options
 @click.argument("name")
-def schedules_resume(ctx: Context, name: str) -> None:
+@reason_option
+def schedules_resume(ctx: Context, name: str, reason: str | None) -> None:
     """Resume a paused schedule (missed ticks follow its catch-up policy)."""
-    from jobdeck.schedule_control import set_paused
-
-    set_paused(ctx.deck, name, False)
+    control.set_paused(ctx.deck, name, False, control.cli_actor(), reason=reason)
     click.echo(f"{name}: resumed")
 
 
@@ -546,12 +542,6 @@ def users() -> None:
     """Dashboard users and their roles."""
 
 
-def _cli_actor() -> Any:
-    from jobdeck.accounts import Actor
-
-    return Actor(f"cli:{_user()}", "admin", None)
-
-
 def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -575,7 +565,7 @@ def users_add(ctx: Context, email: str, role: str, name: str | None, password_st
         ctx.deck.store,
         ctx.deck.clock,
         policy,
-        _cli_actor(),
+        control.cli_actor(),
         email,
         _read_password(password_stdin),
         role,
@@ -606,7 +596,9 @@ def users_set_role(ctx: Context, email: str, role: str) -> None:
     from jobdeck import accounts
 
     policy = accounts.AccessPolicy.from_settings(ctx.deck.settings.role_permissions)
-    user = accounts.set_role(ctx.deck.store, ctx.deck.clock, policy, _cli_actor(), email, role)
+    user = accounts.set_role(
+        ctx.deck.store, ctx.deck.clock, policy, control.cli_actor(), email, role
+    )
     click.echo(f"{user.email} is now {user.role}")
 
 
@@ -617,7 +609,7 @@ def users_disable(ctx: Context, email: str) -> None:
     """Disable a user (their sessions end)."""
     from jobdeck import accounts
 
-    accounts.set_active(ctx.deck.store, ctx.deck.clock, _cli_actor(), email, False)
+    accounts.set_active(ctx.deck.store, ctx.deck.clock, control.cli_actor(), email, False)
     click.echo(f"{email} disabled")
 
 
@@ -628,7 +620,7 @@ def users_enable(ctx: Context, email: str) -> None:
     """Enable a disabled user."""
     from jobdeck import accounts
 
-    accounts.set_active(ctx.deck.store, ctx.deck.clock, _cli_actor(), email, True)
+    accounts.set_active(ctx.deck.store, ctx.deck.clock, control.cli_actor(), email, True)
     click.echo(f"{email} enabled")
 
 
@@ -641,7 +633,7 @@ def users_reset_password(ctx: Context, email: str, password_stdin: bool) -> None
     from jobdeck import accounts
 
     accounts.reset_password(
-        ctx.deck.store, ctx.deck.clock, _cli_actor(), email, _read_password(password_stdin)
+        ctx.deck.store, ctx.deck.clock, control.cli_actor(), email, _read_password(password_stdin)
     )
     click.echo(f"password of {email} reset")
 
@@ -661,7 +653,7 @@ def tokens_create(ctx: Context, name: str, role: str) -> None:
 
     policy = accounts.AccessPolicy.from_settings(ctx.deck.settings.role_permissions)
     secret, token = accounts.create_token(
-        ctx.deck.store, ctx.deck.clock, policy, _cli_actor(), name, role
+        ctx.deck.store, ctx.deck.clock, policy, control.cli_actor(), name, role
     )
     click.echo(f"token {token.id} ({token.role}); copy it now, it is not shown again:")
     click.echo(secret)
@@ -687,7 +679,7 @@ def tokens_revoke(ctx: Context, token_id: int) -> None:
     """Revoke a token at once."""
     from jobdeck import accounts
 
-    accounts.revoke_token(ctx.deck.store, ctx.deck.clock, _cli_actor(), token_id)
+    accounts.revoke_token(ctx.deck.store, ctx.deck.clock, control.cli_actor(), token_id)
     click.echo(f"token {token_id} revoked")
 
 

@@ -16,8 +16,8 @@ from rich.text import Text
 from jobdeck.control import JobDetail, JobPage
 from jobdeck.durations import format_duration
 from jobdeck.jsonvalues import preview
-from jobdeck.schedule_spec import humanize_ago, humanize_until
 from jobdeck.schedules import ScheduleStatus
+from jobdeck.schedules.spec import humanize_ago, humanize_until
 from jobdeck.store.base import AlertRow, JobRow, TokenRow, UserRow, WorkerInfo
 
 console = Console(width=None if Console().is_terminal else 140)

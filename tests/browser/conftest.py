@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from jobdeck import JobDeck
-from jobdeck.scheduler import Scheduler
 from jobdeck.store.base import JobFilter
 from jobdeck.web import PERMISSIONS, Principal
+from jobdeck.worker.scheduler import Scheduler
 from tests.browser import apps
 from tests.browser.harness import LiveServer, RunningWorker, unfinished, wait_until
 
@@ -231,6 +231,6 @@ def _email(deck: JobDeck, user: int) -> Any:
 
 
 def _statuses(deck: JobDeck) -> list[Any]:
-    from jobdeck.schedule_control import schedule_statuses
+    from jobdeck.control.schedules import schedule_statuses
 
     return schedule_statuses(deck)

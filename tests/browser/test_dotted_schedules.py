@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from jobdeck import JobDeck
-from jobdeck.scheduler import Scheduler
 from jobdeck.store.base import JobFilter
+from jobdeck.worker.scheduler import Scheduler
 from tests.browser import apps
 from tests.browser.conftest import dashboard, shot
 from tests.browser.harness import LiveServer, RunningWorker

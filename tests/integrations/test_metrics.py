@@ -12,9 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from jobdeck import JobDeck, ManualClock, accounts
 from jobdeck.accounts import AccessPolicy, Actor
-from jobdeck.scheduler import Scheduler
 from jobdeck.states import AttemptStatus, JobState
 from jobdeck.store.base import ClaimRequest, NewJob, Outcome, WorkerInfo
+from jobdeck.worker.scheduler import Scheduler
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

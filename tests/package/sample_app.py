@@ -18,7 +18,7 @@ from typing import Any
 
 import jobdeck
 from jobdeck import JobDeck
-from jobdeck.scheduler import Scheduler
+from jobdeck.worker.scheduler import Scheduler
 
 # What a worker must never load just by running tasks: the web stack, parsers, cloud SDKs.
 HEAVY = (

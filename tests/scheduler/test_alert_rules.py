@@ -14,9 +14,9 @@ import pytest
 
 from jobdeck import JobDeck, ManualClock
 from jobdeck.errors import ConfigError, MissingExtra
-from jobdeck.scheduler import Scheduler
 from jobdeck.states import AttemptStatus, JobState
 from jobdeck.store.base import ClaimRequest, NewJob, Outcome, WorkerInfo
+from jobdeck.worker.scheduler import Scheduler
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

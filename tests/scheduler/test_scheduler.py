@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 
 from jobdeck import JobDeck, ManualClock
+from jobdeck.accounts import Actor
+from jobdeck.control.schedules import run_now, schedule_status, set_paused
 from jobdeck.errors import ConfigError
-from jobdeck.schedule_control import run_now, schedule_status, set_paused
-from jobdeck.scheduler import Scheduler
 from jobdeck.states import AttemptStatus, JobState
 from jobdeck.store.base import ClaimRequest, JobFilter, Outcome
+from jobdeck.worker.scheduler import Scheduler
+
+OPERATOR = Actor("ops@example.com", "admin")
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -211,12 +214,12 @@ def test_paused_schedule_enqueues_nothing_until_resumed(db_url: str) -> None:
     scheduler = Scheduler(deck)
     scheduler.sync()
     scheduler.run_once()
-    set_paused(deck, "sla", True)
+    set_paused(deck, "sla", True, OPERATOR)
     assert schedule_status(deck, "sla").paused
     clock.advance(minutes=30)
     scheduler.run_once()
     assert scheduled_jobs(deck, "sla") == []
-    set_paused(deck, "sla", False)
+    set_paused(deck, "sla", False, OPERATOR)
     clock.advance(minutes=14, seconds=29)  # 09:45:29, within the misfire grace of 09:45
     scheduler.run_once()
     assert len(scheduled_jobs(deck, "sla")) == 1
@@ -237,7 +240,7 @@ def test_twenty_concurrent_run_now_requests_queue_one_run(db_url: str) -> None:
         own = make_deck(db_url)
         own.periodic(name="sla", cron="*/15 * * * *")(lambda: None)
         barrier.wait()
-        result = run_now(own, "sla", by="alice@example.com")
+        result = run_now(own, "sla", Actor("alice@example.com"))
         with lock:
             results.append(result)
         own.close()

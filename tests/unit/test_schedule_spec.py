@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobdeck.errors import ConfigError
-from jobdeck.schedule_spec import ScheduleSpec, humanize_ago, humanize_until
+from jobdeck.schedules.spec import ScheduleSpec, humanize_ago, humanize_until
 
 NEW_YORK = "America/New_York"
 MS_100 = timedelta(milliseconds=100)

@@ -70,7 +70,7 @@ def site(db_url: str) -> Iterator[Site]:
     def send_email(to: str) -> dict[str, bool]:
         return {"sent": True}
 
-    from jobdeck.scheduler import Scheduler
+    from jobdeck.worker.scheduler import Scheduler
 
     Scheduler(deck).sync()
     for role in ROLES:

@@ -16,9 +16,9 @@ from schemathesis.config import PositiveDataAcceptanceConfig
 
 from jobdeck import JobDeck, accounts
 from jobdeck.accounts import AccessPolicy, Actor
-from jobdeck.scheduler import Scheduler
 from jobdeck.store.base import JobFilter, WorkerInfo
 from jobdeck.web.app import create_app
+from jobdeck.worker.scheduler import Scheduler
 from tests.worker.helpers import FAST, running_worker, wait_until
 
 # Per operation and generation mode; with both stores the whole run stays near 30 s.

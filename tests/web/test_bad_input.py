@@ -16,9 +16,9 @@ from httpx2 import Response
 from jobdeck import JobDeck
 from jobdeck.contrib.documents import LocalStorage, install_documents
 from jobdeck.contrib.documents.web import documents_api, documents_pages
-from jobdeck.scheduler import Scheduler
 from jobdeck.store.base import WorkerInfo
 from jobdeck.web import PERMISSIONS, Principal
+from jobdeck.worker.scheduler import Scheduler
 
 SCHEDULE = "app.tasks.nightly_report"
 

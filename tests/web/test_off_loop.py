@@ -24,9 +24,9 @@ from fastapi.responses import PlainTextResponse
 from jobdeck import JobDeck
 from jobdeck.contrib.documents import LocalStorage, install_documents
 from jobdeck.contrib.documents.web import documents_api, documents_pages
-from jobdeck.scheduler import Scheduler
 from jobdeck.store.base import WorkerInfo
 from jobdeck.web import PERMISSIONS, Principal
+from jobdeck.worker.scheduler import Scheduler
 
 PREFIX = "/admin/jobs"
 SCHEDULE = "app.tasks.nightly_report"

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobdeck import JobDeck
-from jobdeck.scheduler import Scheduler
 from jobdeck.web import PERMISSIONS, Principal
 from jobdeck.web.schedule_pages import schedule_dom_id, schedule_path
+from jobdeck.worker.scheduler import Scheduler
 
 NAMES = [
     "app.tasks.nightly_report",  # declared without name=, below

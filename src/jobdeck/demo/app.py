@@ -9,8 +9,8 @@ from functools import cache
 from typing import Any
 
 from jobdeck import JobDeck
+from jobdeck.alerts.channels import EmailSender, SmtpSettings
 from jobdeck.demo.db import DemoDB
-from jobdeck.notify import EmailSender, SmtpSettings
 
 deck = JobDeck(
     heartbeat_interval=2.0,

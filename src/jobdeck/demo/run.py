@@ -141,8 +141,8 @@ def _demo_accounts() -> dict[str, str]:
 
 def _first_runs() -> None:
     """Run each schedule that never ran, so the cards show results within a minute."""
-    from jobdeck.schedule_control import schedule_statuses
-    from jobdeck.scheduler import Scheduler
+    from jobdeck.control.schedules import schedule_statuses
+    from jobdeck.worker.scheduler import Scheduler
 
     Scheduler(deck).sync()
     for status in schedule_statuses(deck):

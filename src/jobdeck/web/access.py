@@ -191,5 +191,5 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def actor_of(request: Request, principal: Principal) -> accounts.Actor:
-    return accounts.Actor(principal.name, principal.role, client_ip(request))
+def actor_of(request: Request, principal: Principal, via: str = "dashboard") -> accounts.Actor:
+    return accounts.Actor(principal.name, principal.role, client_ip(request), via)

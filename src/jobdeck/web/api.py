@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from jobdeck import accounts, control, schedule_control
+from jobdeck import accounts, control
+from jobdeck.control import schedules as schedule_control
 from jobdeck.errors import (
     ConfigError,
     InvalidTransition,
@@ -45,7 +46,6 @@ from jobdeck.web.api_models import (
     WorkerOut,
     WorkersOut,
 )
-from jobdeck.web.operations import JobAction, operate_on_job
 from jobdeck.web.params import (
     AuditId,
     Cursor,
@@ -173,9 +173,12 @@ def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailO
 
 
 @router.post("/jobs/{job_id}/{action}", response_model=JobOut)
-def operate(request: Request, job_id: RowId, action: JobAction, principal: Operator) -> JobOut:
+def operate(
+    request: Request, job_id: RowId, action: control.JobAction, principal: Operator
+) -> JobOut:
     """Retry a failed, retrying or cancelled job, or cancel one that has not started."""
-    return JobOut.of(operate_on_job(request, principal, action, job_id, via="api"))
+    deck, actor = deck_of(request), actor_of(request, principal, via="api")
+    return JobOut.of(control.act_on_job(deck.store, deck.clock, action, job_id, actor))
 
 
 @router.get("/stats", response_model=StatsOut)
@@ -211,15 +214,8 @@ def schedule_detail(
 
 @router.post("/schedules/{name:path}/run", response_model=RunNowOut)
 def run_now(request: Request, name: ScheduleName, principal: Trigger) -> RunNowOut:
-    deck = deck_of(request)
-    result = schedule_control.run_now(deck, name, by=principal.name)
-    accounts.audit(
-        deck.store,
-        deck.clock,
-        actor_of(request, principal),
-        "run_now",
-        f"schedule {name}",
-        {"job_id": result.job_id, "created": result.created, "via": "api"},
+    result = schedule_control.run_now(
+        deck_of(request), name, actor_of(request, principal, via="api")
     )
     message = "queued" if result.created else "already queued or running"
     return RunNowOut(job_id=result.job_id, created=result.created, message=message)
@@ -237,15 +233,7 @@ def resume(request: Request, name: ScheduleName, principal: Operator) -> Schedul
 
 def _set_paused(request: Request, principal: Principal, name: str, paused: bool) -> ScheduleOut:
     deck = deck_of(request)
-    schedule_control.set_paused(deck, name, paused)
-    accounts.audit(
-        deck.store,
-        deck.clock,
-        actor_of(request, principal),
-        "pause" if paused else "resume",
-        f"schedule {name}",
-        {"via": "api"},
-    )
+    schedule_control.set_paused(deck, name, paused, actor_of(request, principal, via="api"))
     return ScheduleOut.of(schedule_control.schedule_status(deck, name))
 
 

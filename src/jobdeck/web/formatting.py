@@ -12,7 +12,7 @@ from jinja2 import Environment
 
 from jobdeck.durations import format_duration
 from jobdeck.jsonvalues import Preview, preview
-from jobdeck.schedule_spec import humanize_ago, humanize_until
+from jobdeck.schedules.spec import humanize_ago, humanize_until
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 

@@ -16,9 +16,8 @@ from jobdeck import control
 from jobdeck.errors import JobDeckError, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
-from jobdeck.web.access import Principal, needs, require
+from jobdeck.web.access import Principal, actor_of, needs, require
 from jobdeck.web.app import render, toast_header
-from jobdeck.web.operations import JobAction, operate_on_job
 from jobdeck.web.params import (
     MAX_TEXT,
     PageRoute,
@@ -176,9 +175,12 @@ _DONE = {"retry": "queued to run again", "cancel": "cancelled"}
 
 
 @router.post("/jobs/{job_id}/{action}", response_class=HTMLResponse)
-def operate(request: Request, job_id: RowId, action: JobAction, principal: Operator) -> Response:
+def operate(
+    request: Request, job_id: RowId, action: control.JobAction, principal: Operator
+) -> Response:
     """Retry or Cancel from the drawer: permission-checked, audited, re-rendered."""
-    job = operate_on_job(request, principal, action, job_id, via="dashboard")
+    deck = deck_of(request)
+    job = control.act_on_job(deck.store, deck.clock, action, job_id, actor_of(request, principal))
     return render(
         request,
         "_drawer.html",

@@ -41,7 +41,7 @@ def metrics(request: Request, principal: Annotated[Principal, Depends(scraper)])
         require_extra("metrics", "the /metrics endpoint")
     except MissingExtra as exc:
         return PlainTextResponse(f"{exc}\n", status_code=501)
-    from jobdeck import metrics as jobdeck_metrics
+    from jobdeck.web import prometheus as jobdeck_metrics
 
     app_state = request.app.state
     with _errors_lock:

@@ -10,8 +10,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from jobdeck import control, schedule_control
-from jobdeck.accounts import audit
+from jobdeck import control
+from jobdeck.control import schedules as schedule_control
 from jobdeck.errors import JobNotFound
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
@@ -68,16 +68,7 @@ def schedule_status(
 def run_now(
     request: Request, name: ScheduleName, principal: Annotated[Principal, Depends(needs("trigger"))]
 ) -> Response:
-    deck = deck_of(request)
-    result = schedule_control.run_now(deck, name, by=principal.name)
-    audit(
-        deck.store,
-        deck.clock,
-        actor_of(request, principal),
-        "run_now",
-        f"schedule {name}",
-        {"job_id": result.job_id, "created": result.created},
-    )
+    result = schedule_control.run_now(deck_of(request), name, actor_of(request, principal))
     if result.created:
         toast = ("{title}: queued, starting now", "info")
     else:
@@ -96,10 +87,8 @@ def resume(request: Request, name: ScheduleName, principal: Operator) -> Respons
 
 
 def _set_paused(request: Request, principal: Principal, name: str, paused: bool) -> Response:
-    deck = deck_of(request)
-    schedule_control.set_paused(deck, name, paused)
+    schedule_control.set_paused(deck_of(request), name, paused, actor_of(request, principal))
     action = "pause" if paused else "resume"
-    audit(deck.store, deck.clock, actor_of(request, principal), action, f"schedule {name}", {})
     return _status_block(request, name, None, toast=(f"{name} {action}d", "info"))
 
 

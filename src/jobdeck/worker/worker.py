@@ -132,7 +132,7 @@ class Worker:
             Pruner(self.store, self.clock, self.settings),
         ]
         if self.settings.scheduler_enabled and self.deck.schedules:
-            from jobdeck.scheduler import Scheduler
+            from jobdeck.worker.scheduler import Scheduler
 
             self.services.append(Scheduler(self.deck, self.alerter))
         for service in self.services:

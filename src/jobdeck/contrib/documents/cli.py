@@ -18,6 +18,7 @@ import click
 from jobdeck.contrib.documents.pipeline import Documents, documents_of, install_documents
 from jobdeck.contrib.documents.repository import STATUSES, DocumentRecord
 from jobdeck.contrib.documents.storage import describe_size, storage_from_url
+from jobdeck.control.audit import os_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 STORAGE_ENV = "JOBDECK_DOCUMENTS_STORAGE"
@@ -78,7 +79,7 @@ def documents() -> None:
 def documents_add(docs: Documents, owner: str, files: tuple[Path, ...]) -> None:
     """Upload FILES for the expert OWNER and queue their processing."""
     for path in files:
-        record = docs.add_file(owner, path, uploaded_by=f"cli:{_user()}")
+        record = docs.add_file(owner, path, uploaded_by=f"cli:{os_user()}")
         click.echo(f"added document {record.id} ({record.filename}); job {record.job_id}")
 
 
@@ -161,12 +162,3 @@ def documents_search(docs: Documents, query: str, limit: int) -> None:
         click.echo(f"    {hit.snippet}")
     if not hits:
         click.echo("no match")
-
-
-def _user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

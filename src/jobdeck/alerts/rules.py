@@ -16,10 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from jobdeck import control
-from jobdeck.alerts import FAILURE_RATE, FLEET_LOW, QUEUE_WAIT, RECOVERED, Alerter, AlertEvent
-from jobdeck.backlog import known_queues, oldest_due_at
+from jobdeck.alerts.alerter import (
+    FAILURE_RATE,
+    FLEET_LOW,
+    QUEUE_WAIT,
+    RECOVERED,
+    Alerter,
+    AlertEvent,
+)
 from jobdeck.durations import format_duration
+from jobdeck.fleet import known_queues, oldest_due_at, worker_health
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
@@ -103,7 +109,7 @@ class AlertRules:
         expected = self.settings.expected_workers
         if not expected:
             return []
-        health = control.worker_health(
+        health = worker_health(
             self.deck.store, self.deck.clock, self.settings.heartbeat_interval, expected
         )
         if health.reason.startswith("database unreachable"):

@@ -1,11 +1,13 @@
-"""Schedule operations shared by the CLI, the dashboard and the API: status, Run Now, pause."""
+"""Schedule operations: status, recent runs, Run Now and pause (both audited)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jobdeck.control import JobQuery, list_jobs
+from jobdeck.accounts import Actor
+from jobdeck.control.audit import audited
+from jobdeck.control.jobs import JobQuery, list_jobs
 from jobdeck.errors import UnknownSchedule
 from jobdeck.schedules import ScheduleStatus, status_of
 from jobdeck.states import Trigger
@@ -43,8 +45,35 @@ def recent_runs(deck: Deck, name: str, limit: int = 10) -> list[JobRow]:
     return list_jobs(deck.store, JobQuery(schedule=name), limit=limit).rows
 
 
-def run_now(deck: Deck, name: str, by: str) -> RunNowResult:
+def run_now(deck: Deck, name: str, actor: Actor, *, reason: str | None = None) -> RunNowResult:
     """Queue a manual run that starts at once; while one is queued or running, return it."""
+    return audited(
+        deck.store,
+        deck.clock,
+        actor,
+        "run_now",
+        f"schedule {name}",
+        lambda: _enqueue_run(deck, name, actor.name),
+        details=lambda result: {"job_id": result.job_id, "created": result.created},
+        reason=reason,
+    )
+
+
+def set_paused(
+    deck: Deck, name: str, paused: bool, actor: Actor, *, reason: str | None = None
+) -> None:
+    audited(
+        deck.store,
+        deck.clock,
+        actor,
+        "pause" if paused else "resume",
+        f"schedule {name}",
+        lambda: _set_paused(deck, name, paused),
+        reason=reason,
+    )
+
+
+def _enqueue_run(deck: Deck, name: str, by: str) -> RunNowResult:
     definition = _definition(deck, name)
     task = deck.tasks.get(definition.task)
     job = NewJob(
@@ -63,7 +92,7 @@ def run_now(deck: Deck, name: str, by: str) -> RunNowResult:
     return RunNowResult(inserted.job_id, inserted.created, name)
 
 
-def set_paused(deck: Deck, name: str, paused: bool) -> None:
+def _set_paused(deck: Deck, name: str, paused: bool) -> None:
     if not deck.store.set_schedule_paused(name, paused, deck.clock.now()):
         raise UnknownSchedule(_unknown(deck, name))
 

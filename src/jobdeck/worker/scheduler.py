@@ -7,8 +7,8 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from jobdeck.alert_rules import AlertRules
 from jobdeck.alerts import RECOVERED, STALE, Alerter, AlertEvent
+from jobdeck.alerts.rules import AlertRules
 from jobdeck.errors import SerializationError
 from jobdeck.schedules import Schedule, status_of
 from jobdeck.states import Trigger
@@ -19,7 +19,7 @@ from jobdeck.worker.services import Looper
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
 
-log = logging.getLogger("jobdeck.scheduler")
+log = logging.getLogger("jobdeck.worker.scheduler")
 
 
 class Scheduler(Looper):

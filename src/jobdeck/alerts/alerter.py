@@ -21,7 +21,7 @@ log = logging.getLogger("jobdeck.alerts")
 STALE = "stale"
 RECOVERED = "recovered"
 EXHAUSTED = "exhausted"
-# The alert rules' kinds (alert_rules.py); each is answered by a RECOVERED with the same rule.
+# The alert rules' kinds (rules.py); each is answered by a RECOVERED with the same rule.
 FLEET_LOW = "fleet_low"
 QUEUE_WAIT = "queue_wait"
 FAILURE_RATE = "failure_rate"
@@ -120,7 +120,7 @@ class Alerter:
             log.warning("could not record delivery of alert %d: %s", alert_id, exc)
 
     def _senders(self) -> list[Any]:
-        from jobdeck.notify import EmailSender, SmtpSettings, WebhookSender
+        from jobdeck.alerts.channels import EmailSender, SmtpSettings, WebhookSender
 
         senders: list[Any] = [WebhookSender(url).post for url in self.webhooks]
         if self.emails and self.smtp_url:
@@ -140,7 +140,7 @@ class Alerter:
 def _channels(urls: tuple[str, ...]) -> list[Any]:
     if not urls:
         return []
-    from jobdeck.notify import AppriseSender
+    from jobdeck.alerts.channels import AppriseSender
 
     return [AppriseSender(url) for url in urls]
 

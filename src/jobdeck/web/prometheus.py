@@ -23,9 +23,10 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from jobdeck import control, schedule_control
-from jobdeck.backlog import queue_backlogs
+from jobdeck import control
+from jobdeck.control import schedules as schedule_control
 from jobdeck.errors import JobDeckError
+from jobdeck.fleet import queue_backlogs
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck

@@ -1,0 +1,181 @@
+"""Jobs as operators see them: the task list's filters and pages, one job's detail, and the
+retry and cancel actions (audited)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from jobdeck.accounts import Actor
+from jobdeck.clock import Clock
+from jobdeck.control.audit import audited
+from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound
+from jobdeck.states import STATUS_FILTERS, JobState
+from jobdeck.store.base import AttemptRow, JobFilter, JobRow, Store
+
+PAGE_SIZE = 50
+JobAction = Literal["retry", "cancel"]
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """The task list's filters, as people type them."""
+
+    task_text: str | None = None
+    status: str | None = None  # success, failed, running, pending, cancelled, or an engine state
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    queue: str | None = None
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class JobPage:
+    rows: list[JobRow]
+    next_before_id: int | None  # pass as before_id for the next (older) page
+    prev_after_id: int | None = None  # pass as after_id for the previous (newer) page
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    job: JobRow
+    attempts: list[AttemptRow]
+
+
+def states_for_status(status: str | None) -> frozenset[JobState] | None:
+    if not status or status.lower() == "all":
+        return None
+    key = status.lower()
+    if key in STATUS_FILTERS:
+        return STATUS_FILTERS[key]
+    try:
+        return frozenset({JobState(key)})
+    except ValueError:
+        choices = ", ".join(["all", *STATUS_FILTERS, *(s.value for s in JobState)])
+        raise ConfigError(f"unknown status {status!r}: use one of {choices}") from None
+
+
+def resolve_task_names(store: Store, text: str | None) -> list[str] | None:
+    """Free text -> the task names containing it (case-insensitive).
+
+    Matching against the small set of distinct names, then filtering by exact names, keeps the
+    list query on an index instead of a LIKE scan over every job.
+    """
+    if not text or not text.strip():
+        return None
+    needle = text.strip().lower()
+    return [name for name in store.task_names() if needle in name.lower()]
+
+
+def to_filter(store: Store, query: JobQuery) -> JobFilter:
+    return JobFilter(
+        states=states_for_status(query.status),
+        tasks=resolve_task_names(store, query.task_text),
+        queue=query.queue,
+        schedule=query.schedule,
+        enqueued_from=query.date_from,
+        enqueued_to=query.date_to,
+    )
+
+
+def list_jobs(
+    store: Store,
+    query: JobQuery,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+    after_id: int | None = None,
+) -> JobPage:
+    """A page of jobs, newest first, with cursors to the older and the newer page.
+
+    Keyset pagination: one more row than the page is read to know whether another page
+    exists, so no page costs a count over the whole table.
+    """
+    rows = store.list_jobs(to_filter(store, query), before_id, limit + 1, after_id=after_id)
+    if after_id is not None:
+        newer_exists = len(rows) > limit
+        rows = rows[-limit:]
+        older = rows[-1].id if rows else None
+        return JobPage(rows, older, rows[0].id if rows and newer_exists else None)
+    older_exists = len(rows) > limit
+    rows = rows[:limit]
+    newer = rows[0].id if rows and before_id is not None else None
+    return JobPage(rows, rows[-1].id if older_exists and rows else None, newer)
+
+
+def count_jobs(store: Store, query: JobQuery) -> int:
+    return store.count_jobs(to_filter(store, query))
+
+
+def job_detail(store: Store, job_id: int) -> JobDetail:
+    job = store.get_job(job_id)
+    if job is None:
+        raise JobNotFound(f"job {job_id} does not exist")
+    return JobDetail(job, store.get_attempts(job_id))
+
+
+def retry_job(
+    store: Store, clock: Clock, job_id: int, actor: Actor, *, reason: str | None = None
+) -> JobRow:
+    """Run a failed, cancelled or retrying job again now (one more attempt if it had none left)."""
+    return audited(
+        store,
+        clock,
+        actor,
+        "retry",
+        f"job {job_id}",
+        lambda: _retry(store, clock, job_id),
+        details=lambda job: {"task": job.task},
+        reason=reason,
+    )
+
+
+def cancel_job(
+    store: Store, clock: Clock, job_id: int, actor: Actor, *, reason: str | None = None
+) -> JobRow:
+    """Cancel a job that has not started; running jobs are not interrupted."""
+    return audited(
+        store,
+        clock,
+        actor,
+        "cancel",
+        f"job {job_id}",
+        lambda: _cancel(store, clock, job_id),
+        details=lambda job: {"task": job.task},
+        reason=reason,
+    )
+
+
+def act_on_job(
+    store: Store,
+    clock: Clock,
+    action: JobAction,
+    job_id: int,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+) -> JobRow:
+    """Retry or cancel, as the drawer's buttons and ``POST /api/jobs/{id}/{action}`` ask."""
+    operation = retry_job if action == "retry" else cancel_job
+    return operation(store, clock, job_id, actor, reason=reason)
+
+
+def _retry(store: Store, clock: Clock, job_id: int) -> JobRow:
+    job = job_detail(store, job_id).job
+    retried = store.retry_job(job_id, clock.now())
+    if retried is None:
+        raise InvalidTransition(
+            f"job {job_id} is {job.state}: only failed, retrying or cancelled jobs can be retried"
+        )
+    return retried
+
+
+def _cancel(store: Store, clock: Clock, job_id: int) -> JobRow:
+    job = job_detail(store, job_id).job
+    cancelled = store.cancel_job(job_id, clock.now())
+    if cancelled is None:
+        raise InvalidTransition(
+            f"job {job_id} is {job.state}: only pending jobs (scheduled, available, retrying) "
+            "can be cancelled"
+        )
+    return cancelled
