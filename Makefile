@@ -39,9 +39,10 @@ test: setup services ## run the whole test suite, then test-pythons (a subset of
 test-pythons: services ## the core, store and web tests (SUBSET in scripts/test-pythons.sh) on 3.12 and 3.13
 	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint and format check, and the layer rule (lint-imports; see docs/architecture.md)
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/lint-imports
 
 types: setup ## mypy on the package
 	$(VENV)/bin/mypy

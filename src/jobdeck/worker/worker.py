@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from jobdeck._version import __version__
 from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
 from jobdeck.errors import JobDeckError, PermanentFailure, SchemaError
 from jobdeck.logs import job_context
@@ -116,7 +117,7 @@ class Worker:
                 now,
                 now,
                 "running",
-                _version(),
+                __version__,
             )
         )
         self._threads = ThreadSlots(self.settings.concurrency)
@@ -455,12 +456,6 @@ class Worker:
                 len(pairs),
                 exc,
             )
-
-
-def _version() -> str:
-    from jobdeck import __version__
-
-    return __version__
 
 
 async def _wait_for(call: Any, timeout: float) -> Any:
