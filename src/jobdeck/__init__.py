@@ -5,6 +5,7 @@
 """
 
 from jobdeck._version import __version__
+from jobdeck.alerts.channels import DeliveryError
 from jobdeck.app import JobDeck
 from jobdeck.clock import Clock, ManualClock, SystemClock
 from jobdeck.errors import (
@@ -31,6 +32,7 @@ __all__ = [
     "BoundTask",
     "Clock",
     "ConfigError",
+    "DeliveryError",
     "InvalidPayload",
     "InvalidTransition",
     "JobDeck",

@@ -25,6 +25,7 @@ from jobdeck.contrib.documents.storage import (
     Storage,
     StorageError,
     StoredFileMissing,
+    StoredFileTooLarge,
     storage_from_url,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StoredFileMissing",
+    "StoredFileTooLarge",
     "UnsupportedFormat",
     "documents_of",
     "install_documents",
