@@ -118,32 +118,20 @@ def retry_job(
     store: Store, clock: Clock, job_id: int, actor: Actor, *, reason: str | None = None
 ) -> JobRow:
     """Run a failed, cancelled or retrying job again now (one more attempt if it had none left)."""
-    return audited(
-        store,
-        clock,
-        actor,
-        "retry",
-        f"job {job_id}",
-        lambda: _retry(store, clock, job_id),
-        details=lambda job: {"task": job.task},
-        reason=reason,
-    )
+    return act_on_job(store, clock, "retry", job_id, actor, reason=reason)
 
 
 def cancel_job(
     store: Store, clock: Clock, job_id: int, actor: Actor, *, reason: str | None = None
 ) -> JobRow:
     """Cancel a job that has not started; running jobs are not interrupted."""
-    return audited(
-        store,
-        clock,
-        actor,
-        "cancel",
-        f"job {job_id}",
-        lambda: _cancel(store, clock, job_id),
-        details=lambda job: {"task": job.task},
-        reason=reason,
-    )
+    return act_on_job(store, clock, "cancel", job_id, actor, reason=reason)
+
+
+_ALLOWED = {
+    "retry": "only failed, retrying or cancelled jobs can be retried",
+    "cancel": "only pending jobs (scheduled, available, retrying) can be cancelled",
+}
 
 
 def act_on_job(
@@ -156,26 +144,22 @@ def act_on_job(
     reason: str | None = None,
 ) -> JobRow:
     """Retry or cancel, as the drawer's buttons and ``POST /api/jobs/{id}/{action}`` ask."""
-    operation = retry_job if action == "retry" else cancel_job
-    return operation(store, clock, job_id, actor, reason=reason)
+    transition = store.retry_job if action == "retry" else store.cancel_job
 
+    def operate() -> JobRow:
+        job = job_detail(store, job_id).job
+        changed = transition(job_id, clock.now())
+        if changed is None:
+            raise InvalidTransition(f"job {job_id} is {job.state}: {_ALLOWED[action]}")
+        return changed
 
-def _retry(store: Store, clock: Clock, job_id: int) -> JobRow:
-    job = job_detail(store, job_id).job
-    retried = store.retry_job(job_id, clock.now())
-    if retried is None:
-        raise InvalidTransition(
-            f"job {job_id} is {job.state}: only failed, retrying or cancelled jobs can be retried"
-        )
-    return retried
-
-
-def _cancel(store: Store, clock: Clock, job_id: int) -> JobRow:
-    job = job_detail(store, job_id).job
-    cancelled = store.cancel_job(job_id, clock.now())
-    if cancelled is None:
-        raise InvalidTransition(
-            f"job {job_id} is {job.state}: only pending jobs (scheduled, available, retrying) "
-            "can be cancelled"
-        )
-    return cancelled
+    return audited(
+        store,
+        clock,
+        actor,
+        action,
+        f"job {job_id}",
+        operate,
+        details=lambda job: {"task": job.task},
+        reason=reason,
+    )
