@@ -86,8 +86,8 @@ class DocumentFailed(PermanentFailure):
 class DocumentSettings:
     """Choices for ``install_documents``; a misspelt option fails with a hint."""
 
-    max_bytes: int = 25 * 1024 * 1024
-    max_text_chars: int = 5_000_000
+    max_bytes: int = ExtractOptions.max_bytes
+    max_text_chars: int = ExtractOptions.max_text_chars
     queue: str = "default"
     max_attempts: int = 3
     # Seconds a re-index waits before it runs: uploads that land meanwhile share it.
@@ -98,7 +98,7 @@ class DocumentSettings:
     extract_processes: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     extract_timeout: float = 120.0
     extract_memory_mb: int | None = 2048
-    antiword: str = "antiword"
+    antiword: str = ExtractOptions.antiword
     chunk_words: int = 150
     chunk_overlap: int = 25
 
