@@ -9,7 +9,8 @@ from pathlib import Path
 
 from jobdeck import JobDeck
 from jobdeck.store.sqlite import SQLiteStore
-from jobdeck.worker.worker import SignalWatch, Worker
+from jobdeck.worker.signals import SignalWatch
+from jobdeck.worker.worker import Worker
 
 
 def test_sigterm_while_the_main_thread_holds_the_wake_channel_lock_still_drains(

@@ -1,4 +1,5 @@
-"""The worker: claims jobs up to its free slots, runs them, and shuts down without losing any."""
+"""The worker: one lifecycle for its services (the fetcher, the executors, the completer, the
+upkeep loops and the scheduler loop); it shuts down without losing a job."""
 
 from __future__ import annotations
 
@@ -11,43 +12,25 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable
-from concurrent.futures import Future
-from contextlib import AbstractContextManager
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobdeck._version import __version__
 from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
-from jobdeck.errors import JobDeckError, PermanentFailure, SchemaError
-from jobdeck.logs import job_context
+from jobdeck.errors import JobDeckError
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
-from jobdeck.store.base import ClaimedJob, ClaimRequest, Outcome, RescuedJob, WorkerInfo
+from jobdeck.store.base import Outcome, RescuedJob, WorkerInfo
 from jobdeck.worker.completer import Completer
-from jobdeck.worker.execution import (
-    ChildFailed,
-    RunningJob,
-    decode_args,
-    describe_timeout,
-    error_line,
-    failure_outcome,
-    format_exception,
-    run_in_child,
-    success_outcome,
-)
-from jobdeck.worker.pools import EventLoopThread, ThreadSlots
+from jobdeck.worker.executors import Executors
+from jobdeck.worker.fetcher import Fetcher
 from jobdeck.worker.services import Looper
+from jobdeck.worker.signals import SignalWatch
 from jobdeck.worker.upkeep import Heartbeat, Pruner, Rescuer, TimeoutWatch
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
 
 log = logging.getLogger("jobdeck.worker")
-
-# How long past its timeout an async task may take to end once cancelled before the timeout
-# watch fails the attempt without it and gives its slot to other jobs.
-ASYNC_CANCEL_GRACE = 1.0
 
 
 class Worker:
@@ -65,11 +48,6 @@ class Worker:
         self.shard = settings.stats_shard or (zlib.crc32(self.id.encode()) % 1000 + 1)
         self.exit_reason = "stopped"
         self.services: list[Looper] = []
-        # By (job, attempt): a job rescued from this worker while it ran can be claimed here
-        # again, and both attempts are in flight until the first one's result is fenced off.
-        self._in_flight: dict[tuple[int, int], RunningJob] = {}
-        self._lock = threading.Lock()
-        self._slot_freed = threading.Event()
         self._stopping = threading.Event()
         self._hurry = threading.Event()
         self._started = threading.Event()
@@ -82,9 +60,8 @@ class Worker:
             self._after_write,
         )
         self.alerter = Alerter(self.store, self.clock, settings)
-        self._threads: ThreadSlots | None = None
-        self._loop: EventLoopThread | None = None
-        self._abandoned_coroutines: list[Future[None]] = []
+        self.executors = Executors(deck.tasks, settings, self.id, self.completer)
+        self.fetcher = Fetcher(self.store, settings, self.id, self.executors, self._stopping)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -96,7 +73,7 @@ class Worker:
             signals = SignalWatch(self._on_signal)
         self.start()
         try:
-            self._fetch_loop()
+            self.fetcher.run()
         finally:
             self._drain()
             if signals is not None:
@@ -120,9 +97,7 @@ class Worker:
                 __version__,
             )
         )
-        self._threads = ThreadSlots(self.settings.concurrency)
-        if any(t.executor == "async" for t in self.deck.tasks.values()):
-            self._loop = EventLoopThread()
+        self.executors.start()
         self.completer.start()
         self.heartbeat = Heartbeat(self.store, self.id, self.clock, self.settings, self._state)
         self.rescuer = Rescuer(self.store, self.settings, self._rescued_as_failed, self.id)
@@ -153,7 +128,7 @@ class Worker:
             self._hurry.set()
         if not self._stopping.is_set():
             self._stopping.set()
-            self._slot_freed.set()
+            self.executors.slot_freed.set()
             # If this fails the fetch loop still wakes on its poll interval.
             with contextlib.suppress(JobDeckError):
                 self.store.notify_jobs()
@@ -163,8 +138,7 @@ class Worker:
 
     @property
     def in_flight(self) -> int:
-        with self._lock:
-            return len(self._in_flight)
+        return self.executors.in_flight
 
     def _state(self) -> str:
         return "stopping" if self._stopping.is_set() else "running"
@@ -178,205 +152,14 @@ class Worker:
         )
         self.stop(hurry=already)
 
-    # -- fetching ----------------------------------------------------------------------------
-
-    def _fetch_loop(self) -> None:
-        backoff = 0.0
-        failing = False
-        while not self._stopping.is_set():
-            free = self.settings.concurrency - self.in_flight
-            if free <= 0:
-                # Never claim more than we can start: a claimed job waiting in our memory is a
-                # job another worker could be running.
-                self._slot_freed.wait(self.settings.poll_interval)
-                self._slot_freed.clear()
-                continue
-            limit = min(free, self.settings.fetch_batch_max)
-            try:
-                jobs = self._claim(limit)
-                if failing:
-                    log.info("fetcher: store is back, claiming jobs again")
-                failing, backoff = False, 0.0
-            except SchemaError:
-                raise
-            except Exception as exc:
-                # A store that fails (full disk, I/O error, lost server) is waited out, not died
-                # of: the jobs running here finish and their results wait in the completer.
-                if not failing:
-                    if isinstance(exc, JobDeckError):
-                        log.warning("fetcher: %s (will keep retrying)", exc)
-                    else:
-                        log.exception("fetcher: unexpected error (will keep retrying)")
-                failing, backoff = True, min(max(backoff * 2, 0.2), 5.0)
-                self._stopping.wait(backoff)
-                continue
-            for job in jobs:
-                self._dispatch(job)
-            if len(jobs) < limit:
-                self._wait_for_work()
-
-    def _claim(self, limit: int) -> list[ClaimedJob]:
-        # No time of ours in the request: the store stamps the claim and its lease with its own
-        # clock as it writes them (see ClaimRequest).
-        return self.store.claim_jobs(
-            ClaimRequest(self.id, self.settings.queues, limit, self.settings.lease_duration)
-        )
-
-    def _wait_for_work(self) -> None:
-        try:
-            self.store.wait_for_jobs(self.settings.poll_interval)
-        except Exception:  # the claim that follows reports a store that is down
-            self._stopping.wait(self.settings.poll_interval)
-
-    # -- running -----------------------------------------------------------------------------
-
-    def _dispatch(self, job: ClaimedJob) -> None:
-        task = self.deck.tasks.get(job.task)
-        running = RunningJob(job, task)
-        with self._lock:
-            self._in_flight[job.id, job.attempt] = running
-        if task is None:
-            known = ", ".join(sorted(self.deck.tasks)) or "none"
-            message = (
-                f"UnknownTask: this worker has no task named {job.task!r} "
-                f"(it knows: {known}); is the task registered in the worker's --app?"
-            )
-            self._finish(
-                running, failure_outcome(job, message, None, running.now(), self.settings, None)
-            )
-            return
-        assert self._threads is not None
-        if task.executor == "async" and self._loop is not None:
-            if job.timeout:
-                # asyncio.wait_for cancels the coroutine at its timeout; this deadline is for one
-                # that swallows the cancellation (or blocks the loop): the watch then fails the
-                # attempt and frees the slot, as it does for a stuck thread.
-                running.deadline = running.began + job.timeout + ASYNC_CANCEL_GRACE
-            running.future = self._loop.submit(self._run_async(running))
-        elif task.executor == "process":
-            self._threads.submit(lambda: self._run_process(running))
-        else:
-            self._threads.submit(lambda: self._run_thread(running))
-
-    def _run_thread(self, running: RunningJob) -> None:
-        task = running.task
-        assert task is not None
-        timeout = running.job.timeout
-        running.thread_ident = threading.get_ident()
-        if timeout:
-            running.deadline = time.monotonic() + timeout
-        with self._job_logs(running):
-            try:
-                value = task.fn(**decode_args(running.job))
-                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
-            except Exception as exc:
-                outcome = self._failure(running, exc)
-        self._finish(running, outcome)
-
-    def _job_logs(self, running: RunningJob) -> AbstractContextManager[None]:
-        """Tag the log lines of a running job (the task's own too) with the job and worker."""
-        job = running.job
-        return job_context(
-            job_id=job.id, task=job.task, attempt=job.attempt, queue=job.queue, worker_id=self.id
-        )
-
-    async def _run_async(self, running: RunningJob) -> None:
-        task = running.task
-        assert task is not None
-        timeout = running.job.timeout
-        # Each coroutine runs in its own asyncio task, so this context is its job's alone.
-        with self._job_logs(running):
-            try:
-                call = task.fn(**decode_args(running.job))
-                value = await _wait_for(call, timeout) if timeout else await call
-                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
-            except TimeoutError as exc:
-                if timeout and running.elapsed() >= timeout * 0.99:
-                    outcome = self._failure_text(
-                        running, f"TimeoutError: {describe_timeout(timeout)}", format_exception(exc)
-                    )
-                else:
-                    outcome = self._failure(running, exc)
-            except Exception as exc:
-                outcome = self._failure(running, exc)
-        self._finish(running, outcome)
-
-    def _run_process(self, running: RunningJob) -> None:
-        task = running.task
-        assert task is not None
-        with self._job_logs(running):
-            try:
-                value = run_in_child(task, decode_args(running.job), running.job.timeout)
-                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
-            except TimeoutError as exc:
-                outcome = self._failure_text(running, f"TimeoutError: {exc}", None)
-            except ChildFailed as exc:
-                outcome = self._failure_text(running, str(exc), exc.trace)
-            except Exception as exc:
-                outcome = self._failure(running, exc)
-        self._finish(running, outcome)
-
-    def _failure(self, running: RunningJob, exc: BaseException) -> Outcome:
-        final = isinstance(exc, PermanentFailure)  # the task says retrying cannot help
-        return self._failure_text(running, error_line(exc), format_exception(exc), final)
-
-    def _failure_text(
-        self, running: RunningJob, error: str, trace: str | None, final: bool = False
-    ) -> Outcome:
-        log.warning(
-            "job %s (%s) attempt %d failed: %s",
-            running.job.id,
-            running.job.task,
-            running.job.attempt,
-            error,
-        )
-        return failure_outcome(
-            running.job, error, trace, running.now(), self.settings, running.task, final
-        )
-
-    def _finish(self, running: RunningJob, outcome: Outcome) -> None:
-        with self._lock:
-            key = (running.job.id, running.job.attempt)
-            if self._in_flight.get(key) is not running:
-                return  # timed out or handed back meanwhile: its slot and outcome are settled
-            del self._in_flight[key]
-        self.completer.add(outcome)
-        self._slot_freed.set()
-
     def _expire_timeouts(self, now_monotonic: float) -> None:
-        with self._lock:
-            expired = [
-                r
-                for r in self._in_flight.values()
-                if r.deadline is not None and r.deadline <= now_monotonic
-            ]
-            for running in expired:
-                del self._in_flight[running.job.id, running.job.attempt]
-                running.abandoned = True
-        for running in expired:
-            timeout = running.job.timeout or 0
-            self.completer.add(
-                self._failure_text(running, f"TimeoutError: {describe_timeout(timeout)}", None)
-            )
-            if running.thread_ident is not None and self._threads is not None:
-                self._threads.abandon(running.thread_ident)
-            if running.future is not None:
-                log.warning(
-                    "job %s (%s) attempt %d: its coroutine did not end when cancelled at its "
-                    "timeout; it is left on the event loop and its slot is given to other jobs",
-                    running.job.id,
-                    running.job.task,
-                    running.job.attempt,
-                )
-                self._abandoned_coroutines.append(running.future)
-            self._slot_freed.set()
+        self.executors.expire_timeouts(now_monotonic)
         self._restart_if_threads_pile_up()
 
     def _restart_if_threads_pile_up(self) -> None:
-        if self._threads is None or self._stopping.is_set():
+        if self._stopping.is_set():
             return
-        self._abandoned_coroutines = [f for f in self._abandoned_coroutines if not f.done()]
-        stuck = self._threads.abandoned_count + len(self._abandoned_coroutines)
+        stuck = self.executors.stuck
         if stuck > self.settings.max_abandoned_threads:
             log.warning(
                 "%d threads or coroutines are stuck in timed-out jobs: restarting the worker "
@@ -385,6 +168,8 @@ class Worker:
             )
             self.exit_reason = "restart"
             self.stop()
+
+    # -- results -----------------------------------------------------------------------------
 
     def _after_write(self, outcomes: list[Outcome], applied: list[int]) -> None:
         """Report results the store fenced off; alert once per job that used its last attempt
@@ -421,8 +206,7 @@ class Worker:
         if self.in_flight:
             log.info("draining: waiting up to %gs for %d running jobs", grace, self.in_flight)
         while self.in_flight and time.monotonic() < deadline and not self._hurry.is_set():
-            self._slot_freed.wait(0.05)
-            self._slot_freed.clear()
+            self.executors.wait_for_slot(0.05)
         self._hand_back_unfinished()
         self.completer.stop()
         for service in self.services:
@@ -432,20 +216,13 @@ class Worker:
             self.store.deregister_worker(self.id)
         except JobDeckError as exc:
             log.warning("could not mark worker stopped: %s", exc)
-        if self._loop is not None:
-            self._loop.stop()
-        if self._threads is not None:
-            self._threads.shutdown()
+        self.executors.stop()
         log.info("worker %s stopped (%s)", self.id, self.exit_reason)
 
     def _hand_back_unfinished(self) -> None:
-        with self._lock:
-            unfinished = list(self._in_flight.values())
-            self._in_flight.clear()
+        unfinished = self.executors.take_unfinished()
         if not unfinished:
             return
-        for running in unfinished:
-            running.abandoned = True
         pairs = [(r.job.id, r.job.attempt) for r in unfinished]
         try:
             handed = self.store.hand_back_jobs(self.id, pairs)
@@ -456,45 +233,3 @@ class Worker:
                 len(pairs),
                 exc,
             )
-
-
-async def _wait_for(call: Any, timeout: float) -> Any:
-    import asyncio  # already loaded: this runs on the worker's event loop
-
-    return await asyncio.wait_for(call, timeout)
-
-
-class SignalWatch:
-    """SIGTERM and SIGINT handled on a thread of their own.
-
-    A Python signal handler runs on the main thread between two of its bytecodes, maybe
-    while that thread holds a lock that stopping needs (the store's wake-up channel, an
-    Event's condition): calling ``stop`` there can deadlock. So the handler only writes the
-    signal's number to a pipe, and this thread reads it and calls ``on_signal``.
-    """
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self, on_signal: Callable[[int], None]) -> None:
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._write, False)
-        self._on_signal = on_signal
-        self._thread = threading.Thread(target=self._watch, name="jobdeck-signals", daemon=True)
-        self._thread.start()
-        self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        with contextlib.suppress(OSError):  # a full pipe: a signal is already pending
-            os.write(self._write, bytes([signum]))
-
-    def _watch(self) -> None:
-        while data := os.read(self._read, 1):
-            self._on_signal(data[0])
-        os.close(self._read)
-
-    def close(self) -> None:
-        """Give the signals back, then end the thread (EOF on the pipe)."""
-        for sig, previous in self._previous.items():
-            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
-        os.close(self._write)
-        self._thread.join(5)

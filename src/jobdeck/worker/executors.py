@@ -1,0 +1,256 @@
+"""Runs claimed jobs in their executor (a thread slot, the event loop, a child process) and
+keeps the in-flight table, which is the worker's slots: a job holds one from claim to result.
+
+A result goes to the completer; a job past its deadline is failed here and its slot given to
+other jobs even if its thread or coroutine never ends (the watch calls ``expire_timeouts``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from jobdeck.errors import PermanentFailure
+from jobdeck.logs import job_context
+from jobdeck.settings import Settings
+from jobdeck.store.base import ClaimedJob, Outcome
+from jobdeck.worker.completer import Completer
+from jobdeck.worker.execution import (
+    ChildFailed,
+    RunningJob,
+    decode_args,
+    describe_timeout,
+    error_line,
+    failure_outcome,
+    format_exception,
+    run_in_child,
+    success_outcome,
+)
+from jobdeck.worker.pools import EventLoopThread, ThreadSlots
+
+if TYPE_CHECKING:
+    from jobdeck.tasks import Task
+
+log = logging.getLogger("jobdeck.worker")
+
+# How long past its timeout an async task may take to end once cancelled before the timeout
+# watch fails the attempt without it and gives its slot to other jobs.
+ASYNC_CANCEL_GRACE = 1.0
+
+
+class Executors:
+    def __init__(
+        self,
+        tasks: dict[str, Task[..., Any]],
+        settings: Settings,
+        worker_id: str,
+        completer: Completer,
+    ) -> None:
+        self.tasks = tasks
+        self.settings = settings
+        self.worker_id = worker_id
+        self.completer = completer
+        # By (job, attempt): a job rescued from this worker while it ran can be claimed here
+        # again, and both attempts are in flight until the first one's result is fenced off.
+        self._in_flight: dict[tuple[int, int], RunningJob] = {}
+        self._lock = threading.Lock()
+        self.slot_freed = threading.Event()
+        self._threads: ThreadSlots | None = None
+        self._loop: EventLoopThread | None = None
+        self._abandoned_coroutines: list[Future[None]] = []
+
+    def start(self) -> None:
+        self._threads = ThreadSlots(self.settings.concurrency)
+        if any(t.executor == "async" for t in self.tasks.values()):
+            self._loop = EventLoopThread()
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.stop()
+        if self._threads is not None:
+            self._threads.shutdown()
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
+
+    def wait_for_slot(self, timeout: float) -> None:
+        self.slot_freed.wait(timeout)
+        self.slot_freed.clear()
+
+    @property
+    def stuck(self) -> int:
+        """Threads and coroutines still busy in jobs that timed out."""
+        if self._threads is None:
+            return 0
+        self._abandoned_coroutines = [f for f in self._abandoned_coroutines if not f.done()]
+        return self._threads.abandoned_count + len(self._abandoned_coroutines)
+
+    def take_unfinished(self) -> list[RunningJob]:
+        """Empty the table at shutdown: these jobs' results will no longer be recorded."""
+        with self._lock:
+            unfinished = list(self._in_flight.values())
+            self._in_flight.clear()
+        for running in unfinished:
+            running.abandoned = True
+        return unfinished
+
+    # -- dispatching -------------------------------------------------------------------------
+
+    def dispatch(self, job: ClaimedJob) -> None:
+        task = self.tasks.get(job.task)
+        running = RunningJob(job, task)
+        with self._lock:
+            self._in_flight[job.id, job.attempt] = running
+        if task is None:
+            known = ", ".join(sorted(self.tasks)) or "none"
+            message = (
+                f"UnknownTask: this worker has no task named {job.task!r} "
+                f"(it knows: {known}); is the task registered in the worker's --app?"
+            )
+            self._finish(
+                running, failure_outcome(job, message, None, running.now(), self.settings, None)
+            )
+            return
+        assert self._threads is not None
+        if task.executor == "async" and self._loop is not None:
+            if job.timeout:
+                # asyncio.wait_for cancels the coroutine at its timeout; this deadline is for one
+                # that swallows the cancellation (or blocks the loop): the watch then fails the
+                # attempt and frees the slot, as it does for a stuck thread.
+                running.deadline = running.began + job.timeout + ASYNC_CANCEL_GRACE
+            running.future = self._loop.submit(self._run_async(running))
+        elif task.executor == "process":
+            self._threads.submit(lambda: self._run_process(running))
+        else:
+            self._threads.submit(lambda: self._run_thread(running))
+
+    def _run_thread(self, running: RunningJob) -> None:
+        task = running.task
+        assert task is not None
+        timeout = running.job.timeout
+        running.thread_ident = threading.get_ident()
+        if timeout:
+            running.deadline = time.monotonic() + timeout
+        with self._job_logs(running):
+            try:
+                value = task.fn(**decode_args(running.job))
+                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
+            except Exception as exc:
+                outcome = self._failure(running, exc)
+        self._finish(running, outcome)
+
+    def _job_logs(self, running: RunningJob) -> AbstractContextManager[None]:
+        """Tag the log lines of a running job (the task's own too) with the job and worker."""
+        job = running.job
+        return job_context(
+            job_id=job.id,
+            task=job.task,
+            attempt=job.attempt,
+            queue=job.queue,
+            worker_id=self.worker_id,
+        )
+
+    async def _run_async(self, running: RunningJob) -> None:
+        task = running.task
+        assert task is not None
+        timeout = running.job.timeout
+        # Each coroutine runs in its own asyncio task, so this context is its job's alone.
+        with self._job_logs(running):
+            try:
+                call = task.fn(**decode_args(running.job))
+                value = await _wait_for(call, timeout) if timeout else await call
+                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
+            except TimeoutError as exc:
+                if timeout and running.elapsed() >= timeout * 0.99:
+                    outcome = self._failure_text(
+                        running, f"TimeoutError: {describe_timeout(timeout)}", format_exception(exc)
+                    )
+                else:
+                    outcome = self._failure(running, exc)
+            except Exception as exc:
+                outcome = self._failure(running, exc)
+        self._finish(running, outcome)
+
+    def _run_process(self, running: RunningJob) -> None:
+        task = running.task
+        assert task is not None
+        with self._job_logs(running):
+            try:
+                value = run_in_child(task, decode_args(running.job), running.job.timeout)
+                outcome = success_outcome(running.job, value, running.now(), self.settings, task)
+            except TimeoutError as exc:
+                outcome = self._failure_text(running, f"TimeoutError: {exc}", None)
+            except ChildFailed as exc:
+                outcome = self._failure_text(running, str(exc), exc.trace)
+            except Exception as exc:
+                outcome = self._failure(running, exc)
+        self._finish(running, outcome)
+
+    def _failure(self, running: RunningJob, exc: BaseException) -> Outcome:
+        final = isinstance(exc, PermanentFailure)  # the task says retrying cannot help
+        return self._failure_text(running, error_line(exc), format_exception(exc), final)
+
+    def _failure_text(
+        self, running: RunningJob, error: str, trace: str | None, final: bool = False
+    ) -> Outcome:
+        log.warning(
+            "job %s (%s) attempt %d failed: %s",
+            running.job.id,
+            running.job.task,
+            running.job.attempt,
+            error,
+        )
+        return failure_outcome(
+            running.job, error, trace, running.now(), self.settings, running.task, final
+        )
+
+    def _finish(self, running: RunningJob, outcome: Outcome) -> None:
+        with self._lock:
+            key = (running.job.id, running.job.attempt)
+            if self._in_flight.get(key) is not running:
+                return  # timed out or handed back meanwhile: its slot and outcome are settled
+            del self._in_flight[key]
+        self.completer.add(outcome)
+        self.slot_freed.set()
+
+    # -- timeouts ----------------------------------------------------------------------------
+
+    def expire_timeouts(self, now_monotonic: float) -> None:
+        with self._lock:
+            expired = [
+                r
+                for r in self._in_flight.values()
+                if r.deadline is not None and r.deadline <= now_monotonic
+            ]
+            for running in expired:
+                del self._in_flight[running.job.id, running.job.attempt]
+                running.abandoned = True
+        for running in expired:
+            timeout = running.job.timeout or 0
+            self.completer.add(
+                self._failure_text(running, f"TimeoutError: {describe_timeout(timeout)}", None)
+            )
+            if running.thread_ident is not None and self._threads is not None:
+                self._threads.abandon(running.thread_ident)
+            if running.future is not None:
+                log.warning(
+                    "job %s (%s) attempt %d: its coroutine did not end when cancelled at its "
+                    "timeout; it is left on the event loop and its slot is given to other jobs",
+                    running.job.id,
+                    running.job.task,
+                    running.job.attempt,
+                )
+                self._abandoned_coroutines.append(running.future)
+            self.slot_freed.set()
+
+
+async def _wait_for(call: Any, timeout: float) -> Any:
+    import asyncio  # already loaded: this runs on the worker's event loop
+
+    return await asyncio.wait_for(call, timeout)

@@ -1,0 +1,79 @@
+"""The fetcher: claims jobs up to the free slots and hands them to the executors.
+
+It never claims more than it can start (a claimed job waiting in our memory is a job another
+worker could be running), and it waits out a failing store instead of dying of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from jobdeck.errors import JobDeckError, SchemaError
+from jobdeck.settings import Settings
+from jobdeck.store.base import ClaimedJob, ClaimRequest, Store
+from jobdeck.worker.executors import Executors
+
+log = logging.getLogger("jobdeck.worker")
+
+
+class Fetcher:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        worker_id: str,
+        executors: Executors,
+        stopping: threading.Event,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.worker_id = worker_id
+        self.executors = executors
+        self.stopping = stopping
+
+    def run(self) -> None:
+        """Fetch until ``stopping`` is set; runs on the worker's main thread."""
+        backoff = 0.0
+        failing = False
+        while not self.stopping.is_set():
+            free = self.settings.concurrency - self.executors.in_flight
+            if free <= 0:
+                self.executors.wait_for_slot(self.settings.poll_interval)
+                continue
+            limit = min(free, self.settings.fetch_batch_max)
+            try:
+                jobs = self._claim(limit)
+                if failing:
+                    log.info("fetcher: store is back, claiming jobs again")
+                failing, backoff = False, 0.0
+            except SchemaError:
+                raise
+            except Exception as exc:
+                # A store that fails (full disk, I/O error, lost server) is waited out, not died
+                # of: the jobs running here finish and their results wait in the completer.
+                if not failing:
+                    if isinstance(exc, JobDeckError):
+                        log.warning("fetcher: %s (will keep retrying)", exc)
+                    else:
+                        log.exception("fetcher: unexpected error (will keep retrying)")
+                failing, backoff = True, min(max(backoff * 2, 0.2), 5.0)
+                self.stopping.wait(backoff)
+                continue
+            for job in jobs:
+                self.executors.dispatch(job)
+            if len(jobs) < limit:
+                self._wait_for_work()
+
+    def _claim(self, limit: int) -> list[ClaimedJob]:
+        # No time of ours in the request: the store stamps the claim and its lease with its own
+        # clock as it writes them (see ClaimRequest).
+        return self.store.claim_jobs(
+            ClaimRequest(self.worker_id, self.settings.queues, limit, self.settings.lease_duration)
+        )
+
+    def _wait_for_work(self) -> None:
+        try:
+            self.store.wait_for_jobs(self.settings.poll_interval)
+        except Exception:  # the claim that follows reports a store that is down
+            self.stopping.wait(self.settings.poll_interval)
