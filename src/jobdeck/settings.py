@@ -99,6 +99,10 @@ class Settings:
     max_label_length: int = 200
     # What long-running commands log on stderr: text for people, json (a line each) for shippers.
     log_format: str = "text"
+    # A worker's own Prometheus endpoint ([metrics] extra): off unless a port is given (0: any
+    # free port), on localhost unless told; the dashboard's /metrics covers the whole deck.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         positive = (
@@ -145,6 +149,8 @@ class Settings:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"log_format must be text or json, got {self.log_format!r}")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"metrics_port must be between 0 and 65535, got {self.metrics_port}")
         if self.max_nesting_depth > DEPTH_CEILING:
             raise ConfigError(
                 f"max_nesting_depth must be at most {DEPTH_CEILING} (deeper values are not "

@@ -34,6 +34,9 @@ HEAVY = (
     "docx",
     "psycopg",
     "aiosmtpd",
+    "prometheus_client",
+    "apprise",
+    "opentelemetry",
 )
 SCHEDULE = "nightly-report"
 DEADLINE = 60.0

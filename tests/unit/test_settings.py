@@ -62,6 +62,8 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "max_labels": ("5", 5),
     "max_label_length": ("64", 64),
     "log_format": ("json", "json"),
+    "metrics_port": ("9464", 9464),
+    "metrics_host": ("0.0.0.0", "0.0.0.0"),
 }
 
 

@@ -32,6 +32,7 @@ class Completer:
         batch_max: int,
         flush_interval: float,
         after_write: AfterWrite | None = None,
+        on_store_error: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.worker_id = worker_id
@@ -39,6 +40,7 @@ class Completer:
         self.batch_max = batch_max
         self.flush_interval = flush_interval
         self.after_write = after_write
+        self.on_store_error = on_store_error
         self.written = 0
         self.failing = False
         self._pending: list[Outcome] = []
@@ -99,6 +101,7 @@ class Completer:
             try:
                 applied = self.store.complete_jobs(self.worker_id, batch, self.shard)
             except Exception as exc:
+                self.on_store_error()
                 # Any error (a lost connection, a bug in a store) is retried rather than
                 # ending this thread: a dead completer would leave jobs running for ever
                 # while the heartbeat keeps renewing their leases.

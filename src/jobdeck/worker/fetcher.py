@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from jobdeck.errors import JobDeckError, SchemaError
 from jobdeck.settings import Settings
@@ -25,12 +26,14 @@ class Fetcher:
         worker_id: str,
         executors: Executors,
         stopping: threading.Event,
+        on_store_error: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.worker_id = worker_id
         self.executors = executors
         self.stopping = stopping
+        self.on_store_error = on_store_error
 
     def run(self) -> None:
         """Fetch until ``stopping`` is set; runs on the worker's main thread."""
@@ -50,6 +53,7 @@ class Fetcher:
             except SchemaError:
                 raise
             except Exception as exc:
+                self.on_store_error()
                 # A store that fails (full disk, I/O error, lost server) is waited out, not died
                 # of: the jobs running here finish and their results wait in the completer.
                 if not failing:

@@ -29,6 +29,7 @@ from jobdeck.worker.upkeep import Heartbeat, Pruner, Rescuer, TimeoutWatch
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
+    from jobdeck.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("jobdeck.worker")
 
@@ -51,6 +52,8 @@ class Worker:
         self._stopping = threading.Event()
         self._hurry = threading.Event()
         self._started = threading.Event()
+        self.metrics = self._metrics() if settings.metrics_port is not None else None
+        store_error = self.metrics.store_errors.inc if self.metrics else lambda: None
         self.completer = Completer(
             self.store,
             self.id,
@@ -58,10 +61,13 @@ class Worker:
             settings.complete_batch_max,
             settings.complete_flush_interval,
             self._after_write,
+            store_error,
         )
         self.alerter = Alerter(self.store, self.clock, settings)
         self.executors = Executors(deck.tasks, settings, self.id, self.completer)
-        self.fetcher = Fetcher(self.store, settings, self.id, self.executors, self._stopping)
+        self.fetcher = Fetcher(
+            self.store, settings, self.id, self.executors, self._stopping, store_error
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -98,6 +104,9 @@ class Worker:
             )
         )
         self.executors.start()
+        if self.metrics is not None:
+            self.metrics.serve()
+            log.info("worker metrics on http://%s:%d/metrics", *self.metrics.address)
         self.completer.start()
         self.heartbeat = Heartbeat(self.store, self.id, self.clock, self.settings, self._state)
         self.rescuer = Rescuer(self.store, self.settings, self._rescued_as_failed, self.id)
@@ -152,6 +161,11 @@ class Worker:
         )
         self.stop(hurry=already)
 
+    def _metrics(self) -> WorkerMetrics:
+        from jobdeck.worker.metrics import WorkerMetrics
+
+        return WorkerMetrics(self.settings, self.id, self.host, __version__, lambda: self.in_flight)
+
     def _expire_timeouts(self, now_monotonic: float) -> None:
         self.executors.expire_timeouts(now_monotonic)
         self._restart_if_threads_pile_up()
@@ -175,6 +189,8 @@ class Worker:
         """Report results the store fenced off; alert once per job that used its last attempt
         (fencing makes "once" hold)."""
         done = set(applied)
+        if self.metrics is not None:
+            self.metrics.finished(outcomes, done)
         for outcome in outcomes:
             if outcome.job_id not in done:
                 log.warning(
@@ -217,6 +233,8 @@ class Worker:
         except JobDeckError as exc:
             log.warning("could not mark worker stopped: %s", exc)
         self.executors.stop()
+        if self.metrics is not None:
+            self.metrics.close()
         log.info("worker %s stopped (%s)", self.id, self.exit_reason)
 
     def _hand_back_unfinished(self) -> None:
