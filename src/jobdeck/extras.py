@@ -20,6 +20,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "demo": ("aiosmtpd",),
     "metrics": ("prometheus_client",),
     "alerts": ("apprise",),
+    "otel": ("opentelemetry",),
 }
 
 

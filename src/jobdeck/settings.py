@@ -103,6 +103,8 @@ class Settings:
     # free port), on localhost unless told; the dashboard's /metrics covers the whole deck.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # OpenTelemetry spans for enqueue and execution, when the application has set up OTel.
+    tracing: bool = True
 
     def __post_init__(self) -> None:
         positive = (

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
+from jobdeck import tracing
 from jobdeck.errors import ArgumentsError, ConfigError, JobNotFound
 from jobdeck.limits import PayloadLimits, check_name, encode_args, encode_labels, labels_as_text
 from jobdeck.settings import check_option_names
@@ -161,8 +162,18 @@ class BoundTask:
         Every job is checked against the payload limits first: one refused job (InvalidPayload,
         SerializationError, ArgumentsError) means none of the batch is written.
         """
+        deck = self.task.deck
+        if not tracing.active(deck.settings.tracing):
+            return self._insert(kwargs_list, {})
+        queue = self.opts.queue or self.task.queue
+        with tracing.publish(self.task.name, queue, len(kwargs_list)) as trace_labels:
+            return self._insert(kwargs_list, trace_labels)
+
+    def _insert(
+        self, kwargs_list: Sequence[Mapping[str, Any]], trace_labels: dict[str, str]
+    ) -> list[JobHandle]:
         limits = PayloadLimits.of(self.task.deck.settings)
-        common = self._common_fields(limits)
+        common = self._common_fields(limits, trace_labels)
         jobs = [self._new_job(kwargs, common, limits) for kwargs in kwargs_list]
         deck = self.task.deck
         results = deck.store.insert_jobs(jobs, conn=self.opts.conn)
@@ -178,11 +189,13 @@ class BoundTask:
         self.task.check_args(kwargs)
         return NewJob(args_json=encode_args(kwargs, limits), **common)
 
-    def _common_fields(self, limits: PayloadLimits) -> dict[str, Any]:
+    def _common_fields(
+        self, limits: PayloadLimits, trace_labels: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """Everything but the arguments: the same for every job of one enqueue call, so its
         names and labels are checked once per call, not once per job."""
         task, opts = self.task, self.opts
-        labels = {**task.labels, **labels_as_text(opts.labels)}
+        labels = {**task.labels, **labels_as_text(opts.labels), **(trace_labels or {})}
         queue = opts.queue or task.queue
         for field_name, value in (
             ("task", task.name),

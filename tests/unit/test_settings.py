@@ -64,6 +64,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "log_format": ("json", "json"),
     "metrics_port": ("9464", 9464),
     "metrics_host": ("0.0.0.0", "0.0.0.0"),
+    "tracing": ("false", False),
 }
 
 
