@@ -122,7 +122,7 @@ def test_an_error_is_still_one_line_on_stderr(url: str) -> None:
 
 
 def test_no_rich_markup_reaches_the_json() -> None:
-    from jobdeck.cli_views import print_json
+    from jobdeck.cli.views import print_json
 
     runner = CliRunner()
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

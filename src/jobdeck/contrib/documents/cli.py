@@ -40,7 +40,7 @@ def with_documents(command: F) -> F:
         *args: Any, app: str | None, database: str | None, storage_url: str | None, **kwargs: Any
     ) -> Any:
         # Imported here, not at the top: jobdeck.cli attaches this group when it is imported.
-        from jobdeck.cli import Context
+        from jobdeck.cli.context import Context
 
         deck = Context(app, database).deck
         installed = documents_of(deck)
@@ -94,7 +94,7 @@ def documents_list(
     """Documents newest first."""
     records = docs.find(owner, status, limit)
     if as_json:
-        from jobdeck.cli_views import print_json
+        from jobdeck.cli.views import print_json
 
         print_json([record.as_json() for record in records])
         return

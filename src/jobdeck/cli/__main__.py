@@ -1,0 +1,5 @@
+"""``python -m jobdeck.cli``: the ``jobdeck`` command."""
+
+from jobdeck.cli import run
+
+run()
