@@ -14,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from jobdeck.cli import main
+from jobdeck.console import main
 from jobdeck.errors import InvalidTransition
 from jobdeck.states import JobState
 from jobdeck.store import open_store

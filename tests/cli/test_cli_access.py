@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from jobdeck import accounts
-from jobdeck.cli import main
+from jobdeck.console import main
 from jobdeck.store import open_store
 from jobdeck.store.base import AuditFilter
 from tests.worker.helpers import ROOT

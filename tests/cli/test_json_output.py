@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from jobdeck import JobDeck
-from jobdeck.cli import main
+from jobdeck.console import main
 from jobdeck.store.base import WorkerInfo
 from tests.worker.helpers import ROOT
 

@@ -1,26 +1,44 @@
 """What every command shares: the deck from --app and --database, the common options, and the
-mapping of errors users can fix to one line."""
+mapping of errors users can fix to one line.
+
+The CLI sits below the `JobDeck` facade and never imports it: it works with any `Deck`, takes the
+one --app names, and builds one without --app through the `BareDeck` its front end hands it
+(``jobdeck.console`` hands it ``JobDeck``).
+"""
 
 from __future__ import annotations
 
 import functools
 import getpass
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeGuard, TypeVar
 
 import click
 
-from jobdeck.app import JobDeck
+from jobdeck.deck import Deck
 from jobdeck.errors import ConfigError, JobDeckError
 from jobdeck.logs import LOG_FORMATS
 from jobdeck.settings import COMMAND_LINE, DEFAULT, ENVIRONMENT, Settings
 from jobdeck.store import DEFAULT_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class BareDeck:
+    """How a front end builds the deck of a command run without --app, from the database URL.
+
+    It travels as click's ``obj`` (see ``jobdeck.cli.with_bare_deck``), so that the CLI need
+    not import the facade that builds it: ``BareDeck(JobDeck)``.
+    """
+
+    build: Callable[[str], Deck]
 
 
 class Context:
@@ -30,13 +48,26 @@ class Context:
         self.app_ref = app
         app_deck = load_app(app) if app else None
         url, source = choose_database(database, app_deck)
-        self.deck = app_deck or JobDeck(url)
+        self.deck = app_deck or _bare_deck().build(url)
         if url != self.deck.database_url:
             self.deck.use_database(url, source)
         self.deck.database_url_source = source
 
 
-def choose_database(explicit: str | None, deck: JobDeck | None) -> tuple[str, str]:
+def _bare_deck() -> BareDeck:
+    click_ctx = click.get_current_context(silent=True)
+    found = click_ctx.find_object(BareDeck) if click_ctx is not None else None
+    if found is None:
+        # Only code that runs jobdeck.cli's commands itself gets here: the jobdeck command
+        # (jobdeck.console) always hands one over.
+        raise ConfigError(
+            "no --app given and no deck to fall back on: pass --app MODULE:DECK, "
+            "or run the command through jobdeck.console"
+        )
+    return found
+
+
+def choose_database(explicit: str | None, deck: Deck | None) -> tuple[str, str]:
     """--database, else JOBDECK_DATABASE_URL, else the --app deck's URL, else jobdeck.db here;
     with where the URL came from."""
     if explicit:
@@ -49,7 +80,7 @@ def choose_database(explicit: str | None, deck: JobDeck | None) -> tuple[str, st
     return DEFAULT_URL, DEFAULT
 
 
-def load_app(ref: str) -> JobDeck:
+def load_app(ref: str) -> Deck:
     """Import ``module:attribute`` (attribute defaults to ``deck``) from the current folder."""
     module_name, _, attribute = ref.partition(":")
     if os.getcwd() not in sys.path:
@@ -59,9 +90,35 @@ def load_app(ref: str) -> JobDeck:
     except ModuleNotFoundError as exc:
         raise ConfigError(f"--app {ref}: cannot import {module_name!r} ({exc})") from None
     deck = getattr(module, attribute or "deck", None)
-    if not isinstance(deck, JobDeck):
+    if not is_deck(deck):
         raise ConfigError(f"--app {ref}: {attribute or 'deck'!r} in {module_name} is not a JobDeck")
     return deck
+
+
+def _protocol_members(protocol: type) -> frozenset[str]:
+    """The public names ``protocol`` and the protocols it extends declare."""
+    return frozenset(
+        name
+        for cls in protocol.__mro__
+        if Protocol in cls.__bases__
+        for name in (*inspect.get_annotations(cls), *vars(cls))
+        if not name.startswith("_")
+    )
+
+
+_DECK_MEMBERS = _protocol_members(Deck)
+_ABSENT = object()
+
+
+def is_deck(value: object) -> TypeGuard[Deck]:
+    """Whether ``value`` has every member of `Deck`, looked up without running any of them.
+
+    Not ``isinstance`` on a runtime-checkable protocol: on Python 3.11 that calls ``hasattr``,
+    and a deck's ``store`` property opens the database, before --database has chosen it.
+    """
+    return all(
+        inspect.getattr_static(value, name, _ABSENT) is not _ABSENT for name in _DECK_MEMBERS
+    )
 
 
 def common_options(command: F) -> F:
