@@ -1,4 +1,4 @@
-"""Users, passwords, sessions, API tokens, login throttling and the operator audit trail.
+"""Users, passwords, sessions, API tokens and login throttling (audited through auditlog).
 
 Shared by the dashboard, the REST API and the CLI. Passwords are argon2 hashes; session ids
 and API tokens are random and stored only as SHA-256 digests.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,10 +22,12 @@ require_extra("dashboard", "dashboard accounts and API tokens")
 from argon2 import PasswordHasher  # noqa: E402
 from argon2.exceptions import InvalidHashError, VerificationError  # noqa: E402
 
+# Re-exported: accounts.Actor and accounts.audit were their home before auditlog.
+from jobdeck.auditlog import Actor as Actor  # noqa: E402
+from jobdeck.auditlog import audit as audit  # noqa: E402
 from jobdeck.clock import Clock  # noqa: E402
 from jobdeck.errors import ConfigError, JobDeckError  # noqa: E402
 from jobdeck.store.base import (  # noqa: E402
-    AuditAction,
     LoginAttempts,
     SessionRow,
     Store,
@@ -101,16 +102,6 @@ class AccessPolicy:
         if role not in self.roles:
             raise ConfigError(f"unknown role {role!r}: use one of {', '.join(self.roles)}")
         return role
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who performed an operator action, for the audit trail."""
-
-    name: str
-    role: str | None = None
-    ip: str | None = None
-    via: str | None = None  # web, api, cli, code: recorded with each operator action
 
 
 def digest(secret: str) -> str:
@@ -397,27 +388,3 @@ def revoke_token(store: Store, clock: Clock, actor: Actor, token_id: int) -> Non
     if not store.revoke_token(token_id, clock.now()):
         raise ConfigError(f"no active token with id {token_id}")
     audit(store, clock, actor, "token_revoked", f"token {token_id}", {})
-
-
-# -- audit ---------------------------------------------------------------------------------------
-
-
-def audit(
-    store: Store,
-    clock: Clock,
-    actor: Actor,
-    action_type: str,
-    target: str | None,
-    details: Mapping[str, Any],
-) -> int:
-    return store.record_action(
-        AuditAction(
-            actor=actor.name,
-            action_type=action_type,
-            timestamp=clock.now(),
-            role=actor.role,
-            target=target,
-            ip=actor.ip,
-            details_json=json.dumps(dict(details), default=str),
-        )
-    )

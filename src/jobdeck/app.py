@@ -145,7 +145,7 @@ class JobDeck:
 
         >>> job, created = deck.run_now("check-sla-and-overdue", by="alice@example.com")
         """
-        from jobdeck.accounts import Actor
+        from jobdeck.auditlog import Actor
         from jobdeck.control.schedules import run_now
 
         result = run_now(self, name, Actor(by, via="code"))

@@ -14,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from jobdeck.cli import main
+from jobdeck.console import main
 from jobdeck.errors import InvalidTransition
 from jobdeck.states import JobState
 from jobdeck.store import open_store
@@ -59,7 +59,7 @@ def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]
     """Run ``python -m jobdeck.cli`` for real: the error handling lives in its entry point."""
     env = {k: v for k, v in os.environ.items() if k != "JOBDECK_DATABASE_URL"}
     return subprocess.run(
-        [sys.executable, "-m", "jobdeck.cli", *args],
+        [sys.executable, "-m", "jobdeck", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

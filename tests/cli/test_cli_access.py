@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from jobdeck import accounts
-from jobdeck.cli import main
+from jobdeck.console import main
 from jobdeck.store import open_store
 from jobdeck.store.base import AuditFilter
 from tests.worker.helpers import ROOT
@@ -69,7 +69,7 @@ def test_bad_role_and_short_password_are_one_line_errors(tmp_path: Path) -> None
         (["users", "add", "a@x.io", "--role", "admin"], "short\n", "at least 8"),
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "jobdeck.cli", *args, "--password-stdin", "--database", url],
+            [sys.executable, "-m", "jobdeck", *args, "--password-stdin", "--database", url],
             input=stdin,
             cwd=ROOT,
             capture_output=True,

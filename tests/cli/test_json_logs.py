@@ -40,7 +40,7 @@ def test_a_worker_logs_one_json_object_per_line_with_the_job(db_url: str, tmp_pa
         log_app.deck.close()
     out, err = tmp_path / "stdout", tmp_path / "stderr"
     env = {k: v for k, v in os.environ.items() if k != "JOBDECK_DATABASE_URL"}
-    command = [sys.executable, "-m", "jobdeck.cli", "worker", "--app", "tests.cli.log_app:deck"]
+    command = [sys.executable, "-m", "jobdeck", "worker", "--app", "tests.cli.log_app:deck"]
     command += ["--database", db_url, "--log-format", "json"]
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
@@ -115,7 +115,7 @@ def test_log_format_setting_is_checked() -> None:
 
 def test_the_option_is_offered_and_checked() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "jobdeck.cli", "worker", "--log-format", "xml"],
+        [sys.executable, "-m", "jobdeck", "worker", "--log-format", "xml"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -133,7 +133,7 @@ def test_the_setting_makes_the_dashboard_log_json_uvicorn_included(tmp_path: Pat
     port = free_port()
     env = {**os.environ, "JOBDECK_LOG_FORMAT": "json"}
     env.pop("JOBDECK_DATABASE_URL", None)
-    command = [sys.executable, "-m", "jobdeck.cli", "dashboard", "--no-login", "--port", str(port)]
+    command = [sys.executable, "-m", "jobdeck", "dashboard", "--no-login", "--port", str(port)]
     subprocess.run([*command[:3], "db", "migrate", "--database", database], check=True, env=env)
     server = subprocess.Popen(
         [*command, "--database", database],

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from jobdeck import JobDeck
-from jobdeck.cli import main
+from jobdeck.console import main
 from jobdeck.store.base import WorkerInfo
 from tests.worker.helpers import ROOT
 
@@ -109,7 +109,7 @@ def test_documents_list(db_url: str, tmp_path: Path) -> None:
 def test_an_error_is_still_one_line_on_stderr(url: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "JOBDECK_DATABASE_URL"}
     done = subprocess.run(
-        [sys.executable, "-m", "jobdeck.cli", "jobs", "show", "999", "--json", "--database", url],
+        [sys.executable, "-m", "jobdeck", "jobs", "show", "999", "--json", "--database", url],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -122,7 +122,7 @@ def test_an_error_is_still_one_line_on_stderr(url: str) -> None:
 
 
 def test_no_rich_markup_reaches_the_json() -> None:
-    from jobdeck.cli_views import print_json
+    from jobdeck.cli.views import print_json
 
     runner = CliRunner()
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

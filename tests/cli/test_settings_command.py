@@ -24,7 +24,7 @@ def jobdeck(
 ) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_")}
     return subprocess.run(
-        [sys.executable, "-m", "jobdeck.cli", *args],
+        [sys.executable, "-m", "jobdeck", *args],
         cwd=cwd,
         env={**clean, **(env or {})},
         capture_output=True,

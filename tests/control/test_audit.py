@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from jobdeck import JobDeck
 from jobdeck.accounts import Actor
-from jobdeck.cli import main
+from jobdeck.console import main
 from jobdeck.control import audited, cancel_job, retry_job, run_now, set_paused
 from jobdeck.errors import InvalidTransition, JobNotFound, UnknownSchedule
 from jobdeck.store.base import AuditFilter, AuditRow

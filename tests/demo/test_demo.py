@@ -57,7 +57,7 @@ class Demo:
 def start_demo(folder: Path) -> Demo:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "jobdeck.cli", "demo", "--port", str(port)],
+        [sys.executable, "-m", "jobdeck", "demo", "--port", str(port)],
         cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

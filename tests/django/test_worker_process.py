@@ -44,7 +44,7 @@ def test_a_worker_process_runs_a_django_task_to_success(
     if launch == "manage.py":  # the settings come from manage.py, the alias from --backend
         command = [sys.executable, "manage.py", "jobdeck_worker", "--backend", alias]
     else:
-        command = [sys.executable, "-m", "jobdeck.cli", "worker"]
+        command = [sys.executable, "-m", "jobdeck", "worker"]
         command += ["--app", "jobdeck.contrib.django.worker:deck"]
     command += ["--no-scheduler", "-q", "process"]
     with log.open("wb") as out:
@@ -69,7 +69,7 @@ def test_a_worker_process_runs_a_django_task_to_success(
 def test_the_worker_module_needs_django_settings(django_project: DjangoProject) -> None:
     env = django_project.env()
     env.pop("DJANGO_SETTINGS_MODULE")
-    command = [sys.executable, "-m", "jobdeck.cli", "worker"]
+    command = [sys.executable, "-m", "jobdeck", "worker"]
     command += ["--app", "jobdeck.contrib.django.worker:deck"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode != 0

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from jobdeck import JobDeck
+from jobdeck.cli import BareDeck
 from jobdeck.contrib.documents import DocumentNotFound, LocalStorage, install_documents
 from jobdeck.contrib.documents.cli import documents as documents_group
 from jobdeck.contrib.documents.extract import PDF
@@ -20,7 +21,9 @@ from tests.worker.helpers import FAST, running_worker
 def run(db_url: str, storage: Path, *args: str) -> Result:
     command, *rest = args
     result = CliRunner().invoke(
-        documents_group, [command, "--database", db_url, "--storage", str(storage), *rest]
+        documents_group,
+        [command, "--database", db_url, "--storage", str(storage), *rest],
+        obj=BareDeck(JobDeck),  # what the jobdeck command hands its groups (jobdeck.console)
     )
     return result
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -11,7 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from jobdeck import JobDeck, PermanentFailure
 from jobdeck.worker.metrics import WorkerMetrics
-from tests.worker.helpers import FAST, running_worker, wait_until
+from tests.ports import free_port
+from tests.worker.helpers import FAST, WorkerProcess, running_worker, wait_until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -83,3 +86,22 @@ def test_no_port_no_endpoint_and_a_bad_port_is_one_line(deck: JobDeck) -> None:
     assert deck.worker().metrics is None
     with pytest.raises(ValueError, match="metrics_port must be between 0 and 65535"):
         deck.worker(metrics_port=70000)
+
+
+def test_jobdeck_worker_metrics_port_serves_them(db_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    worker = WorkerProcess(db_url, tmp_path, {}, args=("--metrics-port", str(port))).start()
+    try:
+        text = wait_until(lambda: _get(f"http://127.0.0.1:{port}/metrics"), 30, "metrics served")
+        assert "jobdeck_worker_busy_slots 0.0" in text
+        assert 'jobdeck_worker_info{host="' in text
+    finally:
+        worker.signal(signal.SIGTERM)
+        worker.wait(20)
+
+
+def _get(url: str) -> str | None:
+    try:
+        return httpx.get(url, timeout=2).text
+    except httpx.TransportError:
+        return None

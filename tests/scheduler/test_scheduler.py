@@ -181,7 +181,7 @@ def test_four_scheduler_processes_enqueue_each_tick_exactly_once(db_url: str) ->
     command = [
         sys.executable,
         "-m",
-        "jobdeck.cli",
+        "jobdeck",
         "scheduler",
         "--app",
         "tests.scheduler.apps:deck",

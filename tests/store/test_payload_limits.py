@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from jobdeck import InvalidPayload, JobDeck
-from jobdeck.cli import main
+from jobdeck.console import main
 from jobdeck.jsonvalues import DEEPER_NOT_DECODED, DEPTH_CEILING
 from jobdeck.states import JobState
 from jobdeck.store.base import JobFilter, NewJob

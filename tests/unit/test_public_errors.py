@@ -12,7 +12,8 @@ from jobdeck.errors import JobDeckError
 
 # Raised and turned into a page or an HTTP response inside jobdeck; user code never sees them.
 INTERNAL = {"BadParameter", "LoginRefused"}
-SKIPPED_PACKAGES = ("jobdeck.contrib.django", "jobdeck.demo")  # need Django / run the demo
+# Django needs 3.12+, the demo its extras; __main__ runs the program when imported.
+SKIPPED_PACKAGES = ("jobdeck.contrib.django", "jobdeck.demo", "jobdeck.__main__")
 
 
 def all_jobdeck_errors() -> set[type[BaseException]]:

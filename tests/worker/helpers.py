@@ -158,7 +158,7 @@ def executions(log: Path) -> dict[int, list[tuple[int, float, float | None]]]:
 
 
 class WorkerProcess:
-    """``python -m jobdeck.cli worker --app tests.worker.apps:deck`` with its output in a file."""
+    """``python -m jobdeck worker --app tests.worker.apps:deck`` with its output in a file."""
 
     def __init__(
         self,
@@ -169,8 +169,10 @@ class WorkerProcess:
         name: str = "worker",
         host: str | None = None,
         prefix: tuple[str, ...] = (),
+        args: tuple[str, ...] = (),
     ) -> None:
         self.db_url = db_url
+        self.args = args  # more options of jobdeck worker
         self.settings = settings
         self.concurrency = concurrency
         self.output = folder / f"{name}.log"
@@ -185,7 +187,7 @@ class WorkerProcess:
             *self.prefix,
             sys.executable,
             "-m",
-            "jobdeck.cli",
+            "jobdeck",
             "worker",
             "--app",
             "tests.worker.apps:deck",
@@ -194,6 +196,7 @@ class WorkerProcess:
             "--concurrency",
             str(self.concurrency),
             *(("--name", self.host) if self.host else ()),
+            *self.args,
         ]
         with self.output.open("ab") as out:
             self.proc = subprocess.Popen(

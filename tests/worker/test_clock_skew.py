@@ -72,7 +72,7 @@ def test_a_worker_whose_clock_is_ahead_gets_leases_no_longer_than_the_setting(
 def test_jobdeck_workers_lists_each_host_with_its_clock_offset(db_url: str) -> None:
     from click.testing import CliRunner
 
-    from jobdeck.cli import main
+    from jobdeck.console import main
 
     store = open_store(db_url)
     try:

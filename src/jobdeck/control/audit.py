@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from jobdeck.accounts import Actor, audit
+from jobdeck.auditlog import Actor, audit
 from jobdeck.clock import Clock
 from jobdeck.errors import JobDeckError
 from jobdeck.store.base import Store

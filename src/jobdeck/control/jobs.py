@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from jobdeck.accounts import Actor
+from jobdeck.auditlog import Actor
 from jobdeck.clock import Clock
 from jobdeck.control.audit import audited
 from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound

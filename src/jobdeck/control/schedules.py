@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jobdeck.accounts import Actor
+from jobdeck.auditlog import Actor
 from jobdeck.control.audit import audited
 from jobdeck.control.jobs import JobQuery, list_jobs
 from jobdeck.errors import UnknownSchedule

@@ -184,7 +184,7 @@ def _spawn_worker(url: str) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
-        "jobdeck.cli",
+        "jobdeck",
         "worker",
         "--app",
         "jobdeck.demo.app:deck",

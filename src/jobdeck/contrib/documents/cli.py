@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from jobdeck.cli.context import Context
 from jobdeck.contrib.documents.pipeline import Documents, documents_of, install_documents
 from jobdeck.contrib.documents.repository import STATUSES, DocumentRecord
 from jobdeck.contrib.documents.storage import describe_size, storage_from_url
@@ -40,9 +41,6 @@ def with_documents(command: F) -> F:
     def wrapper(
         *args: Any, app: str | None, database: str | None, storage_url: str | None, **kwargs: Any
     ) -> Any:
-        # Imported here, not at the top: jobdeck.cli attaches this group when it is imported.
-        from jobdeck.cli import Context
-
         deck = Context(app, database).deck
         installed = documents_of(deck)
         if installed is None:
@@ -95,7 +93,7 @@ def documents_list(
     """Documents newest first."""
     records = docs.find(owner, status, limit)
     if as_json:
-        from jobdeck.cli_views import print_json
+        from jobdeck.cli.views import print_json
 
         print_json([record.as_json() for record in records])
         return

@@ -47,7 +47,7 @@ from jobdeck.extras import require_extra
 from jobdeck.settings import check_option_names
 
 if TYPE_CHECKING:
-    from jobdeck.app import JobDeck
+    from jobdeck.deck import Deck
     from jobdeck.tasks import JobHandle, Task
 
 log = logging.getLogger("jobdeck.documents")
@@ -120,7 +120,7 @@ class DocumentSettings:
 
 
 def install_documents(
-    deck: JobDeck,
+    deck: Deck,
     storage: Storage | None = None,
     *,
     database: Database | None = None,
@@ -140,7 +140,7 @@ def install_documents(
     return Documents(deck, storage or LocalStorage("documents"), settings, database, index)
 
 
-def documents_of(deck: JobDeck) -> Documents | None:
+def documents_of(deck: Deck) -> Documents | None:
     """The pipeline installed on ``deck`` (the CLI finds the app's storage this way): the
     object whose method is the deck's ``process_document`` task."""
     task = deck.tasks.get(PROCESS_TASK)
@@ -172,7 +172,7 @@ class Documents:
 
     def __init__(
         self,
-        deck: JobDeck,
+        deck: Deck,
         storage: Storage,
         settings: DocumentSettings,
         database: Database | None = None,

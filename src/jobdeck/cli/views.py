@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -19,6 +20,8 @@ from jobdeck.jsonvalues import preview
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.schedules.spec import humanize_ago, humanize_until
 from jobdeck.store.base import AlertRow, JobRow, TokenRow, UserRow, WorkerInfo
+
+R = TypeVar("R")
 
 console = Console(width=None if Console().is_terminal else 140)
 
@@ -374,3 +377,16 @@ def users_json(users: list[UserRow]) -> list[dict[str, object]]:
 def rows_json(rows: Sequence[AlertRow | TokenRow | WorkerInfo]) -> list[dict[str, object]]:
     """Alerts, tokens (their prefix, never a secret: only a digest is stored) or workers."""
     return [asdict(row) for row in rows]
+
+
+def print_rows(
+    rows: list[R],
+    as_json: bool,
+    table: Callable[[list[R]], None],
+    document: Callable[[list[R]], object],
+) -> None:
+    """``rows`` as ``table`` prints them, or with --json as one ``document``."""
+    if as_json:
+        print_json(document(rows))
+    else:
+        table(rows)

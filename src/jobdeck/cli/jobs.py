@@ -1,0 +1,177 @@
+"""``jobdeck enqueue``, ``jobdeck jobs`` and ``jobdeck db``: put a job on a queue; list, show,
+retry and cancel jobs; create or upgrade the schema they are stored in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from jobdeck import control
+from jobdeck.cli.context import (
+    Context,
+    common_options,
+    json_option,
+    reason_option,
+    subcommand,
+)
+from jobdeck.deck import Deck
+from jobdeck.errors import ConfigError, InvalidPayload
+
+
+@click.command()
+@common_options
+@click.argument("task")
+@click.option("--args", "args_json", default="{}", help="Keyword arguments as a JSON object.")
+@click.option("--queue", default=None)
+@click.option("--delay", type=float, default=None, help="Seconds before the job may run.")
+@click.option("--priority", type=int, default=None)
+@click.option("--unique-key", default=None)
+def enqueue(
+    ctx: Context,
+    task: str,
+    args_json: str,
+    queue: str | None,
+    delay: float | None,
+    priority: int | None,
+    unique_key: str | None,
+) -> None:
+    """Enqueue TASK with --args '{"to": "a@example.com"}'."""
+    from jobdeck.jsonvalues import text_depth
+    from jobdeck.limits import PayloadLimits
+
+    deck = ctx.deck
+    depth = PayloadLimits.of(deck.settings).json_limits
+    # Measured on the text: json.loads recurses and fails on deep input before any check.
+    if text_depth(args_json) > depth.max_depth:
+        raise InvalidPayload(
+            f"--args: nested more than {depth.max_depth} levels deep; "
+            f"the limit is {depth.depth_rule}"
+        )
+    args = parse_json_object(args_json, "--args")
+    target = deck.get_task(task) if task in deck.tasks or ctx.app_ref else _adhoc_task(deck, task)
+    options: dict[str, Any] = {"trigger": "manual", "triggered_by": control.cli_actor().name}
+    for key, value in {
+        "queue": queue,
+        "delay": delay,
+        "priority": priority,
+        "unique_key": unique_key,
+    }.items():
+        if value is not None:
+            options[key] = value
+    handle = target.options(**options).enqueue(**args)
+    verb = "enqueued" if handle.created else "already queued (same unique key)"
+    click.echo(f"{verb}: job {handle.id} ({target.name})")
+
+
+def _adhoc_task(deck: Deck, name: str) -> Any:
+    """Without --app the CLI cannot check the task exists; the worker that runs it will."""
+
+    def placeholder(**kwargs: Any) -> None: ...
+
+    return deck.task(name=name)(placeholder)
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f'{what} must be a JSON object like \'{{"to": "a@x"}}\'')
+    return value
+
+
+@click.group()
+def jobs() -> None:
+    """List, inspect, retry and cancel jobs."""
+
+
+@jobs.command("list")
+@common_options
+@click.option(
+    "--state",
+    "--status",
+    "status",
+    default=None,
+    help="success, failed, running, pending, cancelled, or an engine state.",
+)
+@click.option("--task", "task_text", default=None, help="Task name text (substring).")
+@click.option("--queue", default=None)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--before", "before_id", type=int, default=None, help="Older than this job id.")
+@json_option
+def jobs_list(
+    ctx: Context,
+    status: str | None,
+    task_text: str | None,
+    queue: str | None,
+    limit: int,
+    before_id: int | None,
+    as_json: bool,
+) -> None:
+    """Jobs, newest first (--json: {"jobs": [...], "next_before": ID or null})."""
+    from jobdeck.cli.views import jobs_json, jobs_table, print_json
+
+    query = control.JobQuery(task_text=task_text, status=status, queue=queue)
+    page = control.list_jobs(ctx.deck.store, query, before_id, limit)
+    if as_json:
+        return print_json(jobs_json(page))
+    jobs_table(page, ctx.deck.clock.now())
+
+
+@subcommand(jobs, "show", "job_id", type=int)
+@json_option
+def jobs_show(ctx: Context, job_id: int, as_json: bool) -> None:
+    """One job with its attempts, result, error and traceback (--json: whole, not shortened)."""
+    from jobdeck.cli.views import job_json, job_panel, print_json
+
+    detail = control.job_detail(ctx.deck.store, job_id)
+    if as_json:
+        return print_json(job_json(detail))
+    job_panel(detail)
+
+
+@subcommand(jobs, "retry", "job_id", type=int)
+@reason_option
+def jobs_retry(ctx: Context, job_id: int, reason: str | None) -> None:
+    """Run a failed or cancelled job again."""
+    deck = ctx.deck
+    job = control.retry_job(deck.store, deck.clock, job_id, control.cli_actor(), reason=reason)
+    click.echo(f"job {job.id} ({job.task}) is {job.state} again")
+
+
+@subcommand(jobs, "cancel", "job_id", type=int)
+@reason_option
+def jobs_cancel(ctx: Context, job_id: int, reason: str | None) -> None:
+    """Cancel a job that has not started."""
+    deck = ctx.deck
+    job = control.cancel_job(deck.store, deck.clock, job_id, control.cli_actor(), reason=reason)
+    click.echo(f"job {job.id} ({job.task}) cancelled")
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("migrate")
+@common_options
+def db_migrate(ctx: Context) -> None:
+    """Create or upgrade the schema (safe to run again)."""
+    applied = ctx.deck.store.migrate()
+    target = ctx.deck.database_url
+    if applied:
+        click.echo(f"{target}: applied {', '.join(applied)}")
+    else:
+        click.echo(f"{target}: schema is up to date")
+
+
+@db.command("status")
+@common_options
+def db_status(ctx: Context) -> None:
+    """Show the schema version and pending migrations."""
+    status = ctx.deck.store.schema_status()
+    pending = ", ".join(status.pending) or "none"
+    click.echo(f"schema {status.current} of {status.latest}; pending: {pending}")
