@@ -1,35 +1,64 @@
-"""Turning database rows into store records, shared by both dialects."""
+"""Turning database rows into store records, and records into parameters, for both dialects."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from jobdeck.jsonvalues import loads
 from jobdeck.states import AttemptStatus, JobState
-from jobdeck.store.base import (
+from jobdeck.store.records import (
     AlertRow,
     AttemptRow,
     AuditFilter,
     AuditRow,
-    JobFilter,
+    ClaimedJob,
     JobRow,
     LoginAttempts,
     Outcome,
+    RescuedJob,
     ScheduleDef,
     ScheduleRow,
     SessionRow,
+    StatsRow,
     TokenRow,
     UserRow,
+    WorkerInfo,
 )
 
 TimeParser = Callable[[Any], datetime | None]
 
 
-def job_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> JobRow:
+class Row(Protocol):
+    """A result row read by column name: sqlite3.Row, or psycopg's dict rows."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class Reader(Protocol):
+    """What the code both dialects share needs of a dialect's database: its named reads and
+    WHERE fragments, and how times and lists go in as parameters and times come back."""
+
+    true: str  # the WHERE of no filter
+
+    def read(
+        self, name: str, params: Mapping[str, Any] | None = None, *, where: str | None = None
+    ) -> Sequence[Row]: ...
+    def clause(self, name: str) -> str: ...
+    def encode_time(self, moment: datetime | None) -> Any: ...
+    def encode_list(self, values: Sequence[Any]) -> Any: ...
+    def parse_time(self, value: Any) -> datetime | None: ...
+
+
+def where_of(db: Reader, clauses: Iterable[str]) -> str:
+    """A WHERE from named fragments, all of which must hold (none: every row)."""
+    return " AND ".join(db.clause(name) for name in clauses) or db.true
+
+
+def job_from_row(row: Row, parse_time: TimeParser) -> JobRow:
     return JobRow(
         id=row["id"],
         task=row["task"],
@@ -41,8 +70,8 @@ def job_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> JobRow:
         attempt=row["attempt"],
         max_attempts=row["max_attempts"],
         timeout=row["timeout"],
-        enqueued_at=_required(parse_time(row["enqueued_at"])),
-        run_at=_required(parse_time(row["run_at"])),
+        enqueued_at=required_time(parse_time(row["enqueued_at"])),
+        run_at=required_time(parse_time(row["run_at"])),
         started_at=parse_time(row["started_at"]),
         finished_at=parse_time(row["finished_at"]),
         duration_ms=row["duration_ms"],
@@ -59,48 +88,18 @@ def job_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> JobRow:
     )
 
 
-def attempt_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AttemptRow:
+def attempt_from_row(row: Row, parse_time: TimeParser) -> AttemptRow:
     return AttemptRow(
         job_id=row["job_id"],
         attempt=row["attempt"],
         status=AttemptStatus(row["status"]),
         worker_id=row["worker_id"],
-        started_at=_required(parse_time(row["started_at"])),
+        started_at=required_time(parse_time(row["started_at"])),
         finished_at=parse_time(row["finished_at"]),
         duration_ms=row["duration_ms"],
         error=row["error"],
         traceback=row["traceback"],
     )
-
-
-def filter_clauses(
-    filters: JobFilter,
-    before_id: int | None,
-    after_id: int | None = None,
-    single_values: bool = False,
-) -> list[str]:
-    """Names of the ``where_*`` query fragments a filter needs, in a fixed order.
-
-    With ``single_values``, a one-element state or task list becomes an equality
-    (``where_state`` / ``where_task``) so the database walks the matching index in id order.
-    """
-    one_state = single_values and filters.states is not None and len(filters.states) == 1
-    one_task = single_values and filters.tasks is not None and len(filters.tasks) == 1
-    wanted = {
-        "where_state": one_state,
-        "where_states": filters.states is not None and not one_state,
-        "where_task": one_task,
-        "where_tasks": filters.tasks is not None and not one_task,
-        "where_queue": filters.queue is not None,
-        "where_schedule": filters.schedule is not None,
-        "where_enqueued_from": filters.enqueued_from is not None,
-        "where_enqueued_to": filters.enqueued_to is not None,
-        "where_before_id": before_id is not None,
-        "where_min_id": filters.min_id is not None,
-        "where_max_id": filters.max_id is not None,
-        "where_after_id": after_id is not None,
-    }
-    return [name for name, needed in wanted.items() if needed]
 
 
 def stats_increments(
@@ -128,13 +127,14 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _required(value: datetime | None) -> datetime:
+def required_time(value: datetime | None) -> datetime:
+    """A time from a NOT NULL column."""
     if value is None:
         raise ValueError("a required timestamp is missing from the row")
     return value
 
 
-def schedule_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> ScheduleRow:
+def schedule_from_row(row: Row, parse_time: TimeParser) -> ScheduleRow:
     definition = ScheduleDef(
         name=row["name"],
         task=row["task"],
@@ -155,7 +155,7 @@ def schedule_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> Schedul
         paused=bool(row["paused"]),
         last_tick_at=parse_time(row["last_tick_at"]),
         alert_state=row["alert_state"],
-        created_at=_required(parse_time(row["created_at"])),
+        created_at=required_time(parse_time(row["created_at"])),
         last_job_id=row["last_job_id"],
         last_state=JobState(row["last_state"]) if row["last_state"] else None,
         last_started_at=parse_time(row["last_started_at"]),
@@ -170,14 +170,14 @@ def schedule_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> Schedul
     )
 
 
-def alert_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AlertRow:
+def alert_from_row(row: Row, parse_time: TimeParser) -> AlertRow:
     return AlertRow(
         id=row["id"],
         kind=row["kind"],
         subject=row["subject"],
         message=row["message"],
         details=_json(row["details"]) or {},
-        created_at=_required(parse_time(row["created_at"])),
+        created_at=required_time(parse_time(row["created_at"])),
         delivered_at=parse_time(row["delivered_at"]),
         delivery_error=row["delivery_error"],
     )
@@ -200,7 +200,7 @@ def schedule_params(definition: ScheduleDef) -> dict[str, Any]:
     }
 
 
-def user_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> UserRow:
+def user_from_row(row: Row, parse_time: TimeParser) -> UserRow:
     return UserRow(
         id=row["id"],
         email=row["email"],
@@ -208,50 +208,50 @@ def user_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> UserRow:
         role=row["role"],
         active=bool(row["active"]),
         password_hash=row["password_hash"],
-        created_at=_required(parse_time(row["created_at"])),
+        created_at=required_time(parse_time(row["created_at"])),
         last_login_at=parse_time(row["last_login_at"]),
     )
 
 
-def session_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> SessionRow:
+def session_from_row(row: Row, parse_time: TimeParser) -> SessionRow:
     return SessionRow(
         id_hash=row["id_hash"],
         user_id=row["user_id"],
         csrf_token=row["csrf_token"],
-        created_at=_required(parse_time(row["created_at"])),
-        last_seen_at=_required(parse_time(row["last_seen_at"])),
-        expires_at=_required(parse_time(row["expires_at"])),
+        created_at=required_time(parse_time(row["created_at"])),
+        last_seen_at=required_time(parse_time(row["last_seen_at"])),
+        expires_at=required_time(parse_time(row["expires_at"])),
         ip=row["ip"],
         user_agent=row["user_agent"],
     )
 
 
-def token_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> TokenRow:
+def token_from_row(row: Row, parse_time: TimeParser) -> TokenRow:
     return TokenRow(
         id=row["id"],
         name=row["name"],
         prefix=row["prefix"],
         role=row["role"],
         created_by=row["created_by"],
-        created_at=_required(parse_time(row["created_at"])),
+        created_at=required_time(parse_time(row["created_at"])),
         last_used_at=parse_time(row["last_used_at"]),
         revoked_at=parse_time(row["revoked_at"]),
     )
 
 
-def login_attempts_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> LoginAttempts:
+def login_attempts_from_row(row: Row, parse_time: TimeParser) -> LoginAttempts:
     return LoginAttempts(
         key=row["key"],
         failures=row["failures"],
-        window_started_at=_required(parse_time(row["window_started_at"])),
+        window_started_at=required_time(parse_time(row["window_started_at"])),
         locked_until=parse_time(row["locked_until"]),
     )
 
 
-def audit_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AuditRow:
+def audit_from_row(row: Row, parse_time: TimeParser) -> AuditRow:
     return AuditRow(
         id=row["id"],
-        timestamp=_required(parse_time(row["timestamp"])),
+        timestamp=required_time(parse_time(row["timestamp"])),
         actor=row["actor"],
         role=row["role"],
         action_type=row["action_type"],
@@ -259,6 +259,18 @@ def audit_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AuditRow:
         ip=row["ip"],
         details=_json(row["details"]) or {},
     )
+
+
+def schedule_clauses(name: str | None, active_only: bool) -> list[str]:
+    """Names of the ``where_schedule_*`` fragments ``list_schedules`` needs."""
+    return [
+        clause
+        for clause, needed in (
+            ("where_schedule_name", name is not None),
+            ("where_schedule_active", active_only),
+        )
+        if needed
+    ]
 
 
 def audit_clauses(filters: AuditFilter) -> list[str]:
@@ -273,3 +285,62 @@ def audit_clauses(filters: AuditFilter) -> list[str]:
         "audit_where_before": filters.before is not None,
     }
     return [name for name, needed in wanted.items() if needed]
+
+
+def claimed_from_row(row: Row, started_at: datetime) -> ClaimedJob:
+    return ClaimedJob(
+        row["id"],
+        row["task"],
+        row["queue"],
+        row["args"],
+        row["attempt"],
+        row["max_attempts"],
+        row["timeout"],
+        started_at,
+    )
+
+
+def by_claim_order(rows: list[Any]) -> None:
+    """Sort claimed rows into the order they run in; RETURNING does not keep the picking order."""
+    rows.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
+
+
+def rescued_from_row(row: Row) -> RescuedJob:
+    return RescuedJob(
+        row["id"], row["task"], row["attempt"], JobState(row["state"]), row["worker_id"]
+    )
+
+
+def worker_from_row(row: Row, parse_time: TimeParser) -> WorkerInfo:
+    return WorkerInfo(
+        row["id"],
+        row["host"],
+        row["pid"],
+        json.loads(row["queues"]),
+        row["concurrency"],
+        required_time(parse_time(row["started_at"])),
+        required_time(parse_time(row["last_heartbeat"])),
+        row["state"],
+        row["version"],
+        row["clock_offset_ms"],
+    )
+
+
+def stats_from_row(row: Row, key: str) -> StatsRow:
+    """The sums of one bucket (``key`` "bucket", epoch seconds) or one task (``key`` "task")."""
+    label = row[key] if key == "task" else datetime.fromtimestamp(row[key], UTC).isoformat()
+    return StatsRow(label, row["succeeded"], row["failed"], row["duration_ms"])
+
+
+def worker_params(info: WorkerInfo, encode_time: Callable[[datetime], Any]) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "host": info.host,
+        "pid": info.pid,
+        "queues": json.dumps(list(info.queues)),
+        "concurrency": info.concurrency,
+        "version": info.version,
+        "started_at": encode_time(info.started_at),
+        "last_heartbeat": encode_time(info.last_heartbeat),
+        "state": info.state,
+    }

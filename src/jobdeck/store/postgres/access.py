@@ -1,24 +1,28 @@
-"""The PostgreSQL store's users, sessions, tokens, login throttling and audit verbs."""
+"""The PostgreSQL store's access verbs: users, sessions, API tokens, login throttling, audit.
+
+Every verb is one autocommitted statement. Reads and idempotent writes are replayed after a
+lost connection; a verb whose replay would answer differently when the first try did commit
+(an insert, a revocation) is not, and the caller hears of the outage instead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Unpack
 
-import psycopg
-from psycopg.rows import DictRow
-
-from jobdeck.store.base import (
+from jobdeck.store.base import AccessStore
+from jobdeck.store.postgres.connection import from_db
+from jobdeck.store.postgres.statements import PgDatabase
+from jobdeck.store.records import (
     AuditAction,
     AuditFilter,
     AuditRow,
     LoginAttempts,
     SessionRow,
     TokenRow,
+    UserChanges,
     UserRow,
 )
-from jobdeck.store.pgconnect import from_db
 from jobdeck.store.rows import (
     audit_clauses,
     audit_from_row,
@@ -26,32 +30,14 @@ from jobdeck.store.rows import (
     session_from_row,
     token_from_row,
     user_from_row,
+    where_of,
 )
 
 
-class PostgresAccessVerbs:
-    """Mixed into PostgresStore, which provides ``_q`` and ``_run``.
+class PostgresAccess(AccessStore):
+    """Mixed into PostgresStore, which sets ``_db``."""
 
-    Every verb is one autocommitted statement. Reads and idempotent writes are replayed after a
-    lost connection; a verb whose replay would answer differently when the first try did
-    commit (an insert, a revocation) is not, and the caller hears of the outage instead.
-    """
-
-    _q: dict[str, str]
-    _run: Callable[..., Any]
-
-    def _fetch(
-        self,
-        name: str,
-        params: dict[str, Any],
-        *,
-        where: str | None = None,
-        replay_if_lost: bool = True,
-    ) -> list[DictRow]:
-        return list(self._run(name, params, _all_rows, where=where, replay_if_lost=replay_if_lost))
-
-    def _change(self, name: str, params: dict[str, Any]) -> int:
-        return int(self._run(name, params, _row_count))
+    _db: PgDatabase
 
     # -- users ---------------------------------------------------------------------------------
 
@@ -68,43 +54,36 @@ class PostgresAccessVerbs:
         }
         # Not replayed: after a first try that committed, the replay would find the email
         # taken and report the new user as a duplicate.
-        rows = self._fetch("create_user", params, replay_if_lost=False)
+        rows = self._db.rows("create_user", params, replay_if_lost=False)
         return user_from_row(rows[0], from_db) if rows else None
 
     def get_user(self, user_id: int) -> UserRow | None:
-        rows = self._fetch("get_user", {"id": user_id})
+        rows = self._db.rows("get_user", {"id": user_id})
         return user_from_row(rows[0], from_db) if rows else None
 
     def find_user(self, email: str) -> UserRow | None:
-        rows = self._fetch("find_user", {"email": email})
+        rows = self._db.rows("find_user", {"email": email})
         return user_from_row(rows[0], from_db) if rows else None
 
     def list_users(self) -> list[UserRow]:
-        return [user_from_row(r, from_db) for r in self._fetch("list_users", {})]
+        return [user_from_row(r, from_db) for r in self._db.rows("list_users", {})]
 
     def update_user(
-        self,
-        user_id: int,
-        now: datetime,
-        *,
-        name: str | None = None,
-        role: str | None = None,
-        active: bool | None = None,
-        password_hash: str | None = None,
+        self, user_id: int, now: datetime, **changes: Unpack[UserChanges]
     ) -> UserRow | None:
         params = {
             "id": user_id,
             "now": now,
-            "name": name,
-            "role": role,
-            "active": active,
-            "password_hash": password_hash,
+            "name": changes.get("name"),
+            "role": changes.get("role"),
+            "active": changes.get("active"),
+            "password_hash": changes.get("password_hash"),
         }
-        rows = self._fetch("update_user", params)
+        rows = self._db.rows("update_user", params)
         return user_from_row(rows[0], from_db) if rows else None
 
     def record_login(self, user_id: int, now: datetime) -> None:
-        self._change("record_login", {"id": user_id, "now": now})
+        self._db.count("record_login", {"id": user_id, "now": now})
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -120,20 +99,20 @@ class PostgresAccessVerbs:
             "user_agent": session.user_agent,
         }
         # Not replayed: a first try that committed would make the replay a duplicate key.
-        self._run("create_session", params, _row_count, replay_if_lost=False)
+        self._db.execute("create_session", params, replay_if_lost=False)
 
     def get_session(self, id_hash: str) -> SessionRow | None:
-        rows = self._fetch("get_session", {"id_hash": id_hash})
+        rows = self._db.rows("get_session", {"id_hash": id_hash})
         return session_from_row(rows[0], from_db) if rows else None
 
     def touch_session(self, id_hash: str, now: datetime) -> None:
-        self._change("touch_session", {"id_hash": id_hash, "now": now})
+        self._db.count("touch_session", {"id_hash": id_hash, "now": now})
 
     def delete_session(self, id_hash: str) -> None:
-        self._change("delete_session", {"id_hash": id_hash})
+        self._db.count("delete_session", {"id_hash": id_hash})
 
     def delete_user_sessions(self, user_id: int) -> None:
-        self._change("delete_user_sessions", {"user_id": user_id})
+        self._db.count("delete_user_sessions", {"user_id": user_id})
 
     # -- tokens --------------------------------------------------------------------------------
 
@@ -149,29 +128,29 @@ class PostgresAccessVerbs:
             "now": now,
         }
         # Not replayed: a first try that committed would make the replay a duplicate key.
-        (row,) = self._fetch("create_token", params, replay_if_lost=False)
+        (row,) = self._db.rows("create_token", params, replay_if_lost=False)
         return token_from_row(row, from_db)
 
     def find_token(self, token_hash: str) -> TokenRow | None:
-        rows = self._fetch("find_token", {"token_hash": token_hash})
+        rows = self._db.rows("find_token", {"token_hash": token_hash})
         return token_from_row(rows[0], from_db) if rows else None
 
     def list_tokens(self) -> list[TokenRow]:
-        return [token_from_row(r, from_db) for r in self._fetch("list_tokens", {})]
+        return [token_from_row(r, from_db) for r in self._db.rows("list_tokens", {})]
 
     def revoke_token(self, token_id: int, now: datetime) -> bool:
         """False when there is no such token or it was already revoked."""
         # Not replayed: after a first try that committed, the replay would answer False.
         params = {"id": token_id, "now": now}
-        return bool(self._fetch("revoke_token", params, replay_if_lost=False))
+        return bool(self._db.rows("revoke_token", params, replay_if_lost=False))
 
     def touch_token(self, token_id: int, now: datetime) -> None:
-        self._change("touch_token", {"id": token_id, "now": now})
+        self._db.count("touch_token", {"id": token_id, "now": now})
 
     # -- login throttling ------------------------------------------------------------------------
 
     def get_login_attempts(self, key: str) -> LoginAttempts | None:
-        rows = self._fetch("get_login_attempts", {"key": key})
+        rows = self._db.rows("get_login_attempts", {"key": key})
         return login_attempts_from_row(rows[0], from_db) if rows else None
 
     def save_login_attempts(self, attempts: LoginAttempts) -> None:
@@ -181,10 +160,10 @@ class PostgresAccessVerbs:
             "window_started_at": attempts.window_started_at,
             "locked_until": attempts.locked_until,
         }
-        self._change("save_login_attempts", params)
+        self._db.count("save_login_attempts", params)
 
     def clear_login_attempts(self, key: str) -> None:
-        self._change("clear_login_attempts", {"key": key})
+        self._db.count("clear_login_attempts", {"key": key})
 
     # -- audit ---------------------------------------------------------------------------------
 
@@ -199,12 +178,11 @@ class PostgresAccessVerbs:
             "details": action.details_json,
         }
         # Not replayed: a first try that committed would leave the action recorded twice.
-        (row,) = self._fetch("record_action", params, replay_if_lost=False)
+        (row,) = self._db.rows("record_action", params, replay_if_lost=False)
         return int(row["id"])
 
     def list_audit(self, filters: AuditFilter, limit: int) -> list[AuditRow]:
         """Newest first; ``filters.before`` pages to older entries."""
-        where = " AND ".join(self._q[n] for n in audit_clauses(filters)) or "TRUE"
         before_ts, before_id = filters.before or (None, None)
         params = {
             "actor": filters.actor,
@@ -215,20 +193,10 @@ class PostgresAccessVerbs:
             "before_id": before_id,
             "limit": limit,
         }
-        rows = self._fetch("list_audit", params, where=where)
+        where = where_of(self._db, audit_clauses(filters))
+        rows = self._db.rows("list_audit", params, where=where)
         return [audit_from_row(r, from_db) for r in rows]
 
     def prune_audit(self, before: datetime) -> int:
         """Delete operator actions older than ``before``; executions go with their jobs."""
-        return self._change("prune_audit", {"before": before})
-
-
-def _all_rows(cur: psycopg.Cursor[DictRow]) -> list[DictRow]:
-    return cur.fetchall() if cur.description else []
-
-
-def _row_count(cur: psycopg.Cursor[DictRow]) -> int:
-    return cur.rowcount
-
-
-__all__ = ["PostgresAccessVerbs"]
+        return self._db.count("prune_audit", {"before": before})
