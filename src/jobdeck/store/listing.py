@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from jobdeck.states import JobState
+from jobdeck.store.dialect import Reader, where_of
 from jobdeck.store.records import JobFilter, JobRow
-from jobdeck.store.rows import Reader, job_from_row, where_of
+from jobdeck.store.rows import job_from_row
 
 
 def list_jobs(

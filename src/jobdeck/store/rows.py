@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from jobdeck.jsonvalues import loads
 from jobdeck.states import AttemptStatus, JobState
+from jobdeck.store.dialect import Row
 from jobdeck.store.records import (
     AlertRow,
     AttemptRow,
@@ -30,32 +31,6 @@ from jobdeck.store.records import (
 )
 
 TimeParser = Callable[[Any], datetime | None]
-
-
-class Row(Protocol):
-    """A result row read by column name: sqlite3.Row, or psycopg's dict rows."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
-
-
-class Reader(Protocol):
-    """What the code both dialects share needs of a dialect's database: its named reads and
-    WHERE fragments, and how times and lists go in as parameters and times come back."""
-
-    true: str  # the WHERE of no filter
-
-    def read(
-        self, name: str, params: Mapping[str, Any] | None = None, *, where: str | None = None
-    ) -> Sequence[Row]: ...
-    def clause(self, name: str) -> str: ...
-    def encode_time(self, moment: datetime | None) -> Any: ...
-    def encode_list(self, values: Sequence[Any]) -> Any: ...
-    def parse_time(self, value: Any) -> datetime | None: ...
-
-
-def where_of(db: Reader, clauses: Iterable[str]) -> str:
-    """A WHERE from named fragments, all of which must hold (none: every row)."""
-    return " AND ".join(db.clause(name) for name in clauses) or db.true
 
 
 def job_from_row(row: Row, parse_time: TimeParser) -> JobRow:

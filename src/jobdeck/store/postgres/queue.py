@@ -128,7 +128,7 @@ class PostgresQueue(QueueStore):
 
     def renew_leases(self, worker_id: str, lease_seconds: float) -> int:
         params = {"worker_id": worker_id, "now": self._now(), "lease_seconds": float(lease_seconds)}
-        return self._db.count("renew_leases", params)
+        return self._db.write_count("renew_leases", params)
 
     def rescue_expired(self, skip_worker: str | None = None) -> list[RescuedJob]:
         rows = self._db.rows("rescue_expired", {"now": self._now(), "skip_worker": skip_worker})

@@ -80,16 +80,22 @@ class PgDatabase(PgConnections):
 
         return self.statement(query, params, read, replay_if_lost=replay_if_lost)
 
-    def count(self, query: str, params: Mapping[str, Any] | None) -> int:
+    def write_rows(
+        self, name: str, params: Mapping[str, Any], *, replay_if_lost: bool = True
+    ) -> list[DictRow]:
+        return self.rows(name, params, replay_if_lost=replay_if_lost)
+
+    def write_count(self, name: str, params: Mapping[str, Any] | None) -> int:
         """How many rows a statement changed."""
-        return self.statement(query, params, lambda cur: cur.rowcount)
+        return self.statement(name, params, lambda cur: cur.rowcount)
 
     def execute(
         self, query: str, params: Mapping[str, Any] | None, *, replay_if_lost: bool = True
     ) -> None:
         self.statement(query, params, lambda cur: None, replay_if_lost=replay_if_lost)
 
-    # What the shared task-list code needs (see store/listing.py): psycopg adapts the values.
+    # What the code both dialects share reads with (see store/dialect.py): psycopg adapts the
+    # values itself.
 
     def read(
         self, name: str, params: Mapping[str, Any] | None = None, *, where: str | None = None

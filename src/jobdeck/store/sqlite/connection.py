@@ -209,6 +209,15 @@ class SQLiteDatabase:
             row: sqlite3.Row | None = db.execute(self.q[name], params).fetchone()
         return row
 
+    def write_rows(
+        self, name: str, params: Mapping[str, Any], *, replay_if_lost: bool = True
+    ) -> list[sqlite3.Row]:
+        """One named statement in its own write transaction; the rows it returns. (One file
+        loses no connection mid-statement: ``replay_if_lost`` is PostgreSQL's concern.)"""
+        with self.write() as db:
+            rows: list[sqlite3.Row] = db.execute(self.q[name], params).fetchall()
+        return rows
+
     def write_row(self, name: str, params: Mapping[str, Any]) -> sqlite3.Row:
         """One named statement that always returns a row (an INSERT ... RETURNING)."""
         row = self.write_one(name, params)
@@ -221,7 +230,7 @@ class SQLiteDatabase:
         with self.write() as db:
             return db.execute(self.q[name], params).rowcount
 
-    # The value encoders the shared task-list code uses (see store/listing.py).
+    # What the code both dialects share reads with (see store/dialect.py).
 
     def clause(self, name: str) -> str:
         return self.q[name]

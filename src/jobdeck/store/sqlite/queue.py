@@ -17,6 +17,7 @@ from jobdeck.clock import Clock
 from jobdeck.errors import ConfigError
 from jobdeck.states import JobState
 from jobdeck.store.base import QueueStore
+from jobdeck.store.insight import read_job
 from jobdeck.store.records import (
     ClaimedJob,
     ClaimRequest,
@@ -41,7 +42,6 @@ from jobdeck.store.sqlite.connection import (
     minute_key,
     to_db,
 )
-from jobdeck.store.sqlite.insight import read_job
 from jobdeck.store.sqlite.wake import Wakeups
 
 # Between wake-ups, a waiting worker looks for commits by processes that do not ring this often.

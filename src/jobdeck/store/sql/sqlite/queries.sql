@@ -210,7 +210,7 @@ SELECT (SELECT MIN(id) FROM jobs) AS low, (SELECT MAX(id) FROM jobs) AS high
 SELECT id, enqueued_at FROM jobs WHERE id >= :id ORDER BY id LIMIT 1
 
 -- name: count_by_state
-SELECT state, COUNT(*) FROM jobs GROUP BY state
+SELECT state, COUNT(*) AS n FROM jobs GROUP BY state
 
 -- name: task_names
 SELECT DISTINCT task FROM jobs
