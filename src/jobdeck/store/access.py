@@ -21,11 +21,7 @@ from jobdeck.store.records import (
 )
 from jobdeck.store.rows import (
     audit_clauses,
-    audit_from_row,
-    login_attempts_from_row,
-    session_from_row,
-    token_from_row,
-    user_from_row,
+    from_row,
 )
 
 D = TypeVar("D", bound=Statements)
@@ -47,7 +43,7 @@ class AccessVerbs(AccessStore, Generic[D]):
         # Not replayed: after a first try that committed, the replay would find the email
         # taken and report the new user as a duplicate.
         rows = self._db.write_rows("create_user", {**params, "now": t(now)}, replay_if_lost=False)
-        return user_from_row(rows[0], self._db.parse_time) if rows else None
+        return from_row(UserRow, rows[0], self._db.parse_time) if rows else None
 
     def get_user(self, user_id: int) -> UserRow | None:
         return self._one_user("get_user", {"id": user_id})
@@ -56,7 +52,7 @@ class AccessVerbs(AccessStore, Generic[D]):
         return self._one_user("find_user", {"email": email})
 
     def list_users(self) -> list[UserRow]:
-        return [user_from_row(r, self._db.parse_time) for r in self._db.read("list_users")]
+        return [from_row(UserRow, r, self._db.parse_time) for r in self._db.read("list_users")]
 
     def update_user(
         self, user_id: int, now: datetime, **changes: Unpack[UserChanges]
@@ -70,14 +66,14 @@ class AccessVerbs(AccessStore, Generic[D]):
             "password_hash": changes.get("password_hash"),
         }
         rows = self._db.write_rows("update_user", params)
-        return user_from_row(rows[0], self._db.parse_time) if rows else None
+        return from_row(UserRow, rows[0], self._db.parse_time) if rows else None
 
     def record_login(self, user_id: int, now: datetime) -> None:
         self._db.write_count("record_login", {"id": user_id, "now": self._db.encode_time(now)})
 
     def _one_user(self, query: str, params: dict[str, object]) -> UserRow | None:
         rows = self._db.read(query, params)
-        return user_from_row(rows[0], self._db.parse_time) if rows else None
+        return from_row(UserRow, rows[0], self._db.parse_time) if rows else None
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -100,7 +96,7 @@ class AccessVerbs(AccessStore, Generic[D]):
 
     def get_session(self, id_hash: str) -> SessionRow | None:
         rows = self._db.read("get_session", {"id_hash": id_hash})
-        return session_from_row(rows[0], self._db.parse_time) if rows else None
+        return from_row(SessionRow, rows[0], self._db.parse_time) if rows else None
 
     def touch_session(self, id_hash: str, now: datetime) -> None:
         params = {"id_hash": id_hash, "now": self._db.encode_time(now)}
@@ -127,14 +123,14 @@ class AccessVerbs(AccessStore, Generic[D]):
         }
         # Not replayed: a first try that committed would make the replay a duplicate key.
         (row,) = self._db.write_rows("create_token", params, replay_if_lost=False)
-        return token_from_row(row, self._db.parse_time)
+        return from_row(TokenRow, row, self._db.parse_time)
 
     def find_token(self, token_hash: str) -> TokenRow | None:
         rows = self._db.read("find_token", {"token_hash": token_hash})
-        return token_from_row(rows[0], self._db.parse_time) if rows else None
+        return from_row(TokenRow, rows[0], self._db.parse_time) if rows else None
 
     def list_tokens(self) -> list[TokenRow]:
-        return [token_from_row(r, self._db.parse_time) for r in self._db.read("list_tokens")]
+        return [from_row(TokenRow, r, self._db.parse_time) for r in self._db.read("list_tokens")]
 
     def revoke_token(self, token_id: int, now: datetime) -> bool:
         """False when there is no such token or it was already revoked."""
@@ -149,7 +145,7 @@ class AccessVerbs(AccessStore, Generic[D]):
 
     def get_login_attempts(self, key: str) -> LoginAttempts | None:
         rows = self._db.read("get_login_attempts", {"key": key})
-        return login_attempts_from_row(rows[0], self._db.parse_time) if rows else None
+        return from_row(LoginAttempts, rows[0], self._db.parse_time) if rows else None
 
     def save_login_attempts(self, attempts: LoginAttempts) -> None:
         t = self._db.encode_time
@@ -195,7 +191,7 @@ class AccessVerbs(AccessStore, Generic[D]):
         }
         where = where_of(self._db, audit_clauses(filters))
         rows = self._db.read("list_audit", params, where=where)
-        return [audit_from_row(r, self._db.parse_time) for r in rows]
+        return [from_row(AuditRow, r, self._db.parse_time) for r in rows]
 
     def prune_audit(self, before: datetime) -> int:
         """Delete operator actions older than ``before``; executions go with their jobs."""

@@ -10,7 +10,7 @@ from jobdeck.store import listing
 from jobdeck.store.base import InsightStore
 from jobdeck.store.dialect import Reader
 from jobdeck.store.records import AttemptRow, JobFilter, JobRow
-from jobdeck.store.rows import attempt_from_row, job_from_row
+from jobdeck.store.rows import from_row
 
 D = TypeVar("D", bound=Reader)
 
@@ -25,7 +25,7 @@ class InsightVerbs(InsightStore, Generic[D]):
 
     def get_attempts(self, job_id: int) -> list[AttemptRow]:
         rows = self._db.read("get_attempts", {"job_id": job_id})
-        return [attempt_from_row(r, self._db.parse_time) for r in rows]
+        return [from_row(AttemptRow, r, self._db.parse_time) for r in rows]
 
     def list_jobs(
         self, filters: JobFilter, before_id: int | None, limit: int, after_id: int | None = None
@@ -44,4 +44,4 @@ class InsightVerbs(InsightStore, Generic[D]):
 
 def read_job(db: Reader, job_id: int) -> JobRow | None:
     rows = db.read("get_job", {"id": job_id})
-    return job_from_row(rows[0], db.parse_time) if rows else None
+    return from_row(JobRow, rows[0], db.parse_time) if rows else None

@@ -19,7 +19,7 @@ from typing import Any
 from jobdeck.states import JobState
 from jobdeck.store.dialect import Reader, where_of
 from jobdeck.store.records import JobFilter, JobRow
-from jobdeck.store.rows import job_from_row
+from jobdeck.store.rows import from_row
 
 
 def list_jobs(
@@ -34,7 +34,7 @@ def list_jobs(
     def one_branch(branch: JobFilter) -> list[JobRow]:
         where, params = filter_where(db, branch, before_id, after_id)
         rows = db.read(query, {**params, "limit": limit}, where=where)
-        return [job_from_row(r, db.parse_time) for r in rows]
+        return [from_row(JobRow, r, db.parse_time) for r in rows]
 
     filters = narrow_by_dates(filters, lambda: _id_bounds(db), lambda i: _job_at_or_after(db, i))
     jobs = list_in_branches(filters, limit, newest_first, one_branch)

@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 from jobdeck.store.base import ScheduleStore
 from jobdeck.store.dialect import Statements, where_of
 from jobdeck.store.records import AlertRow, ScheduleRow
-from jobdeck.store.rows import alert_from_row, schedule_clauses, schedule_from_row
+from jobdeck.store.rows import from_row, schedule_clauses, schedule_from_row
 
 D = TypeVar("D", bound=Statements)
 
@@ -63,4 +63,4 @@ class ScheduleVerbs(ScheduleStore, Generic[D]):
 
     def list_alerts(self, limit: int = 50) -> list[AlertRow]:
         rows = self._db.read("list_alerts", {"limit": limit})
-        return [alert_from_row(r, self._db.parse_time) for r in rows]
+        return [from_row(AlertRow, r, self._db.parse_time) for r in rows]

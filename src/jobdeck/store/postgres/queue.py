@@ -32,7 +32,7 @@ from jobdeck.store.records import (
 from jobdeck.store.rows import (
     by_claim_order,
     claimed_from_row,
-    job_from_row,
+    from_row,
     required_time,
     rescued_from_row,
     worker_params,
@@ -165,11 +165,11 @@ class PostgresQueue(QueueStore):
 
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None:
         rows = self._db.rows("retry_job", {"id": job_id, "now": now})
-        return job_from_row(rows[0], self._db.parse_time) if rows else None
+        return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
 
     def cancel_job(self, job_id: int, now: datetime) -> JobRow | None:
         rows = self._db.rows("cancel_job", {"id": job_id, "now": now})
-        return job_from_row(rows[0], self._db.parse_time) if rows else None
+        return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         return int(self._db.value("prune_finished", {"before": before, "limit": limit}, "n"))
