@@ -16,7 +16,7 @@ D = TypeVar("D", bound=Reader)
 
 
 class InsightVerbs(InsightStore, Generic[D]):
-    """Mixed into each dialect's insight group, which sets ``_db``."""
+    """The base of each dialect's insight group; the store sets ``_db``."""
 
     _db: D
 

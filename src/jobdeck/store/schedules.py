@@ -17,7 +17,7 @@ D = TypeVar("D", bound=Statements)
 
 
 class ScheduleVerbs(ScheduleStore, Generic[D]):
-    """Mixed into each dialect's schedule group, which sets ``_db``."""
+    """The base of each dialect's schedule group; the store sets ``_db``."""
 
     _db: D
 

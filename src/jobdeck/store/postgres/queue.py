@@ -40,7 +40,7 @@ from jobdeck.store.rows import (
 
 
 class PostgresQueue(QueueStore):
-    """Mixed into PostgresStore, which sets these:"""
+    """Mixed into PostgresStore, which sets the attributes declared here."""
 
     clock: Clock
     _db: PgDatabase

@@ -20,7 +20,7 @@ _NO_SCHEDULE = ScheduleDef(name="", task="", title="")
 
 
 class PostgresSchedules(ScheduleVerbs[PgDatabase]):
-    """Mixed into PostgresStore, which sets these:"""
+    """Mixed into PostgresStore, which sets the attributes declared here."""
 
     clock: Clock
 

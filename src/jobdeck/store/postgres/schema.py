@@ -16,7 +16,7 @@ from jobdeck.store.records import SchemaStatus
 
 
 class PostgresSchema(SchemaStore):
-    """Mixed into PostgresStore, which sets these:"""
+    """Mixed into PostgresStore, which sets the attributes declared here."""
 
     clock: Clock
     _db: PgDatabase

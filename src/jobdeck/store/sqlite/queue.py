@@ -49,7 +49,7 @@ _WAKE_POLL_S = 0.005
 
 
 class SQLiteQueue(QueueStore):
-    """Mixed into SQLiteStore, which sets these:"""
+    """Mixed into SQLiteStore, which sets the attributes declared here."""
 
     clock: Clock
     _db: SQLiteDatabase

@@ -16,7 +16,7 @@ from jobdeck.store.sqlite.wake import Wakeups
 
 
 class SQLiteSchedules(ScheduleVerbs[SQLiteDatabase]):
-    """Mixed into SQLiteStore, which sets these:"""
+    """Mixed into SQLiteStore, which sets the attributes declared here."""
 
     clock: Clock
     _wakeups: Wakeups

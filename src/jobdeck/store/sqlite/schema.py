@@ -14,7 +14,7 @@ from jobdeck.store.sqlite.connection import SQLiteDatabase, to_db
 
 
 class SQLiteSchema(SchemaStore):
-    """Mixed into SQLiteStore, which sets these:"""
+    """Mixed into SQLiteStore, which sets the attributes declared here."""
 
     clock: Clock
     _db: SQLiteDatabase
