@@ -1,4 +1,4 @@
-"""Task-list queries that stay on an index at any table size.
+"""Task-list queries that stay on an index at any table size, written once for both dialects.
 
 A filter on several states or task names is split into one branch per (task, state) pair.
 Each branch is an equality query that walks an index newest-first and stops after one page;
@@ -14,9 +14,101 @@ import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from jobdeck.states import JobState
-from jobdeck.store.base import JobFilter, JobRow
+from jobdeck.store.dialect import Reader, where_of
+from jobdeck.store.records import JobFilter, JobRow
+from jobdeck.store.rows import from_row
+
+
+def list_jobs(
+    db: Reader, filters: JobFilter, before_id: int | None, limit: int, after_id: int | None
+) -> list[JobRow]:
+    """One page of the task list in display order (newest first): dates are narrowed to ids,
+    the filter is split into index-walking branches and the pages merged. ``before_id`` pages
+    to older jobs, ``after_id`` to newer ones."""
+    newest_first = after_id is None
+    query = "list_jobs" if newest_first else "list_jobs_ascending"
+
+    def one_branch(branch: JobFilter) -> list[JobRow]:
+        where, params = filter_where(db, branch, before_id, after_id)
+        rows = db.read(query, {**params, "limit": limit}, where=where)
+        return [from_row(JobRow, r, db.parse_time) for r in rows]
+
+    filters = narrow_by_dates(filters, lambda: _id_bounds(db), lambda i: _job_at_or_after(db, i))
+    jobs = list_in_branches(filters, limit, newest_first, one_branch)
+    return jobs if newest_first else jobs[::-1]
+
+
+def count_jobs(db: Reader, filters: JobFilter) -> int:
+    where, params = filter_where(db, filters, None, None)
+    return int(db.read("count_jobs", params, where=where)[0]["n"])
+
+
+def filter_where(
+    db: Reader, filters: JobFilter, before_id: int | None, after_id: int | None
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE text of a filter, from the dialect's fragments, and its parameters."""
+    names = filter_clauses(filters, before_id, after_id, single_values=True)
+    params = {
+        "states": db.encode_list(sorted(str(s) for s in filters.states or ())),
+        "tasks": db.encode_list(list(filters.tasks or ())),
+        "state": next(iter(filters.states)) if filters.states else None,
+        "task": filters.tasks[0] if filters.tasks else None,
+        "queue": filters.queue,
+        "schedule": filters.schedule,
+        "enqueued_from": db.encode_time(filters.enqueued_from),
+        "enqueued_to": db.encode_time(filters.enqueued_to),
+        "before_id": before_id,
+        "after_id": after_id,
+        "min_id": filters.min_id,
+        "max_id": filters.max_id,
+    }
+    return where_of(db, names), params
+
+
+def filter_clauses(
+    filters: JobFilter,
+    before_id: int | None,
+    after_id: int | None = None,
+    single_values: bool = False,
+) -> list[str]:
+    """Names of the ``where_*`` query fragments a filter needs, in a fixed order.
+
+    With ``single_values``, a one-element state or task list becomes an equality
+    (``where_state`` / ``where_task``) so the database walks the matching index in id order.
+    """
+    one_state = single_values and filters.states is not None and len(filters.states) == 1
+    one_task = single_values and filters.tasks is not None and len(filters.tasks) == 1
+    wanted = {
+        "where_state": one_state,
+        "where_states": filters.states is not None and not one_state,
+        "where_task": one_task,
+        "where_tasks": filters.tasks is not None and not one_task,
+        "where_queue": filters.queue is not None,
+        "where_schedule": filters.schedule is not None,
+        "where_enqueued_from": filters.enqueued_from is not None,
+        "where_enqueued_to": filters.enqueued_to is not None,
+        "where_before_id": before_id is not None,
+        "where_min_id": filters.min_id is not None,
+        "where_max_id": filters.max_id is not None,
+        "where_after_id": after_id is not None,
+    }
+    return [name for name, needed in wanted.items() if needed]
+
+
+def _id_bounds(db: Reader) -> tuple[int, int] | None:
+    """The lowest and highest job id; None when there are no jobs."""
+    row = db.read("job_id_bounds")[0]
+    return None if row["low"] is None else (int(row["low"]), int(row["high"]))
+
+
+def _job_at_or_after(db: Reader, job_id: int) -> tuple[int, datetime] | None:
+    rows = db.read("job_at_or_after", {"id": job_id})
+    found = db.parse_time(rows[0]["enqueued_at"]) if rows else None
+    return (int(rows[0]["id"]), found) if rows and found is not None else None
+
 
 MAX_BRANCHES = 64
 
@@ -49,26 +141,6 @@ def split_filter(filters: JobFilter) -> list[JobFilter] | None:
 
 
 PageQuery = Callable[[JobFilter], list[JobRow]]
-
-
-def list_page(
-    filters: JobFilter,
-    limit: int,
-    newest_first: bool,
-    *,
-    query: PageQuery,
-    id_bounds: Callable[[], tuple[int, int] | None],
-    probe: Probe,
-) -> list[JobRow]:
-    """One page of the task list in display order (newest first), for any store: dates are
-    narrowed to ids, the filter is split into index-walking branches and the pages merged.
-
-    ``query`` runs one branch in the page's id order; ``id_bounds`` gives the lowest and
-    highest job id (None when there are no jobs); ``probe`` is ``narrow_by_dates``'.
-    """
-    filters = narrow_by_dates(filters, id_bounds, probe)
-    jobs = list_in_branches(filters, limit, newest_first, query)
-    return jobs if newest_first else jobs[::-1]
 
 
 def list_in_branches(

@@ -1,106 +1,161 @@
-"""Turning database rows into store records, shared by both dialects."""
+"""Turning database rows into store records, and records into parameters, for both dialects.
+
+A record is read off a row whose columns carry its fields' names, each converted by the type
+the field declares (see ``_conversion``): the dialect only says how it stores times. So a new
+field is a new column and nothing else, and SQLite and PostgreSQL cannot map one differently.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from datetime import UTC, datetime
+from enum import Enum
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin, get_type_hints
 
 from jobdeck.jsonvalues import loads
-from jobdeck.states import AttemptStatus, JobState
-from jobdeck.store.base import (
-    AlertRow,
-    AttemptRow,
+from jobdeck.states import AttemptStatus
+from jobdeck.store.dialect import Row
+from jobdeck.store.records import (
     AuditFilter,
-    AuditRow,
-    JobFilter,
-    JobRow,
-    LoginAttempts,
+    ClaimedJob,
     Outcome,
+    RescuedJob,
     ScheduleDef,
     ScheduleRow,
-    SessionRow,
-    TokenRow,
-    UserRow,
+    StatsRow,
+    WorkerInfo,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 TimeParser = Callable[[Any], datetime | None]
+R = TypeVar("R", bound="DataclassInstance")
+# A column's value and the dialect's time parser to the field's value.
+Conversion = Callable[[Any, TimeParser], Any]
 
 
-def job_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> JobRow:
-    return JobRow(
-        id=row["id"],
-        task=row["task"],
-        queue=row["queue"],
-        args=_json(row["args"]) or {},
-        labels=_json(row["labels"]) or {},
-        priority=row["priority"],
-        state=JobState(row["state"]),
-        attempt=row["attempt"],
-        max_attempts=row["max_attempts"],
-        timeout=row["timeout"],
-        enqueued_at=_required(parse_time(row["enqueued_at"])),
-        run_at=_required(parse_time(row["run_at"])),
-        started_at=parse_time(row["started_at"]),
-        finished_at=parse_time(row["finished_at"]),
-        duration_ms=row["duration_ms"],
-        worker_id=row["worker_id"],
-        lease_expires_at=parse_time(row["lease_expires_at"]),
-        unique_key=row["unique_key"],
-        schedule=row["schedule"],
-        tick_at=parse_time(row["tick_at"]),
-        trigger=row["trigger"],
-        triggered_by=row["triggered_by"],
-        result=_json(row["result"]),
-        summary=row["summary"],
-        error=row["error"],
-    )
+# -- rows into records --------------------------------------------------------------------------
 
 
-def attempt_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AttemptRow:
-    return AttemptRow(
-        job_id=row["job_id"],
-        attempt=row["attempt"],
-        status=AttemptStatus(row["status"]),
-        worker_id=row["worker_id"],
-        started_at=_required(parse_time(row["started_at"])),
-        finished_at=parse_time(row["finished_at"]),
-        duration_ms=row["duration_ms"],
-        error=row["error"],
-        traceback=row["traceback"],
-    )
+def from_row(kind: type[R], row: Row, parse_time: TimeParser, **given: Any) -> R:
+    """A record of type ``kind`` from the row's columns named as its fields (those ``given``
+    are not read), ``parse_time`` being the dialect's.
 
-
-def filter_clauses(
-    filters: JobFilter,
-    before_id: int | None,
-    after_id: int | None = None,
-    single_values: bool = False,
-) -> list[str]:
-    """Names of the ``where_*`` query fragments a filter needs, in a fixed order.
-
-    With ``single_values``, a one-element state or task list becomes an equality
-    (``where_state`` / ``where_task``) so the database walks the matching index in id order.
+    Example: ``from_row(UserRow, rows[0], from_db)``.
     """
-    one_state = single_values and filters.states is not None and len(filters.states) == 1
-    one_task = single_values and filters.tasks is not None and len(filters.tasks) == 1
-    wanted = {
-        "where_state": one_state,
-        "where_states": filters.states is not None and not one_state,
-        "where_task": one_task,
-        "where_tasks": filters.tasks is not None and not one_task,
-        "where_queue": filters.queue is not None,
-        "where_schedule": filters.schedule is not None,
-        "where_enqueued_from": filters.enqueued_from is not None,
-        "where_enqueued_to": filters.enqueued_to is not None,
-        "where_before_id": before_id is not None,
-        "where_min_id": filters.min_id is not None,
-        "where_max_id": filters.max_id is not None,
-        "where_after_id": after_id is not None,
+    values = {
+        name: convert(row[name], parse_time)
+        for name, convert in _conversions(kind)
+        if name not in given
     }
-    return [name for name, needed in wanted.items() if needed]
+    return kind(**values, **given)
+
+
+@cache
+def _conversions(kind: type[DataclassInstance]) -> tuple[tuple[str, Conversion], ...]:
+    hints = get_type_hints(kind)
+    return tuple((f.name, _conversion(hints[f.name])) for f in fields(kind))
+
+
+def _conversion(hint: Any) -> Conversion:
+    """How a column becomes a field of type ``hint``: times by the dialect's parser (a NOT NULL
+    one must be there), JSON text decoded (an object column never None), flags and enums from
+    their stored values; anything else as the driver read it."""
+    if hint is datetime:
+        return lambda value, parse_time: required_time(parse_time(value))
+    if hint == datetime | None:
+        return lambda value, parse_time: parse_time(value)
+    if hint is Any:
+        return lambda value, _: _json(value)
+    if get_origin(hint) is dict:
+        return lambda value, _: _json(value) or {}
+    if hint is bool:
+        return lambda value, _: bool(value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return lambda value, _: hint(value)
+    enums = [a for a in get_args(hint) if isinstance(a, type) and issubclass(a, Enum)]
+    if enums:  # an optional enum: no value is None
+        return lambda value, _: enums[0](value) if value else None
+    return lambda value, _: value
+
+
+def _json(value: Any) -> Any:
+    # loads() cuts what is nested past the depth ceiling (only rows from before the payload
+    # limits are): decoding here, once, keeps every page, the API and the CLI working on them.
+    if isinstance(value, str | bytes):
+        return loads(value)
+    return value
+
+
+def _no_times(value: Any) -> datetime | None:
+    raise TypeError("this record takes no time from its row")
+
+
+def schedule_from_row(row: Row, parse_time: TimeParser) -> ScheduleRow:
+    args = row["args"]  # JSON text on SQLite; on PostgreSQL too, unless read as json
+    definition = from_row(
+        ScheduleDef, row, parse_time, args_json=args if isinstance(args, str) else json.dumps(args)
+    )
+    return from_row(ScheduleRow, row, parse_time, definition=definition)
+
+
+def worker_from_row(row: Row, parse_time: TimeParser) -> WorkerInfo:
+    return from_row(WorkerInfo, row, parse_time, queues=json.loads(row["queues"]))
+
+
+def rescued_from_row(row: Row) -> RescuedJob:
+    return from_row(RescuedJob, row, _no_times)
+
+
+def claimed_from_row(row: Row, started_at: datetime) -> ClaimedJob:
+    """A claimed job; ``started_at`` is the store's time at the claim, as the dialect has it."""
+    return from_row(ClaimedJob, row, _no_times, args_json=row["args"], started_at=started_at)
+
+
+def stats_from_row(row: Row, key: str) -> StatsRow:
+    """The sums of one bucket (``key`` "bucket", epoch seconds) or one task (``key`` "task")."""
+    label = row[key] if key == "task" else datetime.fromtimestamp(row[key], UTC).isoformat()
+    return StatsRow(label, row["succeeded"], row["failed"], row["duration_ms"])
+
+
+def by_claim_order(rows: list[Any]) -> None:
+    """Sort claimed rows into the order they run in; RETURNING does not keep the picking order."""
+    rows.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
+
+
+def required_time(value: datetime | None) -> datetime:
+    """A time from a NOT NULL column."""
+    if value is None:
+        raise ValueError("a required timestamp is missing from the row")
+    return value
+
+
+# -- records into parameters --------------------------------------------------------------------
+
+
+def schedule_params(definition: ScheduleDef) -> dict[str, Any]:
+    params = {f.name: getattr(definition, f.name) for f in fields(definition)}
+    params["args"] = params.pop("args_json")
+    return params
+
+
+def worker_params(info: WorkerInfo, encode_time: Callable[[datetime], Any]) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "host": info.host,
+        "pid": info.pid,
+        "queues": json.dumps(list(info.queues)),
+        "concurrency": info.concurrency,
+        "version": info.version,
+        "started_at": encode_time(info.started_at),
+        "last_heartbeat": encode_time(info.last_heartbeat),
+        "state": info.state,
+    }
 
 
 def stats_increments(
@@ -120,145 +175,10 @@ def stats_increments(
     ]
 
 
-def _json(value: Any) -> Any:
-    # loads() cuts what is nested past the depth ceiling (only rows from before the payload
-    # limits are): decoding here, once, keeps every page, the API and the CLI working on them.
-    if isinstance(value, str | bytes):
-        return loads(value)
-    return value
-
-
-def _required(value: datetime | None) -> datetime:
-    if value is None:
-        raise ValueError("a required timestamp is missing from the row")
-    return value
-
-
-def schedule_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> ScheduleRow:
-    definition = ScheduleDef(
-        name=row["name"],
-        task=row["task"],
-        title=row["title"],
-        cron=row["cron"],
-        every_seconds=row["every_seconds"],
-        timezone=row["timezone"],
-        description=row["description"],
-        expected_max_age_seconds=row["expected_max_age_seconds"],
-        alert_after_seconds=row["alert_after_seconds"],
-        catch_up=row["catch_up"],
-        args_json=row["args"] if isinstance(row["args"], str) else json.dumps(row["args"]),
-        queue=row["queue"],
-    )
-    return ScheduleRow(
-        definition=definition,
-        active=bool(row["active"]),
-        paused=bool(row["paused"]),
-        last_tick_at=parse_time(row["last_tick_at"]),
-        alert_state=row["alert_state"],
-        created_at=_required(parse_time(row["created_at"])),
-        last_job_id=row["last_job_id"],
-        last_state=JobState(row["last_state"]) if row["last_state"] else None,
-        last_started_at=parse_time(row["last_started_at"]),
-        last_finished_at=parse_time(row["last_finished_at"]),
-        last_duration_ms=row["last_duration_ms"],
-        last_summary=row["last_summary"],
-        last_error=row["last_error"],
-        last_trigger=row["last_trigger"],
-        last_success_at=parse_time(row["last_success_at"]),
-        running_job_id=row["running_job_id"],
-        running_since=parse_time(row["running_since"]),
-    )
-
-
-def alert_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AlertRow:
-    return AlertRow(
-        id=row["id"],
-        kind=row["kind"],
-        subject=row["subject"],
-        message=row["message"],
-        details=_json(row["details"]) or {},
-        created_at=_required(parse_time(row["created_at"])),
-        delivered_at=parse_time(row["delivered_at"]),
-        delivery_error=row["delivery_error"],
-    )
-
-
-def schedule_params(definition: ScheduleDef) -> dict[str, Any]:
-    return {
-        "name": definition.name,
-        "task": definition.task,
-        "cron": definition.cron,
-        "every_seconds": definition.every_seconds,
-        "timezone": definition.timezone,
-        "title": definition.title,
-        "description": definition.description,
-        "expected_max_age_seconds": definition.expected_max_age_seconds,
-        "alert_after_seconds": definition.alert_after_seconds,
-        "catch_up": definition.catch_up,
-        "args": definition.args_json,
-        "queue": definition.queue,
-    }
-
-
-def user_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> UserRow:
-    return UserRow(
-        id=row["id"],
-        email=row["email"],
-        name=row["name"],
-        role=row["role"],
-        active=bool(row["active"]),
-        password_hash=row["password_hash"],
-        created_at=_required(parse_time(row["created_at"])),
-        last_login_at=parse_time(row["last_login_at"]),
-    )
-
-
-def session_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> SessionRow:
-    return SessionRow(
-        id_hash=row["id_hash"],
-        user_id=row["user_id"],
-        csrf_token=row["csrf_token"],
-        created_at=_required(parse_time(row["created_at"])),
-        last_seen_at=_required(parse_time(row["last_seen_at"])),
-        expires_at=_required(parse_time(row["expires_at"])),
-        ip=row["ip"],
-        user_agent=row["user_agent"],
-    )
-
-
-def token_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> TokenRow:
-    return TokenRow(
-        id=row["id"],
-        name=row["name"],
-        prefix=row["prefix"],
-        role=row["role"],
-        created_by=row["created_by"],
-        created_at=_required(parse_time(row["created_at"])),
-        last_used_at=parse_time(row["last_used_at"]),
-        revoked_at=parse_time(row["revoked_at"]),
-    )
-
-
-def login_attempts_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> LoginAttempts:
-    return LoginAttempts(
-        key=row["key"],
-        failures=row["failures"],
-        window_started_at=_required(parse_time(row["window_started_at"])),
-        locked_until=parse_time(row["locked_until"]),
-    )
-
-
-def audit_from_row(row: Mapping[str, Any], parse_time: TimeParser) -> AuditRow:
-    return AuditRow(
-        id=row["id"],
-        timestamp=_required(parse_time(row["timestamp"])),
-        actor=row["actor"],
-        role=row["role"],
-        action_type=row["action_type"],
-        target=row["target"],
-        ip=row["ip"],
-        details=_json(row["details"]) or {},
-    )
+def schedule_clauses(name: str | None, active_only: bool) -> list[str]:
+    """Names of the ``where_schedule_*`` fragments ``list_schedules`` needs."""
+    wanted = {"where_schedule_name": name is not None, "where_schedule_active": active_only}
+    return [clause for clause, needed in wanted.items() if needed]
 
 
 def audit_clauses(filters: AuditFilter) -> list[str]:

@@ -164,7 +164,7 @@ SELECT * FROM jobs WHERE {where} ORDER BY id DESC LIMIT :limit
 SELECT * FROM jobs WHERE {where} ORDER BY id ASC LIMIT :limit
 
 -- name: count_jobs
-SELECT COUNT(*) FROM jobs WHERE {where}
+SELECT COUNT(*) AS n FROM jobs WHERE {where}
 
 -- name: where_state
 state = :state
@@ -204,26 +204,27 @@ id <= :max_id
 
 -- name: job_id_bounds
 -- Two subqueries: MIN and MAX together in one SELECT make SQLite scan the table.
-SELECT (SELECT MIN(id) FROM jobs), (SELECT MAX(id) FROM jobs)
+SELECT (SELECT MIN(id) FROM jobs) AS low, (SELECT MAX(id) FROM jobs) AS high
 
 -- name: job_at_or_after
 SELECT id, enqueued_at FROM jobs WHERE id >= :id ORDER BY id LIMIT 1
 
 -- name: count_by_state
-SELECT state, COUNT(*) FROM jobs GROUP BY state
+SELECT state, COUNT(*) AS n FROM jobs GROUP BY state
 
 -- name: task_names
 SELECT DISTINCT task FROM jobs
 
 -- name: stats_series
 SELECT (minute / :bucket) * :bucket AS bucket,
-       SUM(succeeded), SUM(failed), SUM(duration_ms)
+       SUM(succeeded) AS succeeded, SUM(failed) AS failed, SUM(duration_ms) AS duration_ms
 FROM stats_minute
 WHERE minute >= :since AND minute < :until
 GROUP BY bucket ORDER BY bucket
 
 -- name: stats_by_task
-SELECT task, SUM(succeeded), SUM(failed), SUM(duration_ms)
+SELECT task, SUM(succeeded) AS succeeded, SUM(failed) AS failed,
+       SUM(duration_ms) AS duration_ms
 FROM stats_minute
 WHERE minute >= :since AND minute < :until
 GROUP BY task ORDER BY SUM(succeeded) + SUM(failed) DESC, task

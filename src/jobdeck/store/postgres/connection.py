@@ -1,4 +1,4 @@
-"""Connections for the PostgreSQL store: the pool, liveness at checkout, retries, errors, LISTEN."""
+"""The PostgreSQL store's connections: the pool, liveness at checkout, retries, errors, LISTEN."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ class PgConnections:
             return self._pool
 
     def _configure(self, conn: Connection) -> None:
-        # JSON columns come back as text: rows.py decodes them the same way for both dialects,
+        # JSON columns come back as text: store/rows.py decodes them the same way for both dialects,
         # and a result that is a JSON string ("done") is not mistaken for decoded text.
         conn.adapters.register_loader("jsonb", TextLoader)
         conn.adapters.register_loader("json", TextLoader)

@@ -1,0 +1,47 @@
+"""The reading verbs both dialects share: jobs and their attempts, the task list, counts.
+The stats rollups and the workers view stay with each dialect, which keys times its own way."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from jobdeck.states import JobState
+from jobdeck.store import listing
+from jobdeck.store.base import InsightStore
+from jobdeck.store.dialect import Reader
+from jobdeck.store.records import AttemptRow, JobFilter, JobRow
+from jobdeck.store.rows import from_row
+
+D = TypeVar("D", bound=Reader)
+
+
+class InsightVerbs(InsightStore, Generic[D]):
+    """The base of each dialect's insight group; the store sets ``_db``."""
+
+    _db: D
+
+    def get_job(self, job_id: int) -> JobRow | None:
+        return read_job(self._db, job_id)
+
+    def get_attempts(self, job_id: int) -> list[AttemptRow]:
+        rows = self._db.read("get_attempts", {"job_id": job_id})
+        return [from_row(AttemptRow, r, self._db.parse_time) for r in rows]
+
+    def list_jobs(
+        self, filters: JobFilter, before_id: int | None, limit: int, after_id: int | None = None
+    ) -> list[JobRow]:
+        return listing.list_jobs(self._db, filters, before_id, limit, after_id)
+
+    def count_jobs(self, filters: JobFilter) -> int:
+        return listing.count_jobs(self._db, filters)
+
+    def count_by_state(self) -> dict[JobState, int]:
+        return {JobState(r["state"]): int(r["n"]) for r in self._db.read("count_by_state")}
+
+    def task_names(self) -> list[str]:
+        return sorted(r["task"] for r in self._db.read("task_names"))
+
+
+def read_job(db: Reader, job_id: int) -> JobRow | None:
+    rows = db.read("get_job", {"id": job_id})
+    return from_row(JobRow, rows[0], db.parse_time) if rows else None

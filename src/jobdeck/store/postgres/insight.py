@@ -1,0 +1,30 @@
+"""The PostgreSQL store's reading verbs: the shared ones (store/insight.py), with the stats
+rollups keyed by timestamptz, their compaction in one statement, and the workers view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jobdeck.store.insight import InsightVerbs
+from jobdeck.store.postgres.connection import from_db
+from jobdeck.store.postgres.statements import PgDatabase
+from jobdeck.store.records import StatsRow, WorkerInfo
+from jobdeck.store.rows import stats_from_row, worker_from_row
+
+
+class PostgresInsight(InsightVerbs[PgDatabase]):
+    def stats_series(self, since: datetime, until: datetime, bucket_seconds: int) -> list[StatsRow]:
+        params = {"since": since, "until": until, "bucket": bucket_seconds}
+        return [stats_from_row(r, "bucket") for r in self._db.rows("stats_series", params)]
+
+    def stats_by_task(self, since: datetime, until: datetime) -> list[StatsRow]:
+        params = {"since": since, "until": until}
+        return [stats_from_row(r, "task") for r in self._db.rows("stats_by_task", params)]
+
+    def compact_stats(self, before: datetime) -> int:
+        """Fold per-minute rollups older than ``before`` into hourly rows; how many folded."""
+        return int(self._db.value("compact_stats", {"before": before}, "n"))
+
+    def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:
+        rows = self._db.rows("list_workers", {"since": since})
+        return [worker_from_row(r, from_db) for r in rows]

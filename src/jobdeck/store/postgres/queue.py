@@ -1,0 +1,175 @@
+"""The PostgreSQL store's queue verbs: enqueueing, claiming under a lease, finishing, handing
+back, rescuing, retrying, cancelling and pruning jobs, and the workers that hold the leases.
+
+One round trip per hot verb: each is one statement (see sql/postgres/queries.sql) stamped
+with the server's clock as it writes, so hosts whose clocks disagree agree on every lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from jobdeck.clock import Clock, SystemClock
+from jobdeck.errors import ConfigError
+from jobdeck.store.base import QueueStore
+from jobdeck.store.postgres.inserts import insert_on
+from jobdeck.store.postgres.statements import PgDatabase
+from jobdeck.store.records import (
+    ClaimedJob,
+    ClaimRequest,
+    InsertResult,
+    JobRow,
+    NewJob,
+    Outcome,
+    RescuedJob,
+    WorkerInfo,
+)
+from jobdeck.store.rows import (
+    by_claim_order,
+    claimed_from_row,
+    from_row,
+    required_time,
+    rescued_from_row,
+    worker_params,
+)
+
+
+class PostgresQueue(QueueStore):
+    """Mixed into PostgresStore, which sets the attributes declared here."""
+
+    clock: Clock
+    _db: PgDatabase
+
+    def _now(self) -> datetime | None:
+        """The time for a statement to use: None, so that the server reads its own clock as it
+        writes, unless this store was given a clock of its own (tests move a ManualClock)."""
+        return None if isinstance(self.clock, SystemClock) else self.clock.now()
+
+    # -- producing ---------------------------------------------------------------------------
+
+    def insert_jobs(self, jobs: Sequence[NewJob], conn: Any = None) -> list[InsertResult]:
+        """Insert a batch; with ``conn`` the caller's transaction decides (we never commit it).
+
+        Not replayed after a lost connection: the first try may have committed, and jobs
+        without a unique key would be inserted twice.
+        """
+        if not jobs:
+            return []
+        now = self.clock.now()
+        try:
+            if conn is None:
+                with self._db.checkout() as own:
+                    return insert_on(own, self._db.q, jobs, now)
+            if not isinstance(conn, psycopg.Connection):
+                raise ConfigError(
+                    f"conn must be a psycopg.Connection (sync), not {type(conn).__name__}"
+                )
+            return insert_on(conn, self._db.q, jobs, now)
+        except psycopg.Error as exc:
+            if conn is not None and isinstance(exc, pg_errors.TransactionRollback):
+                raise  # the caller's transaction is aborted: theirs to retry, with its own error
+            mapped = self._db.translate(exc)
+            if mapped is exc:
+                raise
+            raise mapped from None
+
+    # -- consuming ---------------------------------------------------------------------------
+
+    def claim_jobs(self, request: ClaimRequest) -> list[ClaimedJob]:
+        params = {
+            "worker_id": request.worker_id,
+            "queues": sorted(set(request.queues)),
+            "now": self._now(),
+            "lease_seconds": float(request.lease_seconds),
+            "limit": request.limit,
+        }
+        rows = self._db.rows("claim_jobs", params)
+        by_claim_order(rows)
+        return [
+            claimed_from_row(r, required_time(self._db.parse_time(r["started_at"]))) for r in rows
+        ]
+
+    def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
+        if not outcomes:
+            return []
+        ordered = sorted(outcomes, key=lambda o: o.job_id)
+        params = {
+            "worker_id": worker_id,
+            "shard": shard,
+            "job_id": [o.job_id for o in ordered],
+            "attempt": [o.attempt for o in ordered],
+            "status": [str(o.status) for o in ordered],
+            "next_state": [str(o.next_state) for o in ordered],
+            "finished_at": [o.finished_at for o in ordered],
+            "duration_ms": [o.duration_ms for o in ordered],
+            "run_at": [o.run_at for o in ordered],
+            "result": [o.result_json for o in ordered],
+            "summary": [o.summary for o in ordered],
+            "error": [o.error for o in ordered],
+            "traceback": [o.traceback for o in ordered],
+        }
+        applied = {r["id"] for r in self._db.rows("complete_jobs", params)}
+        return [o.job_id for o in outcomes if o.job_id in applied]
+
+    def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
+        if not jobs:
+            return 0
+        params = {
+            "worker_id": worker_id,
+            "job_id": [j for j, _ in jobs],
+            "attempt": [a for _, a in jobs],
+        }
+        return int(self._db.value("hand_back_jobs", params, "handed"))
+
+    def renew_leases(self, worker_id: str, lease_seconds: float) -> int:
+        params = {"worker_id": worker_id, "now": self._now(), "lease_seconds": float(lease_seconds)}
+        return self._db.write_count("renew_leases", params)
+
+    def rescue_expired(self, skip_worker: str | None = None) -> list[RescuedJob]:
+        rows = self._db.rows("rescue_expired", {"now": self._now(), "skip_worker": skip_worker})
+        return [rescued_from_row(r) for r in rows]
+
+    def wait_for_jobs(self, timeout: float) -> bool:
+        """Block until a NOTIFY on ``jobdeck_jobs`` arrives (True) or ``timeout`` passes (False)."""
+        return self._db.wait_for_notify(timeout)
+
+    def notify_jobs(self) -> None:
+        self._db.execute("notify_jobs", None)
+
+    # -- workers -----------------------------------------------------------------------------
+
+    def register_worker(self, info: WorkerInfo) -> None:
+        self._db.execute("register_worker", worker_params(info, lambda moment: moment))
+
+    def heartbeat_worker(
+        self, worker_id: str, at: datetime | None, state: str, clock_offset_ms: int | None = None
+    ) -> datetime | None:
+        params = {
+            "worker_id": worker_id,
+            "now": at or self._now(),
+            "state": state,
+            "clock_offset_ms": clock_offset_ms,
+        }
+        rows = self._db.rows("heartbeat_worker", params)
+        return self._db.parse_time(rows[0]["last_heartbeat"]) if rows else None
+
+    def deregister_worker(self, worker_id: str, at: datetime | None = None) -> None:
+        self._db.execute("deregister_worker", {"worker_id": worker_id, "now": at or self._now()})
+
+    # -- operating ---------------------------------------------------------------------------
+
+    def retry_job(self, job_id: int, now: datetime) -> JobRow | None:
+        rows = self._db.rows("retry_job", {"id": job_id, "now": now})
+        return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
+
+    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None:
+        rows = self._db.rows("cancel_job", {"id": job_id, "now": now})
+        return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
+
+    def prune_finished(self, before: datetime, limit: int) -> int:
+        return int(self._db.value("prune_finished", {"before": before, "limit": limit}, "n"))

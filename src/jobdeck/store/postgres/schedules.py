@@ -1,0 +1,73 @@
+"""The PostgreSQL store's schedule verbs: the shared ones (store/schedules.py), with syncing
+the declared schedules and claiming a tick with its job, each in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from datetime import datetime
+
+from jobdeck.clock import Clock
+from jobdeck.store.postgres.connection import Connection
+from jobdeck.store.postgres.inserts import insert_on, insert_params
+from jobdeck.store.postgres.statements import PgDatabase
+from jobdeck.store.records import NewJob, ScheduleDef
+from jobdeck.store.rows import schedule_params
+from jobdeck.store.schedules import ScheduleVerbs
+
+# Only its keys are used: the columns sync_schedules sends even when no schedule is declared.
+_NO_SCHEDULE = ScheduleDef(name="", task="", title="")
+
+
+class PostgresSchedules(ScheduleVerbs[PgDatabase]):
+    """Mixed into PostgresStore, which sets the attributes declared here."""
+
+    clock: Clock
+
+    def sync_schedules(self, schedules: Sequence[ScheduleDef], now: datetime) -> None:
+        # By name, the last definition winning: one upsert statement cannot touch a row twice.
+        declared = sorted({d.name: d for d in schedules}.values(), key=lambda d: d.name)
+        rows = [schedule_params(d) for d in declared]
+        columns = {column: [r[column] for r in rows] for column in schedule_params(_NO_SCHEDULE)}
+        self._db.execute("sync_schedules", {**columns, "now": now})
+
+    def enqueue_tick(self, schedule: str, tick_at: datetime, job: NewJob) -> int | None:
+        """Claim the tick and insert its job in one transaction; None if another scheduler won.
+
+        Replayed after a lost connection: if the first try committed, the replay finds the
+        tick taken and answers None, and the job exists once all the same.
+        """
+        now = self.clock.now()
+        # The very columns insert_jobs writes, for a batch of one.
+        columns = insert_params([job], now)
+        fields = {name: values[0] for name, values in columns.items() if name != "now"}
+        params = {
+            **fields,
+            "job_schedule": fields["schedule"],
+            "job_tick_at": fields["tick_at"],
+            "schedule": schedule,
+            "tick_at": tick_at,
+            "now": now,
+        }
+        q = self._db.q
+
+        def claim(conn: Connection) -> int | None:
+            # Without a unique key the statement alone is the transaction: one round trip. With
+            # one, the key may be taken by a commit our statement could not see; resolving that
+            # needs more statements, so they share a transaction with the claim.
+            keyed = job.unique_key is not None
+            with conn.transaction() if keyed else nullcontext(), conn.cursor() as cur:
+                row = cur.execute(q["enqueue_tick"], params).fetchone()
+                if row is None:
+                    return None
+                job_id, created, existed, _ = row
+                if created or existed:
+                    return int(job_id)
+                (inserted,) = insert_on(conn, q, [job], now)
+                cur.execute(
+                    q["set_tick_job"],
+                    {"schedule": schedule, "tick_at": tick_at, "job_id": inserted.job_id},
+                )
+                return inserted.job_id
+
+        return self._db.run(claim)

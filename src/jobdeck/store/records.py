@@ -1,0 +1,334 @@
+"""The records the store verbs take and return: jobs, attempts, workers, schedules, access."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypedDict
+
+from jobdeck.states import AttemptStatus, JobState, Trigger
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to insert; args and labels are already JSON text (validated by the caller)."""
+
+    task: str
+    args_json: str = "{}"
+    labels_json: str = "{}"
+    queue: str = "default"
+    priority: int = 0
+    max_attempts: int = 3
+    timeout: float | None = None
+    run_at: datetime | None = None  # None: now
+    unique_key: str | None = None
+    # "active": dedupe against scheduled, available, retryable and running jobs;
+    # "pending": only against jobs that have not started yet.
+    unique_while: str = "active"
+    schedule: str | None = None
+    tick_at: datetime | None = None
+    trigger: Trigger = Trigger.CODE
+    triggered_by: str | None = None
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    job_id: int
+    created: bool  # False when an existing job with the same unique key was returned
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """Up to ``limit`` due jobs of ``queues`` for ``worker_id``.
+
+    The store stamps the claim with its own time when it writes it (the database's clock, see
+    ``Store``), and each lease ends ``lease_seconds`` after that moment: a claim delayed on the
+    way, or sent by a host whose clock is off, still gets a whole lease.
+    """
+
+    worker_id: str
+    queues: Sequence[str]
+    limit: int
+    lease_seconds: float
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    task: str
+    queue: str
+    args_json: str
+    attempt: int
+    max_attempts: int
+    timeout: float | None
+    started_at: datetime  # the store's time at the claim
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The end of one attempt, as the worker saw it; the store applies it only if still fenced."""
+
+    job_id: int
+    attempt: int
+    task: str
+    status: AttemptStatus  # succeeded or failed
+    next_state: JobState  # succeeded, retryable or failed
+    started_at: datetime
+    finished_at: datetime
+    run_at: datetime | None = None  # when a retryable job runs again
+    result_json: str | None = None
+    summary: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    # False for a PermanentFailure: a bad input, not an incident to alert operators about.
+    alert: bool = True
+
+    @property
+    def duration_ms(self) -> int:
+        return max(0, round((self.finished_at - self.started_at).total_seconds() * 1000))
+
+
+@dataclass(frozen=True)
+class RescuedJob:
+    id: int
+    task: str
+    attempt: int
+    state: JobState
+    worker_id: str | None
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    host: str
+    pid: int
+    queues: Sequence[str]
+    concurrency: int
+    started_at: datetime
+    last_heartbeat: datetime
+    state: str = "running"
+    version: str = ""
+    # How far the worker's host clock is ahead of the database's, in milliseconds (negative:
+    # behind), as measured at its last heartbeats; None until measured. Shown, never trusted.
+    clock_offset_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: int
+    task: str
+    queue: str
+    args: dict[str, Any]
+    labels: dict[str, str]
+    priority: int
+    state: JobState
+    attempt: int
+    max_attempts: int
+    timeout: float | None
+    enqueued_at: datetime
+    run_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    worker_id: str | None
+    lease_expires_at: datetime | None
+    unique_key: str | None
+    schedule: str | None
+    tick_at: datetime | None
+    trigger: str
+    triggered_by: str | None
+    result: Any
+    summary: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    job_id: int
+    attempt: int
+    status: AttemptStatus
+    worker_id: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    error: str | None
+    traceback: str | None
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Task-list filters; ``tasks`` is the task-name text already resolved to exact names."""
+
+    states: frozenset[JobState] | None = None
+    tasks: Sequence[str] | None = None
+    queue: str | None = None
+    enqueued_from: datetime | None = None
+    enqueued_to: datetime | None = None
+    schedule: str | None = None
+    # Set by stores from the date range (see store/listing.py), never by callers.
+    min_id: int | None = None
+    max_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    """Attempt counts from the per-minute rollups, for one bucket or one task."""
+
+    key: str  # bucket start (ISO) or task name
+    succeeded: int = 0
+    failed: int = 0
+    duration_ms: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.succeeded + self.failed
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    current: int
+    latest: int
+    pending: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    """A schedule as declared in code, synced into the ``schedules`` table."""
+
+    name: str
+    task: str
+    title: str
+    cron: str | None = None
+    every_seconds: float | None = None
+    timezone: str = "UTC"
+    description: str = ""
+    expected_max_age_seconds: float | None = None
+    alert_after_seconds: float | None = None
+    catch_up: str = "latest"
+    args_json: str = "{}"
+    queue: str = "default"
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """A schedule with the facts its status is computed from (its latest run, last success)."""
+
+    definition: ScheduleDef
+    active: bool
+    paused: bool
+    last_tick_at: datetime | None
+    alert_state: str
+    created_at: datetime
+    last_job_id: int | None
+    last_state: JobState | None
+    last_started_at: datetime | None
+    last_finished_at: datetime | None
+    last_duration_ms: int | None
+    last_summary: str | None
+    last_error: str | None
+    last_trigger: str | None
+    last_success_at: datetime | None
+    running_job_id: int | None
+    running_since: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    kind: str
+    subject: str
+    message: str
+    details: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+    delivery_error: str | None
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    password_hash: str
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserChanges(TypedDict, total=False):
+    """What ``update_user`` may change, each by keyword; what is left out (or None) stays."""
+
+    name: str | None
+    role: str | None
+    active: bool | None
+    password_hash: str | None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id_hash: str
+    user_id: int
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    name: str
+    prefix: str
+    role: str
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LoginAttempts:
+    key: str
+    failures: int
+    window_started_at: datetime
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditAction:
+    """An operator action to record; job executions come from attempts, not from here."""
+
+    actor: str
+    action_type: str
+    timestamp: datetime
+    role: str | None = None
+    target: str | None = None
+    ip: str | None = None
+    details_json: str = "{}"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: str  # "op-N" for operator actions, "run-N" for job executions
+    timestamp: datetime
+    actor: str
+    role: str | None
+    action_type: str
+    target: str | None
+    ip: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    action_type: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    executions: bool = True  # include job executions (the "logs" permission)
+    operator_actions: bool = True  # include operator actions (admins)
+    before: tuple[datetime, str] | None = None  # keyset cursor: (timestamp, id)

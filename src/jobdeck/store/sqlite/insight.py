@@ -1,0 +1,33 @@
+"""The SQLite store's reading verbs: the shared ones (store/insight.py), with the stats
+rollups keyed in epoch seconds, their compaction, and the workers view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jobdeck.store.insight import InsightVerbs
+from jobdeck.store.records import StatsRow, WorkerInfo
+from jobdeck.store.rows import stats_from_row, worker_from_row
+from jobdeck.store.sqlite.connection import SQLiteDatabase, epoch, from_db, to_db
+
+
+class SQLiteInsight(InsightVerbs[SQLiteDatabase]):
+    def stats_series(self, since: datetime, until: datetime, bucket_seconds: int) -> list[StatsRow]:
+        params = {"since": epoch(since), "until": epoch(until), "bucket": bucket_seconds}
+        return [stats_from_row(r, "bucket") for r in self._db.read("stats_series", params)]
+
+    def stats_by_task(self, since: datetime, until: datetime) -> list[StatsRow]:
+        params = {"since": epoch(since), "until": epoch(until)}
+        return [stats_from_row(r, "task") for r in self._db.read("stats_by_task", params)]
+
+    def compact_stats(self, before: datetime) -> int:
+        with self._db.write() as db:
+            db.execute(self._db.q["compact_stats_fold"], {"before": epoch(before)})
+            return db.execute(
+                self._db.q["compact_stats_delete"], {"before": epoch(before)}
+            ).rowcount
+
+    def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:
+        # "" sorts before every time: no lower bound.
+        rows = self._db.read("list_workers", {"since": to_db(since) or ""})
+        return [worker_from_row(r, from_db) for r in rows]
