@@ -42,7 +42,7 @@ class DemoOptions:
 def run_demo(options: DemoOptions) -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-message chatter
     url = _prepare_database(options)
-    passwords = _demo_accounts()
+    passwords = demo_accounts()
     mail = DemoMailServer(db(), deck.clock).start()
     os.environ[SMTP_ENV] = mail.address
     server, server_thread = _start_dashboard(options)
@@ -117,7 +117,7 @@ def _reset_server_database(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
-def _demo_accounts() -> dict[str, str]:
+def demo_accounts() -> dict[str, str]:
     """One account per role, with a password made for this run (printed once)."""
     policy, actor = AccessPolicy(), Actor("jobdeck demo", "admin")
     passwords = {}
