@@ -70,6 +70,7 @@ def test_profile_icon_dev_mode_and_the_background_jobs_tab(
     expect(checklist.first).to_contain_text("The worker is healthy")
     expect(checklist.first).to_have_attribute("data-ok", "true")
     expect(page.locator("#job-ages tbody tr .job-name")).to_have_text(JOB_TITLES)
+    shot(page, request, "dev-dashboard")
 
     tabs.filter(has_text="Background Jobs").click()
     expect(page).to_have_url(f"{site.url}/dev/jobs/schedules")

@@ -111,6 +111,7 @@ def test_scenario_3_the_snapshots_over_time_and_a_rerun_arriving(
     warning = page.locator("#zero-warning")
     expect(warning).to_contain_text("1 snapshot of Acme Legal LLP count 0 active cases")
     expect(warning).to_contain_text(yesterday.strftime("%d %b"))
+    expect(warning).to_contain_text(f"though {active} cases are active now")
     days = page.locator("#snapshot-days tbody tr")
     expect(days).to_have_count(14)
     yesterday_row = page.locator(f"tr[data-day='{yesterday.isoformat()}'] td")

@@ -166,6 +166,14 @@ def tenants() -> list[dict[str, Any]]:
     return db().rows("SELECT id, name FROM tenants ORDER BY name")
 
 
+def active_cases(tenant_id: str) -> int:
+    found = db().rows(
+        "SELECT COUNT(*) AS n FROM cases WHERE tenant_id = :t AND status = 'active'",
+        {"t": tenant_id},
+    )
+    return int(found[0]["n"])
+
+
 @dataclass(frozen=True)
 class Series:
     """One tenant's snapshots by day: ``values[metric][i]`` is that metric on ``days[i]``

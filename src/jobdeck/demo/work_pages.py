@@ -179,7 +179,7 @@ def analytics(request: Request, user: SignedIn, tenant: str = "", days: int = 14
         chart=json.dumps(series.chart()),
         metrics=desk.METRICS,
         today=now.date(),
-        active_now=desk.counts(now)["active_cases"],
+        active_now=desk.active_cases(chosen),
         job=_status("capture-analytics-snapshot"),
         tips=tips(),
     )
