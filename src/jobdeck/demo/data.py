@@ -4,7 +4,7 @@ and an expert platform with experts and trials. Deterministic, so a reset looks 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from jobdeck.demo.db import DemoDB
 
@@ -137,3 +137,70 @@ def _experts(db: DemoDB, conn: object, rng: random.Random, now: datetime) -> Non
             "VALUES (:expert, :ends, 0, 0)",
             {"expert": number, "ends": now + timedelta(hours=rng.randint(-48, 96))},
         )
+
+
+HISTORY_DAYS = 13  # snapshots before today, as if the nightly job had run for two weeks
+# Scenario 3 of the guide: last night's snapshot of this tenant says 0 active cases.
+EMPTY_SNAPSHOT_TENANT = "acme-legal"
+
+
+def seed_history(db: DemoDB, now: datetime) -> int:
+    """Back-filled analytics snapshots for the two weeks before today, unless there are any:
+    the analytics dashboard has a history to chart from the first start. Yesterday's row for
+    ``EMPTY_SNAPSHOT_TENANT`` reads 0 active cases, the guide's Scenario 3 to walk through."""
+    today = now.date()
+    older = db.rows(
+        "SELECT COUNT(*) AS n FROM analytics_snapshots WHERE snapshot_date < :today",
+        {"today": today.isoformat()},
+    )
+    if older[0]["n"]:
+        return 0
+    rng = random.Random(3)
+    written = 0
+    with db.transaction() as conn:
+        for back in range(HISTORY_DAYS, 0, -1):
+            day = today - timedelta(days=back)
+            taken = datetime.combine(day, time(18, 25), tzinfo=UTC)  # 23:55 in Asia/Kolkata
+            for tenant_id, _ in TENANTS:
+                values = {
+                    "active_cases": 12 - back // 4 + rng.randint(-1, 1),
+                    "open_tasks": 30 + rng.randint(-6, 6) - back // 2,
+                    "hearings_next_7d": rng.randint(2, 6),
+                }
+                if back == 1 and tenant_id == EMPTY_SNAPSHOT_TENANT:
+                    values = dict.fromkeys(values, 0)
+                for metric, value in values.items():
+                    db.execute_in(
+                        conn,
+                        "INSERT INTO analytics_snapshots (tenant_id, snapshot_date, metric_type, "
+                        "metric_value, created_at) VALUES (:t, :d, :m, :v, :at)",
+                        {
+                            "t": tenant_id,
+                            "d": day.isoformat(),
+                            "m": metric,
+                            "v": value,
+                            "at": taken,
+                        },
+                    )
+                    written += 1
+    return written
+
+
+def reseed(db: DemoDB, now: datetime) -> dict[str, int]:
+    """Data Seeding: the seeded records again, with dates relative to ``now``. What the jobs
+    derived from the old ones (escalations, notifications, snapshots) goes with them."""
+    db.empty_seeded_tables()
+    seed(db, now)
+    seed_history(db, now)
+    return seeded_counts(db, now)
+
+
+def seeded_counts(db: DemoDB, now: datetime) -> dict[str, int]:
+    counts = {
+        table: db.rows(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"]  # names are ours
+        for table in ("cases", "tasks", "hearings", "profiles", "experts", "analytics_snapshots")
+    }
+    counts["overdue_tasks"] = db.rows(
+        "SELECT COUNT(*) AS n FROM tasks WHERE status <> 'done' AND due_at < :now", {"now": now}
+    )[0]["n"]
+    return counts

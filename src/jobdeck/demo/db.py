@@ -51,8 +51,31 @@ CREATE TABLE IF NOT EXISTS trials (
     expired INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS demo_mail (
     id {serial}, received_at {time} NOT NULL, sender TEXT NOT NULL, recipients TEXT NOT NULL,
-    subject TEXT NOT NULL, body TEXT NOT NULL)
+    subject TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS task_notes (
+    id {serial}, task_id INTEGER NOT NULL, author TEXT NOT NULL, reason TEXT NOT NULL,
+    note TEXT NOT NULL, created_at {time} NOT NULL);
+CREATE TABLE IF NOT EXISTS demo_feedback (
+    id {serial}, author TEXT NOT NULL, role TEXT NOT NULL, topic TEXT NOT NULL,
+    message TEXT NOT NULL, created_at {time} NOT NULL)
 """
+
+# What Data Seeding replaces: the seeded records and what the jobs derived from them. Sent mail
+# and people's feedback are kept (they are a record, not sample data).
+SEEDED_TABLES = (
+    "tenants",
+    "profiles",
+    "cases",
+    "tasks",
+    "hearings",
+    "automation_rules",
+    "automation_logs",
+    "analytics_snapshots",
+    "notifications",
+    "experts",
+    "trials",
+    "task_notes",
+)
 
 
 class DemoDB:
@@ -73,6 +96,23 @@ class DemoDB:
             for statement in ddl.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+
+    def empty_seeded_tables(self) -> None:
+        """Remove every seeded row and restart the ids at 1: the seed refers to rows by id."""
+        with self.transaction() as conn:
+            if self.dialect == "postgres":
+                conn.execute(f"TRUNCATE {', '.join(SEEDED_TABLES)} RESTART IDENTITY")
+                return
+            for table in SEEDED_TABLES:
+                conn.execute(f"DELETE FROM {table}")  # names from SEEDED_TABLES, never input
+            names = ", ".join(f"'{table}'" for table in SEEDED_TABLES)
+            conn.execute(f"DELETE FROM sqlite_sequence WHERE name IN ({names})")
+
+    def server_version(self) -> str:
+        """The database server's version, for the Environment tab."""
+        sql = "SHOW server_version" if self.dialect == "postgres" else "SELECT sqlite_version()"
+        with self.transaction() as conn:
+            return str(conn.execute(sql).fetchone()[0])
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         with self.transaction() as conn:

@@ -19,7 +19,7 @@ from typing import Any
 from jobdeck import accounts
 from jobdeck.accounts import AccessPolicy, Actor
 from jobdeck.demo.app import SMTP_ENV, db, deck, documents, send_claim_verification_email
-from jobdeck.demo.data import seed
+from jobdeck.demo.data import seed, seed_history
 from jobdeck.demo.mail import REFUSED_DOMAIN, DemoMailServer
 from jobdeck.demo.samples import certificate_docx, corrupt_pdf, cv_pdf, encrypted_pdf, sample_upload
 
@@ -42,7 +42,7 @@ class DemoOptions:
 def run_demo(options: DemoOptions) -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-message chatter
     url = _prepare_database(options)
-    passwords = _demo_accounts()
+    passwords = demo_accounts()
     mail = DemoMailServer(db(), deck.clock).start()
     os.environ[SMTP_ENV] = mail.address
     server, server_thread = _start_dashboard(options)
@@ -84,6 +84,7 @@ def _prepare_database(options: DemoOptions) -> str:
     db.cache_clear()
     db().create_tables()
     seed(db(), deck.clock.now())
+    seed_history(db(), deck.clock.now())
     _seed_documents()
     return url
 
@@ -116,7 +117,7 @@ def _reset_server_database(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
-def _demo_accounts() -> dict[str, str]:
+def demo_accounts() -> dict[str, str]:
     """One account per role, with a password made for this run (printed once)."""
     policy, actor = AccessPolicy(), Actor("jobdeck demo", "admin")
     passwords = {}
@@ -153,17 +154,9 @@ def _first_runs() -> None:
 def _start_dashboard(options: DemoOptions) -> tuple[Any, threading.Thread]:
     import uvicorn
 
-    from jobdeck.contrib.documents.web import documents_api, documents_pages
-    from jobdeck.demo.web import mail_router
+    from jobdeck.demo.host import create_host
 
-    app = deck.asgi(
-        extra_routers=[mail_router, documents_pages(documents), documents_api(documents)],
-        extra_nav=[
-            ("documents/search", "Expert search", "search"),
-            ("documents", "Documents", "trigger"),
-            ("demo/mail", "Sent mail", "view"),
-        ],
-    )
+    app = create_host()
     config = uvicorn.Config(
         app,
         host=options.host,
@@ -207,7 +200,9 @@ def _announce(
         "  sign in with (passwords made for this run):",
         *[f"    {email:<26} {password}" for email, password in passwords.items()],
         "",
-        "  admin and partner see the dashboard; the other roles see the no-access page.",
+        "  the litigation desk: Home, Tasks, Analytics and Help for every role; admin and",
+        "  partner: profile icon -> Dev Mode -> Dev Dashboard -> Background Jobs (jobdeck,",
+        f"  mounted at http://{options.host}:{options.port}/dev/jobs/).",
         "",
     ]
     print("\n".join(lines), flush=True)
