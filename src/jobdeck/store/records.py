@@ -63,6 +63,7 @@ class ClaimedJob:
     max_attempts: int
     timeout: float | None
     started_at: datetime  # the store's time at the claim
+    labels_json: str = "{}"  # read for the trace context enqueue may have left there
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,14 @@ def rescued_from_row(row: Row) -> RescuedJob:
 
 def claimed_from_row(row: Row, started_at: datetime) -> ClaimedJob:
     """A claimed job; ``started_at`` is the store's time at the claim, as the dialect has it."""
-    return from_row(ClaimedJob, row, _no_times, args_json=row["args"], started_at=started_at)
+    return from_row(
+        ClaimedJob,
+        row,
+        _no_times,
+        args_json=row["args"],
+        labels_json=row["labels"],
+        started_at=started_at,
+    )
 
 
 def stats_from_row(row: Row, key: str) -> StatsRow:

@@ -35,6 +35,7 @@ class RunningJob:
     thread_ident: int | None = None
     abandoned: bool = False
     future: Future[None] | None = None  # an async task's, on the worker's event loop
+    span: Any = None  # its OpenTelemetry span, when the application traces
     began: float = field(default_factory=time.monotonic)  # just after the claim came back
 
     def elapsed(self) -> float:

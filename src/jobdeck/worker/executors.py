@@ -7,13 +7,16 @@ other jobs even if its thread or coroutine never ends (the watch calls ``expire_
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from jobdeck import tracing
 from jobdeck.errors import PermanentFailure
 from jobdeck.logs import job_context
 from jobdeck.settings import Settings
@@ -145,16 +148,25 @@ class Executors:
                 outcome = self._failure(running, exc)
         self._finish(running, outcome)
 
-    def _job_logs(self, running: RunningJob) -> AbstractContextManager[None]:
-        """Tag the log lines of a running job (the task's own too) with the job and worker."""
+    @contextlib.contextmanager
+    def _job_logs(self, running: RunningJob) -> Iterator[None]:
+        """Tag the log lines of a running job (the task's own too) with the job and worker,
+        and trace it when the application traces (its spans become the job's children)."""
         job = running.job
-        return job_context(
+        with job_context(
             job_id=job.id,
             task=job.task,
             attempt=job.attempt,
             queue=job.queue,
             worker_id=self.worker_id,
-        )
+        ):
+            if not tracing.active(self.settings.tracing):
+                yield
+                return
+            labels = json.loads(job.labels_json)
+            with tracing.process(job.task, job.queue, job.id, job.attempt, labels) as span:
+                running.span = span
+                yield
 
     async def _run_async(self, running: RunningJob) -> None:
         task = running.task
@@ -194,11 +206,18 @@ class Executors:
 
     def _failure(self, running: RunningJob, exc: BaseException) -> Outcome:
         final = isinstance(exc, PermanentFailure)  # the task says retrying cannot help
-        return self._failure_text(running, error_line(exc), format_exception(exc), final)
+        return self._failure_text(running, error_line(exc), format_exception(exc), final, exc)
 
     def _failure_text(
-        self, running: RunningJob, error: str, trace: str | None, final: bool = False
+        self,
+        running: RunningJob,
+        error: str,
+        trace: str | None,
+        final: bool = False,
+        exc: BaseException | None = None,
     ) -> Outcome:
+        if running.span is not None:
+            tracing.record_failure(running.span, error, exc)
         log.warning(
             "job %s (%s) attempt %d failed: %s",
             running.job.id,
