@@ -1,6 +1,6 @@
 """The bench deck: one no-op task, used by the benchmark process and the worker subprocess.
 
-The worker runs it as ``python -m jobdeck.cli worker --app bench.app:deck --database URL``.
+The worker runs it as ``python -m jobdeck worker --app bench.app:deck --database URL``.
 Environment hooks, read when the module is imported (only the bench sets them):
 
 ``JOBDECK_BENCH_SETTINGS``

@@ -1,4 +1,4 @@
-"""What ``python -m jobdeck.cli worker`` imports, and what those imports cost.
+"""What ``python -m jobdeck worker`` imports, and what those imports cost.
 
     .venv/bin/python bench/imports.py [--dialect sqlite|postgres] [--top 20]
 

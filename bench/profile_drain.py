@@ -33,7 +33,7 @@ from bench.workloads import Config, WorkerProcess, queue_noop_jobs
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 # Samples in these frames are start-up, not the drain.
-_STARTUP = ("_find_and_load", "load_app (jobdeck/cli.py")
+_STARTUP = ("_find_and_load", "load_app (jobdeck/cli/context.py")
 # Idle job threads waiting for work, and services sleeping between ticks.
 _IDLE_LEAVES = ("ThreadSlots._loop", "Looper._run", "Completer._next_batch")
 

@@ -135,7 +135,7 @@ def open_targets(args: argparse.Namespace) -> tuple[list[Target], dict[str, str]
 
 
 def worker_modules(target: Target, config: Config) -> dict[str, Any]:
-    """What ``python -m jobdeck.cli worker`` has imported by the end of a short drain."""
+    """What ``python -m jobdeck worker`` has imported by the end of a short drain."""
     with tempfile.NamedTemporaryFile(prefix="jd_bench_modules_", delete=False) as handle:
         path = Path(handle.name)
     try:

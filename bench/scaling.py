@@ -5,7 +5,7 @@
     .venv/bin/python bench/scaling.py --dialect sqlite
 
 Every case runs on a fresh, migrated database: queue ``--jobs`` no-op jobs with
-``enqueue_many``, start K worker processes at once (``python -m jobdeck.cli worker``) and wait
+``enqueue_many``, start K worker processes at once (``python -m jobdeck worker``) and wait
 until nothing is unfinished. jobs/s spans the first attempt's start to the last attempt's
 finish of the queued jobs (store timestamps); wall time runs from spawning the processes.
 The history case first inserts ``--history`` succeeded jobs (with their attempts) spread over

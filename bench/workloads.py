@@ -45,7 +45,7 @@ class BenchError(RuntimeError):
 
 
 class WorkerProcess:
-    """``python -m jobdeck.cli worker --app bench.app:deck`` as a subprocess of the bench."""
+    """``python -m jobdeck worker --app bench.app:deck`` as a subprocess of the bench."""
 
     def __init__(
         self,
@@ -65,7 +65,7 @@ class WorkerProcess:
             sys.executable,
             *python_args,
             "-m",
-            "jobdeck.cli",
+            "jobdeck",
             "worker",
             "--app",
             "bench.app:deck",

@@ -2,7 +2,7 @@
 ``noop`` is a plain ``def`` (run in the worker's thread pool), as in ``bench/app.py``; set
 ``PEERS_JOBDECK_ASYNC=1`` for ``async def`` tasks (run on the event loop).
 
-Worker: ``python -m jobdeck.cli worker --app bench.peers.apps.jobdeck_app:deck --concurrency N``.
+Worker: ``python -m jobdeck worker --app bench.peers.apps.jobdeck_app:deck --concurrency N``.
 """
 
 import os

@@ -34,7 +34,7 @@ class _Jobdeck(System):
         return [
             sys.executable,
             "-m",
-            "jobdeck.cli",
+            "jobdeck",
             "worker",
             "--app",
             "bench.peers.apps.jobdeck_app:deck",
