@@ -5,12 +5,12 @@
 """
 
 from jobdeck._version import __version__
-from jobdeck.alerts.channels import DeliveryError
 from jobdeck.app import JobDeck
 from jobdeck.clock import Clock, ManualClock, SystemClock
 from jobdeck.errors import (
     ArgumentsError,
     ConfigError,
+    DeliveryError,
     InvalidPayload,
     InvalidTransition,
     JobDeckError,

@@ -61,3 +61,7 @@ class MissingExtra(JobDeckError, ImportError):
     def __init__(self, message: str, extra: str) -> None:
         super().__init__(message)
         self.extra = extra
+
+
+class DeliveryError(JobDeckError):
+    """The mail server or webhook endpoint could not be reached or refused the message."""

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from jobdeck.alerts.channels import DeliveryError, EmailSender, SmtpSettings, WebhookSender
-from jobdeck.errors import ConfigError, SerializationError
+from jobdeck.alerts.channels import EmailSender, SmtpSettings, WebhookSender
+from jobdeck.errors import ConfigError, DeliveryError, SerializationError
 from tests.smtp_server import LocalSmtpServer
 
 # --- servers and ports ---------------------------------------------------------------

@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from typing import Literal, TypedDict, get_args
 
-from jobdeck.errors import ConfigError, JobDeckError, SerializationError
+from jobdeck.errors import ConfigError, DeliveryError, SerializationError
 
 Security = Literal["none", "starttls", "ssl"]
 
@@ -58,10 +58,6 @@ _USER_AGENT = "jobdeck"
 class _UrlOptions(TypedDict, total=False):
     sender: str
     timeout: float
-
-
-class DeliveryError(JobDeckError):
-    """The mail server or webhook endpoint could not be reached or refused the message."""
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from jobdeck import accounts
-from jobdeck.alerts.channels import DeliveryError
 from jobdeck.demo.app import db, deck, mailer
+from jobdeck.errors import DeliveryError
 
 
 @deck.periodic(
