@@ -38,12 +38,12 @@ from jobdeck.web.formatting import install_filters
 from jobdeck.web.params import (
     BadParameter,
     Cursor,
-    PageRoute,
     RowId,
     Text,
     TextFilter,
     problem,
 )
+from jobdeck.web.rendering import PageRoute
 
 HERE = Path(__file__).parent
 MAX_FILES = 20
@@ -84,7 +84,7 @@ def _render(
     """The dashboard's page context (base URL, user, CSRF token), with our template folder in
     front of its own so our pages extend its base.html."""
     from jobdeck.web.access import CSRF_COOKIE
-    from jobdeck.web.app import set_cookie
+    from jobdeck.web.rendering import set_cookie
 
     state = request.app.state
     root = request.scope.get("root_path", "").rstrip("/")

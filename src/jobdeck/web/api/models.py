@@ -1,4 +1,4 @@
-"""Response shapes of the REST API (they make /api/openapi.json precise)."""
+"""Request and response shapes of the REST API (they make /api/openapi.json precise)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+# Every route may answer these, each with an ErrorBody.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 503)
+}
 
 
 class JobOut(BaseModel):

@@ -18,8 +18,8 @@ from jobdeck.web.access import (
     client_ip,
     identify,
 )
-from jobdeck.web.app import render, set_cookie
 from jobdeck.web.params import deck_of
+from jobdeck.web.rendering import render, set_cookie
 
 router = APIRouter(include_in_schema=False)
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jobdeck import accounts
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import AuditFilter, AuditRow
-from jobdeck.web.access import Principal, actor_of, needs
-from jobdeck.web.app import render
+from jobdeck.web.access import Admin, LogReader, Principal, actor_of
 from jobdeck.web.params import (
     FormFields,
-    PageRoute,
     day_end,
     day_start,
     deck_of,
@@ -27,14 +25,13 @@ from jobdeck.web.params import (
     parse_instant,
     parse_text,
 )
+from jobdeck.web.rendering import PageRoute, render
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 AUDIT_PAGE = 50
-LogReader = Annotated[Principal, Depends(needs("logs"))]
-Admin = Annotated[Principal, Depends(needs("admin"))]
 
 
 def audit_filter(principal: Principal, params: dict[str, str]) -> tuple[AuditFilter, list[str]]:

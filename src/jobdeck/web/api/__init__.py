@@ -1,0 +1,106 @@
+"""The REST API under /api: the same control layer as the pages, JSON in and out, every error
+as ``{"error": {"code", "message"}}``.
+
+Every handler is synchronous: FastAPI runs it in its threadpool, so a slow store call never
+holds the event loop, which, mounted, is the host application's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from jobdeck.errors import (
+    InvalidTransition,
+    JobDeckError,
+    JobNotFound,
+    SchemaError,
+    StoreUnavailable,
+    UnknownSchedule,
+)
+from jobdeck.web.access import AccessDenied
+from jobdeck.web.api import admin, jobs, schedules
+from jobdeck.web.params import problem
+
+if TYPE_CHECKING:
+    from jobdeck.deck import Deck
+
+ROUTERS = (jobs.router, schedules.router, admin.router)
+
+
+def create_api(deck: Deck, parent: FastAPI) -> FastAPI:
+    """The API app for ``deck``, sharing the dashboard's authorization and access policy."""
+    api = FastAPI(
+        title="jobdeck API", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json"
+    )
+    api.state.deck = deck
+    api.state.authorize = parent.state.authorize
+    api.state.policy = parent.state.policy
+    for router in ROUTERS:
+        api.include_router(router)
+    api.add_exception_handler(AccessDenied, _denied)  # type: ignore[arg-type]
+    api.add_exception_handler(JobDeckError, _jobdeck_error)  # type: ignore[arg-type]
+    api.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    api.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    return api
+
+
+# -- errors: always {"error": {"code", "message"}} ------------------------------------------
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _denied(request: Request, exc: AccessDenied) -> JSONResponse:
+    code = "unauthorized" if exc.status == 401 else "forbidden"
+    return error_response(exc.status, code, str(exc))
+
+
+async def _jobdeck_error(request: Request, exc: JobDeckError) -> JSONResponse:
+    if isinstance(exc, JobNotFound | UnknownSchedule):
+        return error_response(404, "not_found", str(exc))
+    if isinstance(exc, InvalidTransition):
+        return error_response(409, "conflict", str(exc))
+    if isinstance(exc, StoreUnavailable | SchemaError):
+        return error_response(503, "unavailable", str(exc))
+    return error_response(400, "bad_request", str(exc))
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return error_response(422, "invalid", problem(exc))
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """The router's own answers (no such path, wrong method) in the API's shape, keeping
+    their headers: a 405 says in ``Allow`` which methods the path takes."""
+    response = error_response(
+        exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail)
+    )
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path: Starlette's own ``Allow`` names only the
+    first route whose path matched (GET /users, not also POST /users)."""
+    methods: set[str] = set()
+    # The routers' own routes: the app's list holds each included router as one entry.
+    for route in (route for router in ROUTERS for route in router.routes):
+        match, child = route.matches({**request.scope, "method": "__none__"})
+        # A {name:path} that took a slash is not what the schema means by the path: GET
+        # /schedules/{name} is not a method of /schedules/x/run, though it would read "x/run".
+        spans = any("/" in str(value) for value in child.get("path_params", {}).values())
+        if match != Match.NONE and not spans:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)

@@ -1,0 +1,145 @@
+"""How a page answers: a template with what every page needs (base URL, user, CSRF token,
+timings), cookies scoped to the mount, htmx toasts, and the error pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from jobdeck.errors import (
+    JobDeckError,
+    JobNotFound,
+    SchemaError,
+    StoreUnavailable,
+    UnknownSchedule,
+)
+from jobdeck.web.access import CSRF_COOKIE, AccessDenied, csrf_token_for
+from jobdeck.web.params import BadParameter, problem
+
+
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render with what every template needs: the base URL (for mounting), the user, timings."""
+    root = request.scope.get("root_path", "").rstrip("/")
+    context.setdefault("principal", getattr(request.state, "principal", None))
+    context.setdefault("csrf_token", csrf_token_for(request))
+    context.setdefault("builtin_login", request.app.state.authorize is None)
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "base_href": root + "/",
+            "extra_nav": request.app.state.extra_nav,
+            "health_refresh": f"{request.app.state.health_refresh:g}",
+            "live_refresh": f"{request.app.state.live_refresh:g}",
+            "missing_assets": request.app.state.missing_assets,
+            **context,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+    new_cookie = getattr(request.state, "new_csrf_cookie", None)
+    if new_cookie:
+        set_cookie(request, response, CSRF_COOKIE, new_cookie, http_only=True)
+    return response
+
+
+def set_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    http_only: bool = True,
+    max_age: int | None = None,
+) -> None:
+    """Cookies scoped to where the dashboard is mounted; Secure when served over HTTPS."""
+    root = request.scope.get("root_path", "").rstrip("/")
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=root + "/",
+        httponly=http_only,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+async def access_denied_page(request: Request, exc: AccessDenied) -> Response:
+    root = request.scope.get("root_path", "").rstrip("/")
+    if exc.status == 401 and request.app.state.authorize is None:
+        target = f"{root}/login?next={quote(request.url.path)}"
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    if is_htmx(request):
+        return Response(
+            status_code=exc.status, headers={"HX-Trigger": toast_header(str(exc), "error")}
+        )
+    return render(request, "denied.html", status_code=exc.status, message=str(exc))
+
+
+async def error_page(request: Request, exc: JobDeckError) -> Response:
+    status = 404 if isinstance(exc, JobNotFound | UnknownSchedule) else 400
+    if isinstance(exc, StoreUnavailable | SchemaError):
+        status = 503
+    if is_htmx(request):
+        return render(
+            request,
+            "_error.html",
+            status_code=status,
+            message=str(exc),
+            headers={"HX-Reswap": "none", "HX-Trigger": toast_header(str(exc), "error")},
+        )
+    return render(request, "error.html", status_code=status, message=str(exc))
+
+
+def toast_header(message: str, kind: str = "info") -> str:
+    """The ``HX-Trigger`` value that makes the page show ``message`` as a toast."""
+    return json.dumps({"jobdeck:toast": {"message": message, "kind": kind}})
+
+
+class PageRoute(APIRoute):
+    """For the HTML pages: a parameter that fails its type (or a ``BadParameter``) is a 422
+    with the dashboard's one-line error page (a toast, for htmx), not FastAPI's JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                where = problem(exc).removeprefix("query.").removeprefix("path.")
+                return _refusal_page(request, f"Invalid request: {where}")
+            except BadParameter as exc:
+                return _refusal_page(request, str(exc))
+
+        return run
+
+
+def _refusal_page(request: Request, message: str) -> Response:
+    # Rendered on the event loop: a small template, no store call.
+    if is_htmx(request):
+        headers = {"HX-Reswap": "none", "HX-Trigger": toast_header(message, "error")}
+        return render(request, "_error.html", status_code=422, message=message, headers=headers)
+    return render(request, "error.html", status_code=422, message=message)
