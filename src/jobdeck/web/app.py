@@ -15,7 +15,7 @@ from jobdeck.accounts import AccessPolicy
 from jobdeck.errors import JobDeckError
 from jobdeck.web.access import AccessDenied, Authorize
 from jobdeck.web.formatting import install_filters
-from jobdeck.web.rendering import access_denied_page, error_page
+from jobdeck.web.rendering import error_page
 from jobdeck.web.security import DashboardDefences, parse_networks
 
 if TYPE_CHECKING:
@@ -94,6 +94,6 @@ def create_app(
     # (href, label) or (href, label, permission); links show to those with the permission.
     app.state.extra_nav = [(*item, "view")[:3] for item in extra_nav or []]
     app.mount("/api", api.create_api(deck, app))
-    app.add_exception_handler(AccessDenied, access_denied_page)  # type: ignore[arg-type]
-    app.add_exception_handler(JobDeckError, error_page)  # type: ignore[arg-type]
+    app.add_exception_handler(AccessDenied, error_page)
+    app.add_exception_handler(JobDeckError, error_page)
     return app

@@ -14,15 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from jobdeck.errors import (
-    JobDeckError,
-    JobNotFound,
-    SchemaError,
-    StoreUnavailable,
-    UnknownSchedule,
-)
 from jobdeck.web.access import CSRF_COOKIE, AccessDenied, csrf_token_for
-from jobdeck.web.params import BadParameter, problem
+from jobdeck.web.errors import public_error
 
 
 def render(
@@ -84,33 +77,31 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-async def access_denied_page(request: Request, exc: AccessDenied) -> Response:
+async def error_page(request: Request, exc: Exception) -> Response:
+    """The pages' one exception handler, with the status and message of ``public_error``: the
+    error page, or for htmx a toast that leaves the page as it was. Without an identity and
+    with jobdeck's own login, the sign-in page instead."""
     root = request.scope.get("root_path", "").rstrip("/")
-    if exc.status == 401 and request.app.state.authorize is None:
+    if isinstance(exc, AccessDenied) and exc.status == 401 and request.app.state.authorize is None:
         target = f"{root}/login?next={quote(request.url.path)}"
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
+    error = public_error(exc)
+    message = error.message
+    if isinstance(exc, RequestValidationError):  # "query.before: ..." reads as "before: ..."
+        message = "Invalid request: " + message.removeprefix("query.").removeprefix("path.")
+    toast = {"HX-Trigger": toast_header(message, "error")}
+    if isinstance(exc, AccessDenied):
+        if is_htmx(request):
+            return Response(status_code=error.status, headers=toast)
+        return render(request, "denied.html", status_code=error.status, message=message)
     if is_htmx(request):
-        return Response(
-            status_code=exc.status, headers={"HX-Trigger": toast_header(str(exc), "error")}
-        )
-    return render(request, "denied.html", status_code=exc.status, message=str(exc))
-
-
-async def error_page(request: Request, exc: JobDeckError) -> Response:
-    status = 404 if isinstance(exc, JobNotFound | UnknownSchedule) else 400
-    if isinstance(exc, StoreUnavailable | SchemaError):
-        status = 503
-    if is_htmx(request):
+        headers = {"HX-Reswap": "none", **toast}
         return render(
-            request,
-            "_error.html",
-            status_code=status,
-            message=str(exc),
-            headers={"HX-Reswap": "none", "HX-Trigger": toast_header(str(exc), "error")},
+            request, "_error.html", status_code=error.status, message=message, headers=headers
         )
-    return render(request, "error.html", status_code=status, message=str(exc))
+    return render(request, "error.html", status_code=error.status, message=message)
 
 
 def toast_header(message: str, kind: str = "info") -> str:
@@ -119,8 +110,9 @@ def toast_header(message: str, kind: str = "info") -> str:
 
 
 class PageRoute(APIRoute):
-    """For the HTML pages: a parameter that fails its type (or a ``BadParameter``) is a 422
-    with the dashboard's one-line error page (a toast, for htmx), not FastAPI's JSON."""
+    """For the HTML pages: a parameter that fails its type is answered by ``error_page`` (a
+    422 with the one-line error page, a toast for htmx), not with FastAPI's JSON. Only these
+    routes: a host's own routers, mounted beside them, keep FastAPI's answer."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -129,17 +121,7 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
-                where = problem(exc).removeprefix("query.").removeprefix("path.")
-                return _refusal_page(request, f"Invalid request: {where}")
-            except BadParameter as exc:
-                return _refusal_page(request, str(exc))
+                # Rendered on the event loop: a small template, no store call.
+                return await error_page(request, exc)
 
         return run
-
-
-def _refusal_page(request: Request, message: str) -> Response:
-    # Rendered on the event loop: a small template, no store call.
-    if is_htmx(request):
-        headers = {"HX-Reswap": "none", "HX-Trigger": toast_header(message, "error")}
-        return render(request, "_error.html", status_code=422, message=message, headers=headers)
-    return render(request, "error.html", status_code=422, message=message)

@@ -15,17 +15,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from jobdeck.errors import (
-    InvalidTransition,
-    JobDeckError,
-    JobNotFound,
-    SchemaError,
-    StoreUnavailable,
-    UnknownSchedule,
-)
+from jobdeck.errors import JobDeckError
 from jobdeck.web.access import AccessDenied
 from jobdeck.web.api import admin, jobs, schedules
-from jobdeck.web.params import problem
+from jobdeck.web.errors import public_error
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
@@ -43,51 +36,27 @@ def create_api(deck: Deck, parent: FastAPI) -> FastAPI:
     api.state.policy = parent.state.policy
     for router in ROUTERS:
         api.include_router(router)
-    api.add_exception_handler(AccessDenied, _denied)  # type: ignore[arg-type]
-    api.add_exception_handler(JobDeckError, _jobdeck_error)  # type: ignore[arg-type]
-    api.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
-    api.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    for error in (AccessDenied, JobDeckError, RequestValidationError, HTTPException):
+        api.add_exception_handler(error, _error)
     return api
 
 
-# -- errors: always {"error": {"code", "message"}} ------------------------------------------
+# -- errors: always {"error": {"code", "message"}}, status and text from the error table ------
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def _denied(request: Request, exc: AccessDenied) -> JSONResponse:
-    code = "unauthorized" if exc.status == 401 else "forbidden"
-    return error_response(exc.status, code, str(exc))
-
-
-async def _jobdeck_error(request: Request, exc: JobDeckError) -> JSONResponse:
-    if isinstance(exc, JobNotFound | UnknownSchedule):
-        return error_response(404, "not_found", str(exc))
-    if isinstance(exc, InvalidTransition):
-        return error_response(409, "conflict", str(exc))
-    if isinstance(exc, StoreUnavailable | SchemaError):
-        return error_response(503, "unavailable", str(exc))
-    return error_response(400, "bad_request", str(exc))
-
-
-async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-    return error_response(422, "invalid", problem(exc))
-
-
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
-
-
-async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    """The router's own answers (no such path, wrong method) in the API's shape, keeping
-    their headers: a 405 says in ``Allow`` which methods the path takes."""
-    response = error_response(
-        exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail)
-    )
-    response.headers.update(exc.headers or {})
-    if exc.status_code == 405:
-        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+async def _error(request: Request, exc: Exception) -> JSONResponse:
+    """The router's own answers (no such path, wrong method) keep their headers: a 405 says in
+    ``Allow`` which methods the path takes."""
+    error = public_error(exc)
+    response = error_response(error.status, error.code, error.message)
+    if isinstance(exc, HTTPException):
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
 
 

@@ -13,6 +13,7 @@ from jobdeck import accounts
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import AuditFilter, AuditRow
 from jobdeck.web.access import Admin, LogReader, Principal, actor_of
+from jobdeck.web.errors import public_error
 from jobdeck.web.params import (
     FormFields,
     day_end,
@@ -140,7 +141,8 @@ def users_action(request: Request, principal: Admin, form: FormFields) -> Respon
         else:
             raise ConfigError(f"unknown action {action[:40]!r}")
     except ConfigError as exc:
-        return _users(request, None, str(exc), status=400)
+        refusal = public_error(exc)
+        return _users(request, None, refusal.message, status=refusal.status)
     return _users(request, message, None)
 
 
@@ -184,7 +186,8 @@ def tokens_action(request: Request, principal: Admin, form: FormFields) -> Respo
             return _tokens(request, None, "Token revoked.", None)
         raise ConfigError("unknown token action")
     except ConfigError as exc:
-        return _tokens(request, None, None, str(exc), status=400)
+        refusal = public_error(exc)
+        return _tokens(request, None, None, refusal.message, status=refusal.status)
 
 
 def _tokens(
