@@ -20,7 +20,6 @@ from jobdeck.web.api.models import (
     JobOut,
     JobPageOut,
     StatsOut,
-    WorkerOut,
     WorkersOut,
 )
 from jobdeck.web.params import Cursor, Day, Limit, RowId, TextFilter, day_end, day_start, deck_of
@@ -56,15 +55,7 @@ def workers(request: Request, principal: Viewer) -> WorkersOut:
     h = control.worker_health(
         deck.store, deck.clock, deck.settings.heartbeat_interval, deck.settings.expected_workers
     )
-    return WorkersOut(
-        healthy=h.healthy,
-        level=h.level,
-        reason=h.reason,
-        expected_workers=deck.settings.expected_workers,
-        last_heartbeat=h.last_heartbeat,
-        workers=[WorkerOut.of(w) for w in h.workers],
-        lost=[WorkerOut.of(w) for w in h.lost],
-    )
+    return WorkersOut.of(h, expected_workers=deck.settings.expected_workers)
 
 
 @router.get("/jobs", response_model=JobPageOut)

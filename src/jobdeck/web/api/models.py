@@ -1,16 +1,33 @@
-"""Request and response shapes of the REST API (they make /api/openapi.json precise)."""
+"""Request and response shapes of the REST API (they make /api/openapi.json precise).
+
+The response models of records (a job, an attempt, a schedule's status, a user...) are derived
+from the record's dataclass: its fields, in its order, less those the API hides, with only the
+API's differences declared (a type it publishes otherwise, a field it computes). A field added
+to a record is in the API and its schema without a copy here to forget.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+from collections.abc import Collection
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self, get_type_hints
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, StringConstraints, model_validator
 
-from jobdeck.control import Stats
+from jobdeck.control import Health, RunNowResult, Stats
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
-from jobdeck.store.base import AttemptRow, AuditRow, JobRow, TokenRow, UserRow, WorkerInfo
+from jobdeck.store.base import (
+    AttemptRow,
+    AuditRow,
+    JobRow,
+    StatsRow,
+    TokenRow,
+    UserRow,
+    WorkerInfo,
+)
 from jobdeck.web.params import NO_NUL, Name
 
 # The schema says what accounts take (an "@" inside, no spaces; 8 characters or more), so
@@ -20,6 +37,60 @@ from jobdeck.web.params import NO_NUL, Name
 EMAIL = r"^[^ @\x00][^ \x00]*@[^ \x00]*[^ @\x00]$"
 Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=1024, pattern=NO_NUL)]
+
+
+class RecordOut(BaseModel):
+    """A response model whose fields are a record dataclass's, read from a record::
+
+        class UserOut(RecordOut, record=UserRow, hide=("password_hash",)):
+            pass
+
+        UserOut.of(user)
+
+    Declare a field to change its type or default (the declaration wins, in the record's
+    place) or to add one: an added field is read from the record's attribute of that name (a
+    property) or given by ``computed``. Every record field is required, defaults or not: an
+    answer always holds all of them. Models of records nested in a record validate them too.
+    """
+
+    record: ClassVar[type | None] = None
+    hidden: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(
+        cls, record: type | None = None, hide: Collection[str] = (), **kwargs: Any
+    ) -> None:
+        # Runs inside class creation, before pydantic reads the annotations into fields: the
+        # record's fields go first, in its order, then the declared ones (the declarations win).
+        if record is not None:
+            cls.record, cls.hidden = record, frozenset(hide)
+            hints = get_type_hints(record)
+            derived = {f.name: hints[f.name] for f in dataclasses.fields(record)}
+            declared = inspect.get_annotations(cls)
+            kept = {name: hint for name, hint in derived.items() if name not in hide}
+            cls.__annotations__ = {**kept, **declared}
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def of(cls, record: Any, **given: Any) -> Self:
+        """The model of ``record``; ``given`` are values the record does not hold."""
+        return cls.model_validate({**cls._read(record), **given})
+
+    @classmethod
+    def computed(cls, record: Any) -> dict[str, Any]:
+        """Values of the declared fields the record holds under no such name."""
+        return {}
+
+    @classmethod
+    def _read(cls, record: Any) -> dict[str, Any]:
+        held = {name: getattr(record, name) for name in cls.model_fields if hasattr(record, name)}
+        return {**held, **cls.computed(record)}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_record(cls, value: Any) -> Any:
+        if cls.record is not None and isinstance(value, cls.record):
+            return cls._read(value)
+        return value
 
 
 class ErrorDetail(BaseModel):
@@ -36,83 +107,107 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 503)
 }
 
+# -- records -------------------------------------------------------------------------------------
+# No docstrings on the models below: pydantic would publish them as schema descriptions.
 
-class JobOut(BaseModel):
-    id: int
-    task: str
-    queue: str
+
+class JobOut(RecordOut, record=JobRow, hide=("timeout", "lease_expires_at", "tick_at")):
     state: str
-    badge: str
-    attempt: int
-    max_attempts: int
-    priority: int
-    args: dict[str, Any]
-    labels: dict[str, str]
-    enqueued_at: datetime
-    run_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration_ms: int | None
-    worker_id: str | None
-    trigger: str
-    triggered_by: str | None
-    schedule: str | None
-    unique_key: str | None
+    badge: str  # the state's colour class in a UI
     result: Any = None
-    summary: str | None
-    error: str | None
 
     @classmethod
-    def of(cls, job: JobRow) -> JobOut:
-        return cls(
-            id=job.id,
-            task=job.task,
-            queue=job.queue,
-            state=job.state,
-            badge=JobState(job.state).badge,
-            attempt=job.attempt,
-            max_attempts=job.max_attempts,
-            priority=job.priority,
-            args=job.args,
-            labels=job.labels,
-            enqueued_at=job.enqueued_at,
-            run_at=job.run_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            duration_ms=job.duration_ms,
-            worker_id=job.worker_id,
-            trigger=job.trigger,
-            triggered_by=job.triggered_by,
-            schedule=job.schedule,
-            unique_key=job.unique_key,
-            result=job.result,
-            summary=job.summary,
-            error=job.error,
-        )
+    def computed(cls, record: Any) -> dict[str, Any]:
+        return {"badge": JobState(record.state).badge}
 
 
-class AttemptOut(BaseModel):
-    attempt: int
+class AttemptOut(RecordOut, record=AttemptRow, hide=("job_id",)):
     status: str
-    worker_id: str | None
-    started_at: datetime
-    finished_at: datetime | None
-    duration_ms: int | None
-    error: str | None
-    traceback: str | None
+
+
+class WorkerOut(RecordOut, record=WorkerInfo, hide=("version",)):
+    queues: list[str]
+    # clock_offset_ms: the host's clock ahead (+) or behind (-) the database's
+
+
+class WorkersOut(RecordOut, record=Health):
+    workers: list[WorkerOut]
+    lost: list[WorkerOut]  # silent for over three heartbeats without stopping, last hour
+    healthy: bool
+    expected_workers: int
+
+
+class ScheduleOut(
+    RecordOut,
+    record=ScheduleStatus,
+    hide=(
+        "last_duration_ms",
+        "running_job_id",
+        "expected_max_age",
+        "alert_after",
+        "alert_state",
+        "catch_up",
+    ),
+):
+    expected_max_age_seconds: float | None
+    alert_after_seconds: float | None
 
     @classmethod
-    def of(cls, a: AttemptRow) -> AttemptOut:
-        return cls(
-            attempt=a.attempt,
-            status=a.status,
-            worker_id=a.worker_id,
-            started_at=a.started_at,
-            finished_at=a.finished_at,
-            duration_ms=a.duration_ms,
-            error=a.error,
-            traceback=a.traceback,
-        )
+    def computed(cls, record: Any) -> dict[str, Any]:
+        age, alert = record.expected_max_age, record.alert_after
+        return {
+            "expected_max_age_seconds": age.total_seconds() if age else None,
+            "alert_after_seconds": alert.total_seconds() if alert else None,
+        }
+
+
+class RunNowOut(RecordOut, record=RunNowResult, hide=("schedule",)):
+    message: str
+
+    @classmethod
+    def computed(cls, record: Any) -> dict[str, Any]:
+        return {"message": "queued" if record.created else "already queued or running"}
+
+
+class BucketOut(RecordOut, record=StatsRow, hide=("key", "duration_ms")):
+    start: datetime
+
+    @classmethod
+    def computed(cls, record: Any) -> dict[str, Any]:
+        return {"start": datetime.fromisoformat(record.key)}
+
+
+class TaskCountOut(RecordOut, record=StatsRow, hide=("key", "duration_ms")):
+    task: str
+    total: int
+    avg_duration_ms: float | None
+
+    @classmethod
+    def computed(cls, record: Any) -> dict[str, Any]:
+        average = record.duration_ms / record.total if record.total else None
+        return {"task": record.key, "avg_duration_ms": average}
+
+
+class StatsOut(RecordOut, record=Stats, hide=("duration_ms",)):
+    series: list[BucketOut]
+    by_task: list[TaskCountOut]
+    total: int
+    avg_duration_ms: float | None
+
+
+class AuditRowOut(RecordOut, record=AuditRow):
+    pass
+
+
+class UserOut(RecordOut, record=UserRow, hide=("password_hash",)):
+    pass
+
+
+class TokenOut(RecordOut, record=TokenRow):
+    pass
+
+
+# -- pages and other answers ---------------------------------------------------------------------
 
 
 class JobPageOut(BaseModel):
@@ -126,183 +221,13 @@ class JobDetailOut(BaseModel):
     attempts: list[AttemptOut]
 
 
-class BucketOut(BaseModel):
-    start: datetime
-    succeeded: int
-    failed: int
-
-
-class TaskCountOut(BaseModel):
-    task: str
-    total: int
-    succeeded: int
-    failed: int
-    avg_duration_ms: float | None
-
-
-class StatsOut(BaseModel):
-    period: str
-    since: datetime
-    until: datetime
-    bucket_seconds: int
-    total: int
-    succeeded: int
-    failed: int
-    avg_duration_ms: float | None
-    series: list[BucketOut]
-    by_task: list[TaskCountOut]
-
-    @classmethod
-    def of(cls, s: Stats) -> StatsOut:
-        return cls(
-            period=s.period,
-            since=s.since,
-            until=s.until,
-            bucket_seconds=s.bucket_seconds,
-            total=s.total,
-            succeeded=s.succeeded,
-            failed=s.failed,
-            avg_duration_ms=s.avg_duration_ms,
-            series=[
-                BucketOut(
-                    start=datetime.fromisoformat(r.key), succeeded=r.succeeded, failed=r.failed
-                )
-                for r in s.series
-            ],
-            by_task=[
-                TaskCountOut(
-                    task=r.key,
-                    total=r.total,
-                    succeeded=r.succeeded,
-                    failed=r.failed,
-                    avg_duration_ms=r.duration_ms / r.total if r.total else None,
-                )
-                for r in s.by_task
-            ],
-        )
-
-
-class WorkerOut(BaseModel):
-    id: str
-    host: str
-    pid: int
-    queues: list[str]
-    concurrency: int
-    started_at: datetime
-    last_heartbeat: datetime
-    state: str
-    clock_offset_ms: int | None  # the host's clock ahead (+) or behind (-) the database's
-
-    @classmethod
-    def of(cls, w: WorkerInfo) -> WorkerOut:
-        return cls(
-            id=w.id,
-            host=w.host,
-            pid=w.pid,
-            queues=list(w.queues),
-            concurrency=w.concurrency,
-            started_at=w.started_at,
-            last_heartbeat=w.last_heartbeat,
-            state=w.state,
-            clock_offset_ms=w.clock_offset_ms,
-        )
-
-
-class WorkersOut(BaseModel):
-    healthy: bool
-    level: Literal["healthy", "degraded", "unhealthy"]
-    reason: str
-    expected_workers: int
-    last_heartbeat: datetime | None
-    workers: list[WorkerOut]
-    lost: list[WorkerOut]  # silent for over three heartbeats without stopping, last hour
-
-
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded", "unhealthy"]
-
-
-class ScheduleOut(BaseModel):
-    name: str
-    task: str
-    title: str
-    description: str
-    frequency: str
-    timezone: str
-    status: str
-    active: bool
-    paused: bool
-    stale: bool
-    may_be_stuck: bool
-    last_run_at: datetime | None
-    next_run_at: datetime | None
-    last_success_at: datetime | None
-    last_job_id: int | None
-    last_summary: str | None
-    last_error: str | None
-    expected_max_age_seconds: float | None
-    alert_after_seconds: float | None
-
-    @classmethod
-    def of(cls, s: ScheduleStatus) -> ScheduleOut:
-        return cls(
-            name=s.name,
-            task=s.task,
-            title=s.title,
-            description=s.description,
-            frequency=s.frequency,
-            timezone=s.timezone,
-            status=s.status,
-            active=s.active,
-            paused=s.paused,
-            stale=s.stale,
-            may_be_stuck=s.may_be_stuck,
-            last_run_at=s.last_run_at,
-            next_run_at=s.next_run_at,
-            last_success_at=s.last_success_at,
-            last_job_id=s.last_job_id,
-            last_summary=s.last_summary,
-            last_error=s.last_error,
-            expected_max_age_seconds=s.expected_max_age.total_seconds()
-            if s.expected_max_age
-            else None,
-            alert_after_seconds=s.alert_after.total_seconds() if s.alert_after else None,
-        )
 
 
 class ScheduleDetailOut(BaseModel):
     schedule: ScheduleOut
     runs: list[JobOut]
-
-
-class RunNowOut(BaseModel):
-    job_id: int
-    created: bool
-    message: str
-
-
-class AuditRowOut(BaseModel):
-    id: str
-    timestamp: datetime
-    actor: str
-    role: str | None
-    action_type: str
-    target: str | None
-    ip: str | None
-    details: dict[str, Any]
-
-    @classmethod
-    def of(cls, r: AuditRow) -> AuditRowOut:
-        return cls(
-            id=r.id,
-            timestamp=r.timestamp,
-            actor=r.actor,
-            role=r.role,
-            action_type=r.action_type,
-            target=r.target,
-            ip=r.ip,
-            details=r.details,
-        )
 
 
 class AuditPageOut(BaseModel):
@@ -311,26 +236,12 @@ class AuditPageOut(BaseModel):
     next_before_id: str | None
 
 
-class UserOut(BaseModel):
-    id: int
-    email: str
-    name: str
-    role: str
-    active: bool
-    created_at: datetime
-    last_login_at: datetime | None
+class TokenCreatedOut(BaseModel):
+    token: TokenOut
+    secret: str
 
-    @classmethod
-    def of(cls, u: UserRow) -> UserOut:
-        return cls(
-            id=u.id,
-            email=u.email,
-            name=u.name,
-            role=u.role,
-            active=u.active,
-            created_at=u.created_at,
-            last_login_at=u.last_login_at,
-        )
+
+# -- requests ------------------------------------------------------------------------------------
 
 
 class UserIn(BaseModel):
@@ -346,35 +257,6 @@ class UserChange(BaseModel):
     password: Password | None = None
 
 
-class TokenOut(BaseModel):
-    id: int
-    name: str
-    prefix: str
-    role: str
-    created_by: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, t: TokenRow) -> TokenOut:
-        return cls(
-            id=t.id,
-            name=t.name,
-            prefix=t.prefix,
-            role=t.role,
-            created_by=t.created_by,
-            created_at=t.created_at,
-            last_used_at=t.last_used_at,
-            revoked_at=t.revoked_at,
-        )
-
-
 class TokenIn(BaseModel):
     name: Name
     role: Name
-
-
-class TokenCreatedOut(BaseModel):
-    token: TokenOut
-    secret: str

@@ -46,8 +46,7 @@ def run_now(request: Request, name: ScheduleName, principal: Trigger) -> RunNowO
     result = schedule_control.run_now(
         deck_of(request), name, actor_of(request, principal, via="api")
     )
-    message = "queued" if result.created else "already queued or running"
-    return RunNowOut(job_id=result.job_id, created=result.created, message=message)
+    return RunNowOut.of(result)
 
 
 @router.post("/schedules/{name:path}/pause", response_model=ScheduleOut)
