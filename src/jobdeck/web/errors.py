@@ -11,26 +11,17 @@ shown and the real one logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 
-from jobdeck import accounts
-from jobdeck.errors import (
-    ArgumentsError,
-    ConfigError,
-    InvalidPayload,
-    InvalidTransition,
-    JobDeckError,
-    JobNotFound,
-    MissingExtra,
-    SchemaError,
-    SerializationError,
-    StoreUnavailable,
-    UnknownSchedule,
-    UnknownTask,
-)
+from jobdeck import accounts, errors
 from jobdeck.web.access import AccessDenied
 from jobdeck.web.params import BadParameter, problem
 
@@ -65,22 +56,24 @@ class Rule:
 # JobNotFound). ConfigError stays a 400, not a 422: the value had the right shape but broke a
 # rule no schema can hold (a role this deck does not define, an email already taken), and the
 # API's schema test accepts 400 for those while a 422 would mean the schema promised too much.
-ERROR_TABLE: dict[type[Exception], Rule] = {
+ErrorTable = Mapping[type[Exception], Rule]
+
+ERROR_TABLE: ErrorTable = {
     BadParameter: Rule(422, "invalid"),
     RequestValidationError: Rule(422, "invalid"),
-    InvalidPayload: Rule(422, "invalid"),
-    SerializationError: Rule(422, "invalid"),
-    ArgumentsError: Rule(422, "invalid"),
-    ConfigError: Rule(400, "bad_request"),
+    errors.InvalidPayload: Rule(422, "invalid"),
+    errors.SerializationError: Rule(422, "invalid"),
+    errors.ArgumentsError: Rule(422, "invalid"),
+    errors.ConfigError: Rule(400, "bad_request"),
     accounts.LoginRefused: Rule(401, "unauthorized"),
-    JobNotFound: Rule(404, "not_found"),
-    UnknownSchedule: Rule(404, "not_found"),
-    UnknownTask: Rule(404, "not_found"),
-    InvalidTransition: Rule(409, "conflict"),
-    MissingExtra: Rule(501, "not_installed"),
-    StoreUnavailable: Rule(503, "unavailable", STORE_DOWN),
-    SchemaError: Rule(503, "unavailable", SCHEMA_MISMATCH),
-    JobDeckError: Rule(400, "bad_request"),
+    errors.JobNotFound: Rule(404, "not_found"),
+    errors.UnknownSchedule: Rule(404, "not_found"),
+    errors.UnknownTask: Rule(404, "not_found"),
+    errors.InvalidTransition: Rule(409, "conflict"),
+    errors.MissingExtra: Rule(501, "not_installed"),
+    errors.StoreUnavailable: Rule(503, "unavailable", STORE_DOWN),
+    errors.SchemaError: Rule(503, "unavailable", SCHEMA_MISMATCH),
+    errors.JobDeckError: Rule(400, "bad_request"),
 }
 # Exceptions that carry their status (an access check, the router's own answers) get the code
 # of that status.
@@ -95,29 +88,30 @@ _THROTTLED = Rule(429, "too_many_requests")
 _TOO_LONG = Rule(400, "bad_request")
 
 
-def public_error(exc: Exception) -> PublicError:
-    """The status, code and message ``exc`` is answered with, on a page or in the API."""
+def public_error(exc: Exception, table: ErrorTable = ERROR_TABLE) -> PublicError:
+    """The status, code and message ``exc`` is answered with, on a page or in the API;
+    ``table`` is ERROR_TABLE, or that with rows of a contrib's own errors in front."""
     if isinstance(exc, AccessDenied):
         return PublicError(exc.status, CODE_OF_STATUS.get(exc.status, "forbidden"), str(exc))
     if isinstance(exc, HTTPException):
         code = CODE_OF_STATUS.get(exc.status_code, "http_error")
         return PublicError(exc.status_code, code, str(exc.detail))
-    rule = _rule_of(exc)
+    rule = _rule_of(exc, table)
     if rule.fixed_message is not None:
         logger.warning("answered %s: %s", rule.status, exc)
         return PublicError(rule.status, rule.code, rule.fixed_message)
     return PublicError(rule.status, rule.code, _one_line(exc))
 
 
-def _rule_of(exc: Exception) -> Rule:
+def _rule_of(exc: Exception, table: ErrorTable) -> Rule:
     if isinstance(exc, accounts.LoginRefused):
         if exc.retry_after:
             return _THROTTLED
         if str(exc) == accounts.TOO_LONG:  # refused before it was checked: not a wrong password
             return _TOO_LONG
     for cls in type(exc).__mro__:
-        if cls in ERROR_TABLE:
-            return ERROR_TABLE[cls]
+        if cls in table:
+            return table[cls]
     raise TypeError(f"no answer for {type(exc).__name__}: not a JobDeckError")
 
 
@@ -125,3 +119,26 @@ def _one_line(exc: Exception) -> str:
     text = problem(exc) if isinstance(exc, RequestValidationError) else str(exc)
     lines = text.strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+class AnsweringRoute(APIRoute):
+    """A route that answers its own errors of the ``answered`` types, with ``answer``, before
+    the app's exception handlers see them: for routers mounted beside others that answer
+    otherwise (the pages' HTML next to a host's JSON routes, a contrib's JSON among the
+    pages)."""
+
+    answered: ClassVar[tuple[type[Exception], ...]] = ()
+
+    async def answer(self, request: Request, exc: Exception) -> Response:
+        raise NotImplementedError
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except self.answered as exc:
+                return await self.answer(request, exc)
+
+        return run

@@ -4,18 +4,16 @@ timings), cookies scoped to the mount, htmx toasts, and the error pages."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from jobdeck.web.access import CSRF_COOKIE, AccessDenied, csrf_token_for
-from jobdeck.web.errors import public_error
+from jobdeck.web.errors import AnsweringRoute, public_error
 
 
 def render(
@@ -109,19 +107,13 @@ def toast_header(message: str, kind: str = "info") -> str:
     return json.dumps({"jobdeck:toast": {"message": message, "kind": kind}})
 
 
-class PageRoute(APIRoute):
+class PageRoute(AnsweringRoute):
     """For the HTML pages: a parameter that fails its type is answered by ``error_page`` (a
     422 with the one-line error page, a toast for htmx), not with FastAPI's JSON. Only these
     routes: a host's own routers, mounted beside them, keep FastAPI's answer."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+    answered = (RequestValidationError,)
 
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                # Rendered on the event loop: a small template, no store call.
-                return await error_page(request, exc)
-
-        return run
+    async def answer(self, request: Request, exc: Exception) -> Response:
+        # Rendered on the event loop: a small template, no store call.
+        return await error_page(request, exc)

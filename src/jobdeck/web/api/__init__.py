@@ -7,18 +7,19 @@ holds the event loop, which, mounted, is the host application's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.routing import Match
 
 from jobdeck.errors import JobDeckError
 from jobdeck.web.access import AccessDenied
 from jobdeck.web.api import admin, jobs, schedules
-from jobdeck.web.errors import public_error
+from jobdeck.web.errors import ERROR_TABLE, AnsweringRoute, ErrorTable, public_error
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
@@ -44,20 +45,33 @@ def create_api(deck: Deck, parent: FastAPI) -> FastAPI:
 # -- errors: always {"error": {"code", "message"}}, status and text from the error table ------
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def error_response(exc: Exception, table: ErrorTable = ERROR_TABLE) -> JSONResponse:
+    error = public_error(exc, table)
+    body = {"error": {"code": error.code, "message": error.message}}
+    return JSONResponse(body, status_code=error.status)
 
 
 async def _error(request: Request, exc: Exception) -> JSONResponse:
     """The router's own answers (no such path, wrong method) keep their headers: a 405 says in
     ``Allow`` which methods the path takes."""
-    error = public_error(exc)
-    response = error_response(error.status, error.code, error.message)
+    response = error_response(exc)
     if isinstance(exc, HTTPException):
         response.headers.update(exc.headers or {})
         if exc.status_code == 405:
             response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+class ApiRoute(AnsweringRoute):
+    """For JSON routes mounted among the pages rather than under /api (a contrib's API): their
+    errors are answered as /api answers them, by ``table`` (subclass it to add rows for your
+    own errors: ``table = {TooLarge: Rule(413, "too_large"), **ERROR_TABLE}``)."""
+
+    answered = (RequestValidationError, AccessDenied, JobDeckError)
+    table: ClassVar[ErrorTable] = ERROR_TABLE
+
+    async def answer(self, request: Request, exc: Exception) -> Response:
+        return error_response(exc, self.table)
 
 
 def _allowed_methods(request: Request) -> list[str]:
