@@ -10,7 +10,8 @@ from starlette.exceptions import HTTPException
 from jobdeck import accounts
 from jobdeck.errors import ConfigError, InvalidTransition
 from jobdeck.store.base import AuditFilter
-from jobdeck.web.access import Admin, LogReader, actor_of
+from jobdeck.web.access import Admin, LogReader
+from jobdeck.web.account_actions import AccountActions
 from jobdeck.web.api.models import (
     ERROR_RESPONSES,
     AuditPageOut,
@@ -36,7 +37,7 @@ from jobdeck.web.params import (
 )
 
 if TYPE_CHECKING:
-    from jobdeck.deck import Deck
+    pass
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -78,40 +79,28 @@ def audit(
 
 @router.get("/users", response_model=list[UserOut])
 def users(request: Request, principal: Admin) -> list[UserOut]:
-    return [UserOut.of(u) for u in deck_of(request).store.list_users()]
+    return [UserOut.of(u) for u in AccountActions.of(request, principal).users()]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def add_user(request: Request, body: UserIn, principal: Admin) -> UserOut:
-    deck = deck_of(request)
-    user = accounts.add_user(
-        deck.store,
-        deck.clock,
-        request.app.state.policy,
-        actor_of(request, principal),
-        body.email,
-        body.password,
-        body.role,
-        body.name,
-    )
-    return UserOut.of(user)
+    actions = AccountActions.of(request, principal)
+    return UserOut.of(actions.add_user(body.email, body.password, body.role, body.name))
 
 
 @router.patch("/users/{email}", response_model=UserOut)
 def change_user(
     request: Request, email: Annotated[Email, Path()], body: UserChange, principal: Admin
 ) -> UserOut:
-    deck, actor = deck_of(request), actor_of(request, principal)
-    _known_user(deck, email)
+    actions = AccountActions.of(request, principal)
+    _known_user(actions, email)
     user = None
     if body.role is not None:
-        user = accounts.set_role(
-            deck.store, deck.clock, request.app.state.policy, actor, email, body.role
-        )
+        user = actions.set_role(email, body.role)
     if body.active is not None:
-        user = accounts.set_active(deck.store, deck.clock, actor, email, body.active)
+        user = actions.set_active(email, body.active)
     if body.password is not None:
-        user = accounts.reset_password(deck.store, deck.clock, actor, email, body.password)
+        user = actions.reset_password(email, body.password)
     if user is None:
         raise ConfigError("give at least one of role, active, password")
     return UserOut.of(user)
@@ -119,39 +108,31 @@ def change_user(
 
 @router.get("/tokens", response_model=list[TokenOut])
 def tokens(request: Request, principal: Admin) -> list[TokenOut]:
-    return [TokenOut.of(t) for t in deck_of(request).store.list_tokens()]
+    return [TokenOut.of(t) for t in AccountActions.of(request, principal).tokens()]
 
 
 @router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
 def create_token(request: Request, body: TokenIn, principal: Admin) -> TokenCreatedOut:
     """The secret is in this answer only; it is stored as a digest."""
-    deck = deck_of(request)
-    secret, token = accounts.create_token(
-        deck.store,
-        deck.clock,
-        request.app.state.policy,
-        actor_of(request, principal),
-        body.name,
-        body.role,
-    )
+    secret, token = AccountActions.of(request, principal).create_token(body.name, body.role)
     return TokenCreatedOut(token=TokenOut.of(token), secret=secret)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(request: Request, token_id: RowId, principal: Admin) -> None:
-    deck = deck_of(request)
-    token = next((t for t in deck.store.list_tokens() if t.id == token_id), None)
+    actions = AccountActions.of(request, principal)
+    token = next((t for t in actions.tokens() if t.id == token_id), None)
     if token is None:
         raise HTTPException(404, f"no token with id {token_id}")
     if token.revoked_at is not None:
         raise InvalidTransition(f"token {token_id} is already revoked")
-    accounts.revoke_token(deck.store, deck.clock, actor_of(request, principal), token_id)
+    actions.revoke_token(token_id)
 
 
-def _known_user(deck: Deck, email: str) -> None:
+def _known_user(actions: AccountActions, email: str) -> None:
     """A 404 for an address no user has (accounts' own refusal is a 400, as for a form)."""
     try:
-        user = deck.store.find_user(accounts.normalise_email(email))
+        user = actions.store.find_user(accounts.normalise_email(email))
     except ConfigError:  # not even an email address
         user = None
     if user is None:
