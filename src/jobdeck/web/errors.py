@@ -52,12 +52,12 @@ class Rule:
     fixed_message: str | None = None  # said instead of the exception's own text
 
 
+ErrorTable = Mapping[type[Exception], Rule]
+
 # Found by the exception's class or its nearest listed base (DocumentNotFound is a
 # JobNotFound). ConfigError stays a 400, not a 422: the value had the right shape but broke a
 # rule no schema can hold (a role this deck does not define, an email already taken), and the
 # API's schema test accepts 400 for those while a 422 would mean the schema promised too much.
-ErrorTable = Mapping[type[Exception], Rule]
-
 ERROR_TABLE: ErrorTable = {
     BadParameter: Rule(422, "invalid"),
     RequestValidationError: Rule(422, "invalid"),
@@ -90,7 +90,7 @@ _TOO_LONG = Rule(400, "bad_request")
 
 def public_error(exc: Exception, table: ErrorTable = ERROR_TABLE) -> PublicError:
     """The status, code and message ``exc`` is answered with, on a page or in the API;
-    ``table`` is ERROR_TABLE, or that with rows of a contrib's own errors in front."""
+    ``table`` is ERROR_TABLE, or ERROR_TABLE with rows added for a contrib's own errors."""
     if isinstance(exc, AccessDenied):
         return PublicError(exc.status, CODE_OF_STATUS.get(exc.status, "forbidden"), str(exc))
     if isinstance(exc, HTTPException):
