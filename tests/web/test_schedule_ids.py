@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from jobdeck import JobDeck
 from jobdeck.web import PERMISSIONS, Principal
-from jobdeck.web.schedule_pages import schedule_dom_id, schedule_path
+from jobdeck.web.pages.schedules import schedule_dom_id, schedule_path
 from jobdeck.worker.scheduler import Scheduler
 
 NAMES = [

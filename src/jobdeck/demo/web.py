@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from jobdeck.demo.app import db
 from jobdeck.demo.mail import recent_mail
 from jobdeck.web.access import Principal, needs
-from jobdeck.web.app import render
+from jobdeck.web.rendering import render
 
 mail_router = APIRouter(include_in_schema=False)
 

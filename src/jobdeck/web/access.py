@@ -7,7 +7,9 @@ import inspect
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -136,6 +138,14 @@ def needs(permission: str) -> Callable[[Request], Awaitable[Principal]]:
 
     dependency.__name__ = f"needs_{permission}"
     return dependency
+
+
+# What a route asks for, as its parameter's type: ``def page(request, principal: Viewer)``.
+Viewer = Annotated[Principal, Depends(needs("view"))]
+LogReader = Annotated[Principal, Depends(needs("logs"))]
+Trigger = Annotated[Principal, Depends(needs("trigger"))]
+Operator = Annotated[Principal, Depends(needs("operate"))]
+Admin = Annotated[Principal, Depends(needs("admin"))]
 
 
 def _refusal(principal: Principal, permission: str) -> str:

@@ -1,27 +1,21 @@
-"""The dashboard's ASGI app: pages (and later the REST API), mountable under any path."""
+"""The dashboard's app factory: the pages, the REST API under /api and the static files, as one
+ASGI app mountable under any path."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from jobdeck.accounts import AccessPolicy
-from jobdeck.errors import (
-    JobDeckError,
-    JobNotFound,
-    SchemaError,
-    StoreUnavailable,
-    UnknownSchedule,
-)
-from jobdeck.web.access import CSRF_COOKIE, AccessDenied, Authorize, csrf_token_for
+from jobdeck.errors import JobDeckError
+from jobdeck.web.access import AccessDenied, Authorize
 from jobdeck.web.formatting import install_filters
+from jobdeck.web.rendering import error_page
 from jobdeck.web.security import DashboardDefences, parse_networks
 
 if TYPE_CHECKING:
@@ -63,7 +57,8 @@ def create_app(
     Without ``authorize`` people sign in with jobdeck's own users (``jobdeck users add``);
     with it, ``authorize(request)`` maps your app's logged-in user to a Principal.
     """
-    from jobdeck.web import admin_pages, api, auth_pages, job_pages, metrics_pages, schedule_pages
+    from jobdeck.web import api
+    from jobdeck.web.pages import admin, auth, jobs, metrics, schedules
 
     app = FastAPI(title="jobdeck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.deck = deck
@@ -89,110 +84,16 @@ def create_app(
     install_filters(templates.env)
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(auth_pages.router)
-    app.include_router(job_pages.router)
-    app.include_router(schedule_pages.router)
-    app.include_router(admin_pages.router)
-    app.include_router(metrics_pages.router)
+    app.include_router(auth.router)
+    app.include_router(jobs.router)
+    app.include_router(schedules.router)
+    app.include_router(admin.router)
+    app.include_router(metrics.router)
     for router in extra_routers or []:
         app.include_router(router)
     # (href, label) or (href, label, permission); links show to those with the permission.
     app.state.extra_nav = [(*item, "view")[:3] for item in extra_nav or []]
     app.mount("/api", api.create_api(deck, app))
-    app.add_exception_handler(AccessDenied, _access_denied)  # type: ignore[arg-type]
-    app.add_exception_handler(JobDeckError, _jobdeck_error)  # type: ignore[arg-type]
+    app.add_exception_handler(AccessDenied, error_page)
+    app.add_exception_handler(JobDeckError, error_page)
     return app
-
-
-def render(
-    request: Request,
-    template: str,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-    **context: Any,
-) -> HTMLResponse:
-    """Render with what every template needs: the base URL (for mounting), the user, timings."""
-    root = request.scope.get("root_path", "").rstrip("/")
-    context.setdefault("principal", getattr(request.state, "principal", None))
-    context.setdefault("csrf_token", csrf_token_for(request))
-    context.setdefault("builtin_login", request.app.state.authorize is None)
-    templates: Jinja2Templates = request.app.state.templates
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "base_href": root + "/",
-            "extra_nav": request.app.state.extra_nav,
-            "health_refresh": f"{request.app.state.health_refresh:g}",
-            "live_refresh": f"{request.app.state.live_refresh:g}",
-            "missing_assets": request.app.state.missing_assets,
-            **context,
-        },
-        status_code=status_code,
-        headers=headers,
-    )
-    new_cookie = getattr(request.state, "new_csrf_cookie", None)
-    if new_cookie:
-        set_cookie(request, response, CSRF_COOKIE, new_cookie, http_only=True)
-    return response
-
-
-def set_cookie(
-    request: Request,
-    response: Response,
-    name: str,
-    value: str,
-    *,
-    http_only: bool = True,
-    max_age: int | None = None,
-) -> None:
-    """Cookies scoped to where the dashboard is mounted; Secure when served over HTTPS."""
-    root = request.scope.get("root_path", "").rstrip("/")
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path=root + "/",
-        httponly=http_only,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-
-
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-async def _access_denied(request: Request, exc: AccessDenied) -> Response:
-    root = request.scope.get("root_path", "").rstrip("/")
-    if exc.status == 401 and request.app.state.authorize is None:
-        target = f"{root}/login?next={quote(request.url.path)}"
-        if is_htmx(request):
-            return Response(status_code=401, headers={"HX-Redirect": target})
-        return RedirectResponse(target, status_code=303)
-    if is_htmx(request):
-        return Response(
-            status_code=exc.status, headers={"HX-Trigger": toast_header(str(exc), "error")}
-        )
-    return render(request, "denied.html", status_code=exc.status, message=str(exc))
-
-
-async def _jobdeck_error(request: Request, exc: JobDeckError) -> Response:
-    status = 404 if isinstance(exc, JobNotFound | UnknownSchedule) else 400
-    if isinstance(exc, StoreUnavailable | SchemaError):
-        status = 503
-    if is_htmx(request):
-        return render(
-            request,
-            "_error.html",
-            status_code=status,
-            message=str(exc),
-            headers={"HX-Reswap": "none", "HX-Trigger": toast_header(str(exc), "error")},
-        )
-    return render(request, "error.html", status_code=status, message=str(exc))
-
-
-def toast_header(message: str, kind: str = "info") -> str:
-    import json
-
-    return json.dumps({"jobdeck:toast": {"message": message, "kind": kind}})

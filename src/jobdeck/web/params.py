@@ -1,19 +1,18 @@
 """Request parameters shared by the pages and the APIs: each kind of value (an id, a name, a
 filter text, a day, an instant) is parsed by one type here, so a bad value is refused the same
-way everywhere (422 in the APIs, a 400 page or a one-line notice on the pages) and never
+way everywhere (422 in the APIs, a 422 page or a one-line notice on the pages) and never
 reaches the database."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from annotated_types import Ge, Le
 from fastapi import Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -22,7 +21,6 @@ from pydantic import (
     ValidationError,
 )
 from starlette.requests import Request
-from starlette.responses import Response
 
 from jobdeck.errors import JobDeckError
 
@@ -103,6 +101,7 @@ Cursor = Annotated[Id | None, Query()]
 # a slash (sent as %2F, which the server decodes) still reaches the handler.
 ScheduleName = Annotated[Name, Path()]
 TextFilter = Annotated[Text | None, Query()]
+Limit = Annotated[int, Query(ge=1, le=200)]  # how many rows one page of an API list holds
 
 
 # The same types, for values read by hand (a page's lenient filters): ValueError if bad.
@@ -135,35 +134,6 @@ def problem(exc: ValidationError | RequestValidationError) -> str:
 
 class BadParameter(JobDeckError, ValueError):
     """A request parameter is not what its route takes: a 422, never a 500."""
-
-
-class PageRoute(APIRoute):
-    """For the HTML pages: a parameter that fails its type (or a ``BadParameter``) is a 422
-    with the dashboard's one-line error page (a toast, for htmx), not FastAPI's JSON."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                where = problem(exc).removeprefix("query.").removeprefix("path.")
-                return _refusal_page(request, f"Invalid request: {where}")
-            except BadParameter as exc:
-                return _refusal_page(request, str(exc))
-
-        return run
-
-
-def _refusal_page(request: Request, message: str) -> Response:
-    # Rendered on the event loop: a small template, no store call.
-    from jobdeck.web.app import is_htmx, render, toast_header
-
-    if is_htmx(request):
-        headers = {"HX-Reswap": "none", "HX-Trigger": toast_header(message, "error")}
-        return render(request, "_error.html", status_code=422, message=message, headers=headers)
-    return render(request, "error.html", status_code=422, message=message)
 
 
 async def form_fields(request: Request) -> dict[str, str]:

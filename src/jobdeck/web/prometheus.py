@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -53,6 +53,65 @@ class StoreErrors:
             return dict(self.by_section)
 
 
+# Every family /metrics serves, by name: what it says and its labels (none: one sample).
+FAMILIES: dict[str, tuple[str, list[str] | None]] = {
+    "jobdeck_jobs": (
+        "Unfinished jobs by queue and state (finished ones: jobdeck_job_attempts_total)",
+        ["queue", "state"],
+    ),
+    "jobdeck_queue_oldest_wait_seconds": (
+        "How long the oldest available job of each queue has been due (0 when none)",
+        ["queue"],
+    ),
+    "jobdeck_job_attempts": (
+        "Finished attempts by task and outcome, from the rollups (failed includes retried "
+        "and lost attempts)",
+        ["task", "outcome"],
+    ),
+    "jobdeck_job_duration_seconds": (
+        "Run time of finished attempts by task, from the rollups (count and sum only)",
+        ["task"],
+    ),
+    "jobdeck_workers": (
+        "Workers heartbeating (alive) and silent without having stopped in the last hour (lost)",
+        ["status"],
+    ),
+    "jobdeck_workers_expected": ("The expected_workers setting (0: any number is healthy)", None),
+    "jobdeck_worker_slots": ("Concurrency summed over the alive workers", None),
+    "jobdeck_worker_last_heartbeat_timestamp_seconds": (
+        "When the newest worker heartbeat was written",
+        None,
+    ),
+    "jobdeck_schedule_stale": (
+        "1 when a schedule's last success is older than its alert_after",
+        ["schedule"],
+    ),
+    "jobdeck_schedule_last_success_timestamp_seconds": (
+        "When each schedule last succeeded (absent: never)",
+        ["schedule"],
+    ),
+    "jobdeck_schedule_paused": ("1 while a schedule is paused", ["schedule"]),
+    "jobdeck_store_up": ("1 when every store read of this scrape worked, else 0", None),
+    "jobdeck_store_errors": (
+        "Store reads that failed in this dashboard process, by scrape section",
+        ["section"],
+    ),
+    "jobdeck_scrape_duration_seconds": ("How long reading these metrics from the store took", None),
+}
+Family = TypeVar("Family", GaugeMetricFamily, CounterMetricFamily, SummaryMetricFamily)
+
+
+def labelled(kind: type[Family], name: str) -> Family:
+    """An empty family of ``FAMILIES``, for samples by label."""
+    documentation, labels = FAMILIES[name]
+    return kind(name, documentation, labels=labels)
+
+
+def gauge(name: str, value: float) -> GaugeMetricFamily:
+    """A one-sample gauge of ``FAMILIES``."""
+    return GaugeMetricFamily(name, FAMILIES[name][0], value)
+
+
 class JobDeckCollector:
     """Every jobdeck metric, read on ``collect()``. Register it in your own registry too:
     ``REGISTRY.register(JobDeckCollector(deck))``."""
@@ -82,35 +141,17 @@ class JobDeckCollector:
                 up = 0
                 continue
             yield from families
-        yield GaugeMetricFamily(
-            "jobdeck_store_up", "1 when every store read of this scrape worked, else 0", up
-        )
-        errors = CounterMetricFamily(
-            "jobdeck_store_errors",
-            "Store reads that failed in this dashboard process, by scrape section",
-            labels=["section"],
-        )
+        yield gauge("jobdeck_store_up", up)
+        errors = labelled(CounterMetricFamily, "jobdeck_store_errors")
         counts = self.errors.snapshot()
         for section in self.SECTIONS:
             errors.add_metric([section], counts.get(section, 0))
         yield errors
-        yield GaugeMetricFamily(
-            "jobdeck_scrape_duration_seconds",
-            "How long reading these metrics from the store took",
-            time.perf_counter() - started,
-        )
+        yield gauge("jobdeck_scrape_duration_seconds", time.perf_counter() - started)
 
     def _jobs(self, now: datetime) -> Iterator[Metric]:
-        jobs = GaugeMetricFamily(
-            "jobdeck_jobs",
-            "Unfinished jobs by queue and state (finished ones: jobdeck_job_attempts_total)",
-            labels=["queue", "state"],
-        )
-        waited = GaugeMetricFamily(
-            "jobdeck_queue_oldest_wait_seconds",
-            "How long the oldest available job of each queue has been due (0 when none)",
-            labels=["queue"],
-        )
+        jobs = labelled(GaugeMetricFamily, "jobdeck_jobs")
+        waited = labelled(GaugeMetricFamily, "jobdeck_queue_oldest_wait_seconds")
         for backlog in queue_backlogs(self.deck, now):
             for state, count in backlog.counts.items():
                 jobs.add_metric([backlog.queue, str(state)], count)
@@ -120,17 +161,8 @@ class JobDeckCollector:
         yield waited
 
     def _attempts(self, now: datetime) -> Iterator[Metric]:
-        attempts = CounterMetricFamily(
-            "jobdeck_job_attempts",
-            "Finished attempts by task and outcome, from the rollups (failed includes retried "
-            "and lost attempts)",
-            labels=["task", "outcome"],
-        )
-        durations = SummaryMetricFamily(
-            "jobdeck_job_duration_seconds",
-            "Run time of finished attempts by task, from the rollups (count and sum only)",
-            labels=["task"],
-        )
+        attempts = labelled(CounterMetricFamily, "jobdeck_job_attempts")
+        durations = labelled(SummaryMetricFamily, "jobdeck_job_duration_seconds")
         # The current minute's rollup row is still growing: read up to a day ahead, so a
         # worker whose clock runs ahead of this one is counted too.
         for row in self.deck.store.stats_by_task(_BEGINNING, now + timedelta(days=1)):
@@ -147,46 +179,21 @@ class JobDeckCollector:
         )
         if health.reason.startswith("database unreachable"):
             raise JobDeckError(health.reason)  # worker_health reports it; count it as one
-        workers = GaugeMetricFamily(
-            "jobdeck_workers",
-            "Workers heartbeating (alive) and silent without having stopped in the last hour "
-            "(lost)",
-            labels=["status"],
-        )
+        workers = labelled(GaugeMetricFamily, "jobdeck_workers")
         workers.add_metric(["alive"], len(health.workers))
         workers.add_metric(["lost"], len(health.lost))
         yield workers
-        yield GaugeMetricFamily(
-            "jobdeck_workers_expected",
-            "The expected_workers setting (0: any number is healthy)",
-            settings.expected_workers,
-        )
-        yield GaugeMetricFamily(
-            "jobdeck_worker_slots",
-            "Concurrency summed over the alive workers",
-            sum(w.concurrency for w in health.workers),
-        )
+        yield gauge("jobdeck_workers_expected", settings.expected_workers)
+        yield gauge("jobdeck_worker_slots", sum(w.concurrency for w in health.workers))
         if health.last_heartbeat is not None:
-            yield GaugeMetricFamily(
-                "jobdeck_worker_last_heartbeat_timestamp_seconds",
-                "When the newest worker heartbeat was written",
-                health.last_heartbeat.timestamp(),
+            yield gauge(
+                "jobdeck_worker_last_heartbeat_timestamp_seconds", health.last_heartbeat.timestamp()
             )
 
     def _schedules(self, now: datetime) -> Iterator[Metric]:
-        stale = GaugeMetricFamily(
-            "jobdeck_schedule_stale",
-            "1 when a schedule's last success is older than its alert_after",
-            labels=["schedule"],
-        )
-        success = GaugeMetricFamily(
-            "jobdeck_schedule_last_success_timestamp_seconds",
-            "When each schedule last succeeded (absent: never)",
-            labels=["schedule"],
-        )
-        paused = GaugeMetricFamily(
-            "jobdeck_schedule_paused", "1 while a schedule is paused", labels=["schedule"]
-        )
+        stale = labelled(GaugeMetricFamily, "jobdeck_schedule_stale")
+        success = labelled(GaugeMetricFamily, "jobdeck_schedule_last_success_timestamp_seconds")
+        paused = labelled(GaugeMetricFamily, "jobdeck_schedule_paused")
         for status in schedule_control.schedule_statuses(self.deck):
             if not status.active:
                 continue

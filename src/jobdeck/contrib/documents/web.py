@@ -14,36 +14,33 @@ Searching needs the ``search`` permission (attorneys have only that one); upload
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from jobdeck import accounts
-from jobdeck.contrib.documents.pipeline import DocumentNotFound, Documents, DocumentTooLarge
+from jobdeck.contrib.documents.pipeline import Documents, DocumentTooLarge
 from jobdeck.contrib.documents.repository import STATUSES, DocumentRecord
 from jobdeck.contrib.documents.storage import describe_size
-from jobdeck.errors import InvalidTransition, JobDeckError, SchemaError, StoreUnavailable
-from jobdeck.web.access import AccessDenied, Principal, actor_of, csrf_token_for, needs
+from jobdeck.web.access import Principal, actor_of, csrf_token_for, needs
+from jobdeck.web.api import ApiRoute
+from jobdeck.web.errors import ERROR_TABLE, Rule
 from jobdeck.web.formatting import install_filters
 from jobdeck.web.params import (
     BadParameter,
     Cursor,
-    PageRoute,
     RowId,
     Text,
     TextFilter,
-    problem,
 )
+from jobdeck.web.rendering import PageRoute
 
 HERE = Path(__file__).parent
 MAX_FILES = 20
@@ -84,7 +81,7 @@ def _render(
     """The dashboard's page context (base URL, user, CSRF token), with our template folder in
     front of its own so our pages extend its base.html."""
     from jobdeck.web.access import CSRF_COOKIE
-    from jobdeck.web.app import set_cookie
+    from jobdeck.web.rendering import set_cookie
 
     state = request.app.state
     root = request.scope.get("root_path", "").rstrip("/")
@@ -278,39 +275,12 @@ def _redirect(request: Request, path: str, **params: str) -> RedirectResponse:
 # -- JSON -----------------------------------------------------------------------------------------
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+class _JsonErrors(ApiRoute):
+    """Errors as the REST API answers them, wherever the router is mounted (the dashboard's
+    own handlers would answer with HTML pages or a login redirect), uploads over the limit
+    included."""
 
-
-class _JsonErrors(APIRoute):
-    """Errors as the REST API's JSON body, wherever the router is mounted (the dashboard's
-    own handlers would answer with HTML pages or a login redirect)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                return _error(422, "invalid", problem(exc))
-            except BadParameter as exc:
-                return _error(422, "invalid", str(exc))
-            except AccessDenied as exc:
-                code = "unauthorized" if exc.status == 401 else "forbidden"
-                return _error(exc.status, code, str(exc))
-            except DocumentNotFound as exc:
-                return _error(404, "not_found", str(exc))
-            except DocumentTooLarge as exc:
-                return _error(413, "too_large", str(exc))
-            except InvalidTransition as exc:
-                return _error(409, "conflict", str(exc))
-            except (StoreUnavailable, SchemaError) as exc:
-                return _error(503, "unavailable", str(exc))
-            except JobDeckError as exc:
-                return _error(400, "bad_request", str(exc))
-
-        return run
+    table = {DocumentTooLarge: Rule(413, "too_large"), **ERROR_TABLE}
 
 
 def documents_api(

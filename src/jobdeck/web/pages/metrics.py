@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from jobdeck.errors import MissingExtra
 from jobdeck.extras import require_extra
 from jobdeck.web.access import AccessDenied, Principal, needs
+from jobdeck.web.errors import public_error
 from jobdeck.web.params import deck_of
 
 router = APIRouter()
@@ -40,7 +41,8 @@ def metrics(request: Request, principal: Annotated[Principal, Depends(scraper)])
     try:
         require_extra("metrics", "the /metrics endpoint")
     except MissingExtra as exc:
-        return PlainTextResponse(f"{exc}\n", status_code=501)
+        missing = public_error(exc)
+        return PlainTextResponse(f"{missing.message}\n", status_code=missing.status)
     from jobdeck.web import prometheus as jobdeck_metrics
 
     app_state = request.app.state

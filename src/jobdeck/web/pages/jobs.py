@@ -16,11 +16,9 @@ from jobdeck import control
 from jobdeck.errors import JobDeckError, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
-from jobdeck.web.access import Principal, actor_of, needs, require
-from jobdeck.web.app import render, toast_header
+from jobdeck.web.access import Operator, Principal, Viewer, actor_of, require
 from jobdeck.web.params import (
     MAX_TEXT,
-    PageRoute,
     RowId,
     day_end,
     day_start,
@@ -30,13 +28,12 @@ from jobdeck.web.params import (
     parse_id,
     parse_text,
 )
+from jobdeck.web.rendering import PageRoute, render, toast_header
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
-Viewer = Annotated[Principal, Depends(needs("view"))]
-Operator = Annotated[Principal, Depends(needs("operate"))]
 
 
 STATUS_CHOICES = ("all", "success", "failed", "running", "pending", "cancelled")

@@ -18,8 +18,9 @@ from jobdeck.web.access import (
     client_ip,
     identify,
 )
-from jobdeck.web.app import render, set_cookie
+from jobdeck.web.errors import public_error
 from jobdeck.web.params import deck_of
+from jobdeck.web.rendering import render, set_cookie
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,10 +62,8 @@ async def login(request: Request) -> Response:
             request.headers.get("user-agent"),
         )
     except accounts.LoginRefused as exc:
-        status = 429 if exc.retry_after else 401
-        if exc.args[0] == accounts.TOO_LONG:
-            status = 400
-        response = await _form(request, email=email, error=str(exc), status=status)
+        refusal = public_error(exc)  # 401, or 429 when throttled, 400 when too long to check
+        response = await _form(request, email=email, error=refusal.message, status=refusal.status)
         if exc.retry_after:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from jobdeck import accounts
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import AuditFilter, AuditRow
-from jobdeck.web.access import Principal, actor_of, needs
-from jobdeck.web.app import render
+from jobdeck.web.access import Admin, LogReader, Principal
+from jobdeck.web.account_actions import AccountActions
+from jobdeck.web.errors import PublicError, public_error
 from jobdeck.web.params import (
     FormFields,
-    PageRoute,
     day_end,
     day_start,
     deck_of,
@@ -27,14 +26,13 @@ from jobdeck.web.params import (
     parse_instant,
     parse_text,
 )
+from jobdeck.web.rendering import PageRoute, render
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 AUDIT_PAGE = 50
-LogReader = Annotated[Principal, Depends(needs("logs"))]
-Admin = Annotated[Principal, Depends(needs("admin"))]
 
 
 def audit_filter(principal: Principal, params: dict[str, str]) -> tuple[AuditFilter, list[str]]:
@@ -108,100 +106,78 @@ def audit_page(request: Request, principal: LogReader) -> Response:
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, principal: Admin) -> Response:
-    return _users(request, None, None)
+@router.get("/admin/tokens", response_class=HTMLResponse)
+def admin_page(request: Request, principal: Admin) -> Response:
+    """The users or the tokens page, by the last part of the path."""
+    page = request.url.path.rsplit("/", 1)[-1]
+    return _admin_page(request, page, AccountActions.of(request, principal))
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
 def users_action(request: Request, principal: Admin, form: FormFields) -> Response:
-    deck = deck_of(request)
-    policy = request.app.state.policy
-    actor = actor_of(request, principal)
+    actions = AccountActions.of(request, principal)
     action, email = form.get("action", ""), form.get("email", "")
+    password, role = form.get("password", ""), form.get("role", "")
     try:
         if action == "add":
-            accounts.add_user(
-                deck.store,
-                deck.clock,
-                policy,
-                actor,
-                email,
-                form.get("password", ""),
-                form.get("role", ""),
-                form.get("name"),
-            )
+            actions.add_user(email, password, role, form.get("name"))
             message = f"User {email} added."
         elif action == "set_role":
-            accounts.set_role(deck.store, deck.clock, policy, actor, email, form.get("role", ""))
-            message = f"{email} is now {form.get('role')}."
+            actions.set_role(email, role)
+            message = f"{email} is now {role}."
         elif action in ("disable", "enable"):
-            accounts.set_active(deck.store, deck.clock, actor, email, action == "enable")
+            actions.set_active(email, action == "enable")
             message = f"{email} {action}d."
         elif action == "reset_password":
-            accounts.reset_password(deck.store, deck.clock, actor, email, form.get("password", ""))
+            actions.reset_password(email, password)
             message = f"Password of {email} reset."
         else:
             raise ConfigError(f"unknown action {action[:40]!r}")
     except ConfigError as exc:
-        return _users(request, None, str(exc), status=400)
-    return _users(request, message, None)
-
-
-def _users(request: Request, message: str | None, error: str | None, status: int = 200) -> Response:
-    deck = deck_of(request)
-    return render(
-        request,
-        "users.html",
-        status_code=status,
-        nav="users",
-        users=deck.store.list_users(),
-        roles=list(request.app.state.policy.roles),
-        message=message,
-        error=error,
-    )
-
-
-@router.get("/admin/tokens", response_class=HTMLResponse)
-def tokens_page(request: Request, principal: Admin) -> Response:
-    return _tokens(request, None, None, None)
+        return _admin_page(request, "users", actions, refusal=public_error(exc))
+    return _admin_page(request, "users", actions, message=message)
 
 
 @router.post("/admin/tokens", response_class=HTMLResponse)
 def tokens_action(request: Request, principal: Admin, form: FormFields) -> Response:
-    deck = deck_of(request)
-    actor = actor_of(request, principal)
+    actions = AccountActions.of(request, principal)
     try:
         if form.get("action") == "create":
-            secret, token = accounts.create_token(
-                deck.store,
-                deck.clock,
-                request.app.state.policy,
-                actor,
-                form.get("name", ""),
-                form.get("role", ""),
-            )
-            return _tokens(request, secret, f"Token {token.name} created.", None)
+            secret, token = actions.create_token(form.get("name", ""), form.get("role", ""))
+            message = f"Token {token.name} created."
+            return _admin_page(request, "tokens", actions, message=message, secret=secret)
         token_id = or_none(parse_id, form.get("id", ""))
         if form.get("action") == "revoke" and token_id is not None:
-            accounts.revoke_token(deck.store, deck.clock, actor, token_id)
-            return _tokens(request, None, "Token revoked.", None)
+            actions.revoke_token(token_id)
+            return _admin_page(request, "tokens", actions, message="Token revoked.")
         raise ConfigError("unknown token action")
     except ConfigError as exc:
-        return _tokens(request, None, None, str(exc), status=400)
+        return _admin_page(request, "tokens", actions, refusal=public_error(exc))
 
 
-def _tokens(
-    request: Request, secret: str | None, message: str | None, error: str | None, status: int = 200
+def _admin_page(
+    request: Request,
+    page: str,
+    actions: AccountActions,
+    *,
+    message: str | None = None,
+    refusal: PublicError | None = None,
+    secret: str | None = None,
 ) -> Response:
-    deck = deck_of(request)
+    """The users or the tokens page, with what was done or why it was refused (at the refusal's
+    status, so a failed form is not a 200)."""
+    # The page's table, by the name its template reads.
+    listing: dict[str, Any] = (
+        {"users": actions.users()} if page == "users" else {"tokens": actions.tokens()}
+    )
     return render(
         request,
-        "tokens.html",
-        status_code=status,
-        nav="tokens",
-        tokens=deck.store.list_tokens(),
-        roles=list(request.app.state.policy.roles),
-        secret=secret,
+        f"{page}.html",
+        status_code=refusal.status if refusal else 200,
+        nav=page,
+        roles=list(actions.policy.roles),
         message=message,
-        error=error,
+        error=refusal.message if refusal else None,
+        secret=secret,
+        **listing,
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jobdeck import control
@@ -16,16 +16,14 @@ from jobdeck.errors import JobNotFound
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
-from jobdeck.web.access import Principal, actor_of, needs
-from jobdeck.web.app import render, toast_header
-from jobdeck.web.params import Cursor, PageRoute, ScheduleName, deck_of
+from jobdeck.web.access import Operator, Principal, Trigger, Viewer, actor_of
+from jobdeck.web.params import Cursor, ScheduleName, deck_of
+from jobdeck.web.rendering import PageRoute, render, toast_header
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
-Viewer = Annotated[Principal, Depends(needs("view"))]
-Operator = Annotated[Principal, Depends(needs("operate"))]
 
 STATUS_REFRESH_S = 10
 WATCH_REFRESH_S = 1
@@ -65,9 +63,7 @@ def schedule_status(
 
 
 @router.post("/schedules/{name:path}/run", response_class=HTMLResponse)
-def run_now(
-    request: Request, name: ScheduleName, principal: Annotated[Principal, Depends(needs("trigger"))]
-) -> Response:
+def run_now(request: Request, name: ScheduleName, principal: Trigger) -> Response:
     result = schedule_control.run_now(deck_of(request), name, actor_of(request, principal))
     if result.created:
         toast = ("{title}: queued, starting now", "info")

@@ -1,0 +1,109 @@
+"""The API's jobs: health for load balancers, the worker fleet, the job list and detail, retry
+and cancel, and the stats."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from jobdeck import control
+from jobdeck.control import schedules as schedule_control
+from jobdeck.errors import JobDeckError
+from jobdeck.web.access import Operator, Viewer, actor_of
+from jobdeck.web.api.models import (
+    ERROR_RESPONSES,
+    AttemptOut,
+    HealthOut,
+    JobDetailOut,
+    JobOut,
+    JobPageOut,
+    StatsOut,
+    WorkersOut,
+)
+from jobdeck.web.params import Cursor, Day, Limit, RowId, TextFilter, day_end, day_start, deck_of
+
+Status = Literal["all", "success", "failed", "running", "pending", "cancelled"]
+Period = Literal["1h", "6h", "24h", "7d", "30d"]
+
+router = APIRouter(responses=ERROR_RESPONSES)
+
+
+@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
+def health(request: Request) -> Any:
+    """For load balancers: 200 when a worker heartbeat is recent and no schedule is stale."""
+    deck = deck_of(request)
+    worker = control.worker_health(
+        deck.store, deck.clock, deck.settings.heartbeat_interval, deck.settings.expected_workers
+    )
+    try:
+        stale = any(s.stale for s in schedule_control.schedule_statuses(deck))
+    except JobDeckError:
+        stale = True
+    if worker.healthy and not stale:
+        return HealthOut(status="ok")
+    # Below the expected fleet is a failure for a load balancer too: the operator set a floor.
+    degraded = worker.level == control.DEGRADED and not stale
+    out = HealthOut(status="degraded" if degraded else "unhealthy")
+    return JSONResponse(out.model_dump(), status_code=503)
+
+
+@router.get("/workers", response_model=WorkersOut)
+def workers(request: Request, principal: Viewer) -> WorkersOut:
+    deck = deck_of(request)
+    h = control.worker_health(
+        deck.store, deck.clock, deck.settings.heartbeat_interval, deck.settings.expected_workers
+    )
+    return WorkersOut.of(h, expected_workers=deck.settings.expected_workers)
+
+
+@router.get("/jobs", response_model=JobPageOut)
+def list_jobs(
+    request: Request,
+    principal: Viewer,
+    task: TextFilter = None,
+    status: Status = "all",
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
+    before: Cursor = None,
+    after: Cursor = None,
+    limit: Limit = 50,
+) -> JobPageOut:
+    """Jobs newest first, with the task list's filters; page with ``before`` / ``after``."""
+    query = control.JobQuery(
+        task_text=task,
+        status=None if status == "all" else status,
+        date_from=day_start(date_from) if date_from else None,
+        date_to=day_end(date_to) if date_to else None,
+    )
+    page = control.list_jobs(deck_of(request).store, query, before, limit, after_id=after)
+    return JobPageOut(
+        jobs=[JobOut.of(j) for j in page.rows],
+        next_before=page.next_before_id,
+        prev_after=page.prev_after_id,
+    )
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetailOut)
+def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailOut:
+    detail = control.job_detail(deck_of(request).store, job_id)
+    return JobDetailOut(
+        job=JobOut.of(detail.job), attempts=[AttemptOut.of(a) for a in detail.attempts]
+    )
+
+
+@router.post("/jobs/{job_id}/{action}", response_model=JobOut)
+def operate(
+    request: Request, job_id: RowId, action: control.JobAction, principal: Operator
+) -> JobOut:
+    """Retry a failed, retrying or cancelled job, or cancel one that has not started."""
+    deck, actor = deck_of(request), actor_of(request, principal, via="api")
+    return JobOut.of(control.act_on_job(deck.store, deck.clock, action, job_id, actor))
+
+
+@router.get("/stats", response_model=StatsOut)
+def stats(request: Request, principal: Viewer, period: Period = "24h") -> StatsOut:
+    """Stats cards, throughput series and per-task counts for a period (from the rollups)."""
+    deck = deck_of(request)
+    return StatsOut.of(control.stats(deck.store, deck.clock, period))
