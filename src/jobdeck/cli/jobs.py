@@ -18,6 +18,7 @@ from jobdeck.cli.context import (
 )
 from jobdeck.deck import Deck
 from jobdeck.errors import ConfigError, InvalidPayload
+from jobdeck.store.base import JobRow
 
 
 @click.command()
@@ -137,8 +138,7 @@ def jobs_show(ctx: Context, job_id: int, as_json: bool) -> None:
 @reason_option
 def jobs_retry(ctx: Context, job_id: int, reason: str | None) -> None:
     """Run a failed or cancelled job again."""
-    deck = ctx.deck
-    job = control.retry_job(deck.store, deck.clock, job_id, control.cli_actor(), reason=reason)
+    job = _act(ctx, "retry", job_id, reason)
     click.echo(f"job {job.id} ({job.task}) is {job.state} again")
 
 
@@ -146,9 +146,13 @@ def jobs_retry(ctx: Context, job_id: int, reason: str | None) -> None:
 @reason_option
 def jobs_cancel(ctx: Context, job_id: int, reason: str | None) -> None:
     """Cancel a job that has not started."""
-    deck = ctx.deck
-    job = control.cancel_job(deck.store, deck.clock, job_id, control.cli_actor(), reason=reason)
+    job = _act(ctx, "cancel", job_id, reason)
     click.echo(f"job {job.id} ({job.task}) cancelled")
+
+
+def _act(ctx: Context, action: control.JobAction, job_id: int, reason: str | None) -> JobRow:
+    deck, actor = ctx.deck, control.cli_actor()
+    return control.act_on_job(deck.store, deck.clock, action, job_id, actor, reason=reason)
 
 
 @click.group()

@@ -73,6 +73,8 @@ ERROR_TABLE: ErrorTable = {
     errors.MissingExtra: Rule(501, "not_installed"),
     errors.StoreUnavailable: Rule(503, "unavailable", STORE_DOWN),
     errors.SchemaError: Rule(503, "unavailable", SCHEMA_MISMATCH),
+    # A mail server or webhook that refused or could not be reached: its one line says which.
+    errors.DeliveryError: Rule(503, "unavailable"),
     errors.JobDeckError: Rule(400, "bad_request"),
 }
 # Exceptions that carry their status (an access check, the router's own answers) get the code
