@@ -51,6 +51,9 @@ class ClaimRequest:
     queues: Sequence[str]
     limit: int
     lease_seconds: float
+    # Return each job's labels too (the trace context enqueue left there); off, the claim
+    # reads no labels at all: on PostgreSQL that costs about a tenth of the drain rate.
+    labels: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class ClaimedJob:
     max_attempts: int
     timeout: float | None
     started_at: datetime  # the store's time at the claim
-    labels_json: str = "{}"  # read for the trace context enqueue may have left there
+    labels_json: str = "{}"  # only when the claim asked for labels
 
 
 @dataclass(frozen=True)

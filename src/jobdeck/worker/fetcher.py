@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from jobdeck import tracing
 from jobdeck.errors import JobDeckError, SchemaError
 from jobdeck.settings import Settings
 from jobdeck.store.base import ClaimedJob, ClaimRequest, Store
@@ -72,9 +73,15 @@ class Fetcher:
     def _claim(self, limit: int) -> list[ClaimedJob]:
         # No time of ours in the request: the store stamps the claim and its lease with its own
         # clock as it writes them (see ClaimRequest).
-        return self.store.claim_jobs(
-            ClaimRequest(self.worker_id, self.settings.queues, limit, self.settings.lease_duration)
+        settings = self.settings
+        request = ClaimRequest(
+            self.worker_id,
+            settings.queues,
+            limit,
+            settings.lease_duration,
+            labels=tracing.active(settings.tracing),  # the trace context rides in the labels
         )
+        return self.store.claim_jobs(request)
 
     def _wait_for_work(self) -> None:
         try:

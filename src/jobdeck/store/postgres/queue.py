@@ -87,6 +87,7 @@ class PostgresQueue(QueueStore):
             "now": self._now(),
             "lease_seconds": float(request.lease_seconds),
             "limit": request.limit,
+            "labels": request.labels,
         }
         rows = self._db.rows("claim_jobs", params)
         by_claim_order(rows)

@@ -89,6 +89,7 @@ class SQLiteQueue(QueueStore):
                 "lease_until": to_db(started + timedelta(seconds=request.lease_seconds)),
                 "now": now,
                 "ids": json_list(ids),
+                "labels": request.labels,
             }
             rows = db.execute(self._db.q["claim_jobs"], params).fetchall()
         by_claim_order(rows)

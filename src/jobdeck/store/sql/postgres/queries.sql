@@ -147,8 +147,9 @@ claimed AS (
         dedupe_key = CASE WHEN j.unique_while = 'pending' THEN NULL ELSE j.dedupe_key END
     FROM picked, async_commit AS a
     WHERE j.id = picked.id
-    RETURNING j.id, j.task, j.queue, j.args::text AS args, j.labels::text AS labels, j.attempt,
-              j.max_attempts, j.timeout, j.priority, j.run_at, j.started_at
+    RETURNING j.id, j.task, j.queue, j.args::text AS args,
+              CASE WHEN %(labels)s THEN j.labels::text ELSE '{}' END AS labels,
+              j.attempt, j.max_attempts, j.timeout, j.priority, j.run_at, j.started_at
 )
 SELECT * FROM claimed
 

@@ -51,7 +51,8 @@ SET state = 'running', attempt = attempt + 1, worker_id = :worker_id,
     dedupe_key = CASE WHEN unique_while = 'pending' THEN NULL ELSE dedupe_key END
 WHERE id IN (SELECT value FROM json_each(:ids))
   AND +state IN ('scheduled', 'available', 'retryable')  -- by rowid, not jobs_state_id
-RETURNING id, task, queue, args, labels, attempt, max_attempts, timeout, priority, run_at
+RETURNING id, task, queue, args, CASE WHEN :labels THEN labels ELSE '{}' END AS labels,
+          attempt, max_attempts, timeout, priority, run_at
 
 -- name: finish_jobs
 -- The whole batch in one statement: each element of :outcomes is
