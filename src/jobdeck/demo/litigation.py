@@ -3,12 +3,26 @@ hearings, profiles, automation rules and logs, analytics snapshots and notificat
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 from typing import Any
 
 from jobdeck import accounts
 from jobdeck.demo.app import db, deck, mailer
 from jobdeck.errors import DeliveryError
+
+# Real jobs take seconds ("most complete in 2-10 seconds, analytics snapshots up to 30"), the
+# demo's data milliseconds: each job takes as long as its work would, times this factor, so an
+# operator sees Running on a card. `jobdeck demo` sets 1; imported elsewhere (tests) it is 0.
+PACE_ENV = "JOBDECK_DEMO_PACE"
+
+
+def take_time(seconds: float, ceiling: float) -> None:
+    """Take as long as work of ``seconds`` would (at most ``ceiling``), scaled by the pace."""
+    pace = float(os.environ.get(PACE_ENV) or 0)
+    if pace > 0:
+        time.sleep(min(seconds, ceiling) * pace)
 
 
 @deck.periodic(
@@ -36,6 +50,7 @@ def check_sla_and_overdue() -> dict[str, Any]:
     )
     triggered = _apply_automation_rules(overdue, now)
     count = len(overdue)
+    take_time(2 + 0.2 * len(violations) + 0.1 * count, 10)
     return {
         "overdue_tasks": count,
         "sla_violations": sla_violations,
@@ -102,6 +117,7 @@ def send_hearing_reminders() -> dict[str, Any]:
                 sent += 1
             else:
                 failed += 1
+    take_time(2 + 0.5 * len(hearings), 10)
     return {
         "hearings_processed": len(hearings),
         "notifications_sent": sent,
@@ -192,6 +208,7 @@ def capture_analytics_snapshot() -> dict[str, Any]:
                     {"t": tenant, "d": day, "m": metric, "v": value, "now": now},
                 )
                 written += 1
+    take_time(5 + 0.5 * written, 30)
     return {
         "tenants": len(tenants),
         "metrics_written": written,
@@ -224,6 +241,7 @@ def send_deadline_alerts() -> dict[str, Any]:
                 "created_at) VALUES (:p, 'in_app', :s, 'sent', :now)",
                 {"p": task["assigned_to"], "s": f"Due soon: {task['title']}", "now": now},
             )
+    take_time(2 + 0.3 * len(due), 10)
     return {
         "tasks_due_soon": len(due),
         "alerts_sent": len(due),
@@ -253,6 +271,7 @@ def automation_health_check() -> dict[str, Any]:
             {"id": r["id"], "since": now - timedelta(days=7)},
         )
     ]
+    take_time(2 + 0.3 * len(rules), 10)
     return {
         "rules_checked": len(rules),
         "rules_without_recent_activity": len(quiet),

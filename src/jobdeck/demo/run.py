@@ -20,6 +20,7 @@ from jobdeck import accounts
 from jobdeck.accounts import AccessPolicy, Actor
 from jobdeck.demo.app import SMTP_ENV, db, deck, documents, send_claim_verification_email
 from jobdeck.demo.data import seed, seed_history
+from jobdeck.demo.litigation import PACE_ENV
 from jobdeck.demo.mail import REFUSED_DOMAIN, DemoMailServer
 from jobdeck.demo.samples import certificate_docx, corrupt_pdf, cv_pdf, encrypted_pdf, sample_upload
 
@@ -41,6 +42,7 @@ class DemoOptions:
 
 def run_demo(options: DemoOptions) -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-message chatter
+    os.environ.setdefault(PACE_ENV, "1")  # jobs take seconds, as real ones do; workers inherit it
     url = _prepare_database(options)
     passwords = demo_accounts()
     mail = DemoMailServer(db(), deck.clock).start()
