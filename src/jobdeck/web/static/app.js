@@ -193,7 +193,12 @@
     return null;
   }
   function rememberView(el) {
-    const state = { open: [], values: {}, scroll: {}, focus: null, anchor: firstInView(el) };
+    const state = { open: [], values: {}, scroll: {}, focus: null, anchor: firstInView(el), boxes: [] };
+    // Scrolled boxes around it (the drawer): a swap that shortens the page for a moment must
+    // not leave the reader at the top.
+    for (let box = el.parentElement; box && box !== document.body; box = box.parentElement) {
+      if (box.scrollTop > 0) state.boxes.push([box, box.scrollTop]);
+    }
     el.querySelectorAll("details[open][data-keep-open]").forEach(function (d) { state.open.push(d.dataset.keepOpen); });
     el.querySelectorAll("input[id], textarea[id]").forEach(function (i) { if (i.value) state.values[i.id] = i.value; });
     el.querySelectorAll("[data-keep-scroll]").forEach(function (b) { state.scroll[b.dataset.keepScroll] = b.scrollTop; });
@@ -214,6 +219,7 @@
       const box = el.querySelector('[data-keep-scroll="' + key + '"]');
       if (box) box.scrollTop = state.scroll[key];
     });
+    state.boxes.forEach(function (pair) { if (pair[0].isConnected) pair[0].scrollTop = pair[1]; });
     if (state.focus) {
       const target = document.getElementById(state.focus);
       if (target) target.focus({ preventScroll: true });
