@@ -30,6 +30,7 @@ POLLED = LIVE_REFRESH * 1000 * 4
 # The held task runs until this is set; the flaky one fails until this is set.
 RELEASE = threading.Event()
 HEALED = threading.Event()
+ATTEMPTS: list[int] = []
 
 
 @dataclass
@@ -55,6 +56,14 @@ def make_deck(url: str) -> JobDeck:
         if not HEALED.is_set():
             raise RuntimeError("SMTP connection refused")
         return {"summary": "sent after all"}
+
+    @deck.task(name="fails_twice_then_holds", max_attempts=3, retry_backoff=0.05)
+    def fails_twice_then_holds() -> dict[str, Any]:
+        ATTEMPTS.append(1)
+        if len(ATTEMPTS) <= 2:
+            raise RuntimeError(f"flaky upstream, try {len(ATTEMPTS)}")
+        RELEASE.wait(30)
+        return {"summary": "third time lucky"}
 
     @deck.periodic(name=SCHEDULE, cron="0 3 1 1 *", title="Live Report")
     def live_report() -> dict[str, Any]:
@@ -176,6 +185,32 @@ def test_an_open_drawer_goes_from_running_to_success_and_then_stops_polling(
     page.wait_for_timeout(LIVE_REFRESH * 1500)
     assert polls == []
     not_reloaded(page)
+
+
+def test_an_opened_traceback_stays_open_when_the_drawer_refreshes(page: Page, live: Live) -> None:
+    RELEASE.clear()
+    ATTEMPTS.clear()
+    job_id = live.deck.tasks["fails_twice_then_holds"].enqueue().id
+    worker = live.worker()
+    try:
+        page.goto(f"{live.url}/jobs?job={job_id}")
+        attempts = page.locator("#drawer-live .attempts li")
+        expect(attempts).to_have_count(3, timeout=POLLED)  # #3 running, #2 and #1 failed
+        expect(drawer_badge(page)).to_have_text("Running")
+        first = page.locator("#drawer-live details[data-keep-open='attempt-1']")
+        first.locator("summary").click()
+        expect(first).to_have_attribute("open", "")
+        RELEASE.set()
+        expect(drawer_badge(page)).to_have_text("Success", timeout=POLLED)
+    finally:
+        RELEASE.set()
+        worker.stop()
+    expect(page.locator("#drawer-live details[data-keep-open='attempt-1']")).to_have_attribute(
+        "open", ""
+    )
+    expect(page.locator("#drawer-live details[data-keep-open='attempt-2']")).not_to_have_attribute(
+        "open", ""
+    )
 
 
 def test_a_reason_being_typed_survives_the_refresh_and_retry_ends_consistent(

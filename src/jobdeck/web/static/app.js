@@ -184,21 +184,21 @@
   // What a swap would lose, by element id: focus, typed text, open <details>, scroll inside
   // [data-keep-scroll] boxes, and where the reader is on the page (the first row in view).
   const kept = {};
+  // Only when the reader has scrolled past the top of the view: there, rows added above
+  // would push what they read away. With the top in sight, new rows simply appear there.
   function firstInView(el) {
+    if (el.getBoundingClientRect().top >= 0) return null;
     const rows = el.querySelectorAll("[data-anchor]");
     for (let i = 0; i < rows.length; i++) {
       const top = rows[i].getBoundingClientRect().top;
-      if (top >= 0) return { key: rows[i].dataset.anchor, top: top };
+      if (top >= 0 && top < window.innerHeight) return { key: rows[i].dataset.anchor, top: top };
     }
     return null;
   }
   function rememberView(el) {
-    const state = { open: [], values: {}, scroll: {}, focus: null, anchor: firstInView(el), boxes: [] };
-    // Scrolled boxes around it (the drawer): a swap that shortens the page for a moment must
-    // not leave the reader at the top.
-    for (let box = el.parentElement; box && box !== document.body; box = box.parentElement) {
-      if (box.scrollTop > 0) state.boxes.push([box, box.scrollTop]);
-    }
+    // The drawer's own scroll needs nothing: htmx inserts the new part before it removes the
+    // old, so the box never gets shorter in between (the browser test checks it).
+    const state = { open: [], values: {}, scroll: {}, focus: null, anchor: firstInView(el) };
     el.querySelectorAll("details[open][data-keep-open]").forEach(function (d) { state.open.push(d.dataset.keepOpen); });
     el.querySelectorAll("input[id], textarea[id]").forEach(function (i) { if (i.value) state.values[i.id] = i.value; });
     el.querySelectorAll("[data-keep-scroll]").forEach(function (b) { state.scroll[b.dataset.keepScroll] = b.scrollTop; });
@@ -219,7 +219,6 @@
       const box = el.querySelector('[data-keep-scroll="' + key + '"]');
       if (box) box.scrollTop = state.scroll[key];
     });
-    state.boxes.forEach(function (pair) { if (pair[0].isConnected) pair[0].scrollTop = pair[1]; });
     if (state.focus) {
       const target = document.getElementById(state.focus);
       if (target) target.focus({ preventScroll: true });
@@ -231,6 +230,7 @@
   }
   document.body.addEventListener("htmx:beforeSwap", function (e) {
     const target = e.detail.target;
+    if (!e.detail.shouldSwap) return; // a 204: the view stays as it is
     if (target && target.id && target.matches("[data-live]")) kept[target.id] = rememberView(target);
   });
   document.body.addEventListener("htmx:afterSwap", function (e) {
