@@ -132,3 +132,9 @@ def test_a_live_poll_is_answered_204_until_its_fragment_changes(site: Site) -> N
     changed = client.get(url, params={"live": "1", "seen": version})
     assert changed.status_code == 200 and "Cancelled" in changed.text
     assert "hx-trigger" not in changed.text.split(">", 2)[1]  # final: the drawer stops polling
+
+
+def test_a_polled_drawer_of_a_job_that_is_gone_stops_polling_quietly(site: Site) -> None:
+    client, _ = admin(site)
+    assert client.get("/jobs/987654/drawer", params={"live": "1"}).status_code == 286
+    assert client.get("/jobs/987654/drawer").status_code == 404  # opened, it says so

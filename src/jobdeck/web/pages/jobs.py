@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
 from jobdeck.control.history import MAX_REASON, job_actions
-from jobdeck.errors import JobDeckError, SchemaError, StoreUnavailable
+from jobdeck.errors import JobDeckError, JobNotFound, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 from jobdeck.web.access import Operator, Principal, Viewer, actor_of, require
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
+STOP_POLLING = 286  # htmx's status for "stop polling this element"
 STATUS_CHOICES = ("all", "success", "failed", "running", "pending", "cancelled")
 
 
@@ -171,8 +172,16 @@ def _fragment(
 @router.get("/jobs/{job_id}/drawer", response_class=HTMLResponse)
 def job_drawer(request: Request, job_id: RowId, principal: Viewer) -> Response:
     """The drawer, or with ``live=1`` its live part alone (204 when it has not changed)."""
-    template = "_drawer_live.html" if request.query_params.get("live") == "1" else "_drawer.html"
-    drawer = _drawer_context(deck_of(request), job_id, principal)
+    polled = request.query_params.get("live") == "1"
+    try:
+        drawer = _drawer_context(deck_of(request), job_id, principal)
+    except JobNotFound:
+        if not polled:
+            raise
+        # Pruned while the drawer was open: 286 tells htmx to stop polling, where an error
+        # would toast every few seconds. The drawer keeps the last state it showed.
+        return Response(status_code=STOP_POLLING)
+    template = "_drawer_live.html" if polled else "_drawer.html"
     return live(request, render(request, template, drawer=drawer))
 
 
