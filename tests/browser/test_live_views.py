@@ -20,7 +20,7 @@ from jobdeck.contrib.documents import Documents, LocalStorage, install_documents
 from jobdeck.contrib.documents.web import documents_pages
 from jobdeck.worker.scheduler import Scheduler
 from tests.browser import apps
-from tests.browser.conftest import LIVE_REFRESH, as_admin
+from tests.browser.conftest import LIVE_REFRESH, as_admin, shot
 from tests.browser.harness import LiveServer, RunningWorker
 from tests.documents import files
 
@@ -118,7 +118,7 @@ def live_polls(page: Page, path: str) -> list[str]:
 
 
 def test_an_open_last_ten_list_shows_a_new_run_with_who_asked_and_why(
-    page: Page, live: Live
+    page: Page, live: Live, request: pytest.FixtureRequest
 ) -> None:
     page.goto(f"{live.url}/schedules")
     mark_loaded(page)
@@ -143,6 +143,7 @@ def test_an_open_last_ten_list_shows_a_new_run_with_who_asked_and_why(
     expect(row).to_contain_text("manual by alice@example.com")
     expect(row.locator(".reason-text")).to_have_text("“the client called at 9”")
     expect(runs).to_have_attribute("open", "")  # the refresh did not fold it
+    shot(page, request, "open")
     not_reloaded(page)
 
     runs.locator("summary").click()  # folded again: the polls stop
