@@ -195,3 +195,36 @@ def test_the_audit_log_lists_actions_and_executions_filters_pages_and_prunes(
     assert store.prune_audit(T0 + timedelta(minutes=3)) == 2  # login and retry
     assert kinds() == ["cancel", "background_job_execution"]  # executions go with their jobs
     assert store.prune_audit(T0 + timedelta(minutes=3)) == 0
+
+
+def test_the_audit_log_finds_the_actions_on_one_target(store: Store) -> None:
+    """The drawer's "Operator actions" and the schedule card's manual runs: the rows of one
+    target, exactly (job 1 is not job 10), with executions or without."""
+
+    def action(kind: str, minutes: int, target: str) -> None:
+        store.record_action(
+            AuditAction(
+                actor="ada@example.com",
+                action_type=kind,
+                timestamp=T0 + timedelta(minutes=minutes),
+                target=target,
+                details_json='{"reason":"flaky SMTP"}',
+            )
+        )
+
+    job_id = finish_one_job(store, T0 + timedelta(minutes=1))
+    action("retry", 2, f"job {job_id}")
+    action("cancel", 3, f"job {job_id}0")  # a longer id that starts with the same digits
+    action("run_now", 4, "schedule nightly")
+    action("cancel", 5, f"job {job_id}")
+
+    def kinds(**filters: object) -> list[str]:
+        return [e.action_type for e in store.list_audit(AuditFilter(**filters), 50)]  # type: ignore[arg-type]
+
+    assert kinds(target=f"job {job_id}") == ["cancel", "retry", "background_job_execution"]
+    assert kinds(target=f"job {job_id}", executions=False) == ["cancel", "retry"]
+    assert kinds(target="schedule nightly", action_type="run_now") == ["run_now"]
+    assert kinds(target="schedule nightly", action_type="retry") == []
+    assert kinds(target="schedule night") == []
+    [row] = store.list_audit(AuditFilter(target="schedule nightly"), 50)
+    assert row.details == {"reason": "flaky SMTP"}

@@ -183,6 +183,7 @@ class AccessVerbs(AccessStore, Generic[D]):
         params = {
             "actor": filters.actor,
             "action_type": filters.action_type,
+            "target": filters.target,
             "date_from": t(filters.date_from),
             "date_to": t(filters.date_to),
             "before_ts": t(before_ts),

@@ -335,4 +335,8 @@ class AuditFilter:
     date_to: datetime | None = None
     executions: bool = True  # include job executions (the "logs" permission)
     operator_actions: bool = True  # include operator actions (admins)
+    # Exactly this target ("job 12", "schedule nightly-report"). Operator actions are few; job
+    # executions are matched by a scan of the attempts, so pair it with executions=False when
+    # only the operators' rows are wanted (the drawer's and the schedule card's lists).
+    target: str | None = None
     before: tuple[datetime, str] | None = None  # keyset cursor: (timestamp, id)

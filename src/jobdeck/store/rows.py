@@ -199,6 +199,7 @@ def audit_clauses(filters: AuditFilter) -> list[str]:
     wanted = {
         "audit_where_actor": filters.actor is not None,
         "audit_where_action": filters.action_type is not None,
+        "audit_where_target": filters.target is not None,
         "audit_where_from": filters.date_from is not None,
         "audit_where_to": filters.date_to is not None,
         "audit_where_operator_only": not filters.executions,

@@ -33,6 +33,7 @@ from jobdeck.web.access import Principal, actor_of, csrf_token_for, needs
 from jobdeck.web.api import ApiRoute
 from jobdeck.web.errors import ERROR_TABLE, Rule
 from jobdeck.web.formatting import install_filters
+from jobdeck.web.live import live
 from jobdeck.web.params import (
     BadParameter,
     Cursor,
@@ -53,6 +54,9 @@ SearchText = Annotated[Text, Query(min_length=1)]
 # The handlers that only read and render are synchronous (FastAPI runs them in its
 # threadpool); the uploads stay async to read their files and hand the store work to a thread.
 # Either way no store call, file write or template render holds the event loop.
+
+
+_LIVE_TABLE = "_documents_table.html"
 
 
 @dataclass(frozen=True)
@@ -207,11 +211,15 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
         if next_before is not None:
             kept = {"owner_id": owner_id, "status": chosen or "", "before": str(next_before)}
             older = "documents?" + urlencode({k: v for k, v in kept.items() if v})
-        return _render(
+        # The same list, polled: the page's filters and cursor, the table alone.
+        shown = {"owner_id": owner_id, "status": chosen or "", "before": str(before or "")}
+        live_url = "documents?" + urlencode({**{k: v for k, v in shown.items() if v}, "live": 1})
+        page = _render(
             request,
             templates,
-            "documents_list.html",
+            _LIVE_TABLE if request.query_params.get("live") == "1" else "documents_list.html",
             nav="documents",
+            live_url=live_url,
             records=records[:50],
             next_before=next_before,
             older_url=older,
@@ -222,6 +230,7 @@ def documents_pages(documents: Documents, permissions: Permissions | None = None
             can_manage=principal.can(allowed.manage),
             notice=request.query_params.get("notice", "")[:500],
         )
+        return live(request, page)
 
     @router.post("/documents", response_class=HTMLResponse)
     async def upload_form(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from jobdeck import control
 from jobdeck.control import schedules as schedule_control
+from jobdeck.control.history import MAX_REASON, job_actions
 from jobdeck.errors import JobDeckError
 from jobdeck.web.access import Operator, Viewer, actor_of
 from jobdeck.web.api.models import (
@@ -19,10 +21,21 @@ from jobdeck.web.api.models import (
     JobDetailOut,
     JobOut,
     JobPageOut,
+    OperatorActionOut,
     StatsOut,
     WorkersOut,
 )
-from jobdeck.web.params import Cursor, Day, Limit, RowId, TextFilter, day_end, day_start, deck_of
+from jobdeck.web.params import (
+    NO_NUL,
+    Cursor,
+    Day,
+    Limit,
+    RowId,
+    TextFilter,
+    day_end,
+    day_start,
+    deck_of,
+)
 
 Status = Literal["all", "success", "failed", "running", "pending", "cancelled"]
 Period = Literal["1h", "6h", "24h", "7d", "30d"]
@@ -87,19 +100,45 @@ def list_jobs(
 
 @router.get("/jobs/{job_id}", response_model=JobDetailOut)
 def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailOut:
-    detail = control.job_detail(deck_of(request).store, job_id)
+    """A job, its attempts and, for a caller who may read the logs, its operator actions."""
+    store = deck_of(request).store
+    detail = control.job_detail(store, job_id)
+    actions = None
+    if principal.can("logs"):
+        actions = [OperatorActionOut.of(a) for a in job_actions(store, detail.job)]
     return JobDetailOut(
-        job=JobOut.of(detail.job), attempts=[AttemptOut.of(a) for a in detail.attempts]
+        job=JobOut.of(detail.job),
+        attempts=[AttemptOut.of(a) for a in detail.attempts],
+        actions=actions,
+    )
+
+
+class JobActionIn(BaseModel):
+    """The optional body of retry and cancel: why, for the audit log."""
+
+    reason: str | None = Field(
+        default=None,
+        max_length=MAX_REASON,
+        pattern=NO_NUL,
+        description="Why the operator acts; stored with the audit row and shown with it.",
+        examples=["SMTP is back up"],
     )
 
 
 @router.post("/jobs/{job_id}/{action}", response_model=JobOut)
 def operate(
-    request: Request, job_id: RowId, action: control.JobAction, principal: Operator
+    request: Request,
+    job_id: RowId,
+    action: control.JobAction,
+    principal: Operator,
+    body: Annotated[JobActionIn | None, Body()] = None,
 ) -> JobOut:
-    """Retry a failed, retrying or cancelled job, or cancel one that has not started."""
+    """Retry a failed, retrying or cancelled job, or cancel one that has not started; the
+    body ``{"reason": "..."}`` is optional."""
     deck, actor = deck_of(request), actor_of(request, principal, via="api")
-    return JobOut.of(control.act_on_job(deck.store, deck.clock, action, job_id, actor))
+    reason = body.reason if body else None
+    job = control.act_on_job(deck.store, deck.clock, action, job_id, actor, reason=reason)
+    return JobOut.of(job)
 
 
 @router.get("/stats", response_model=StatsOut)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self, get_type_hints
 from pydantic import BaseModel, StringConstraints, model_validator
 
 from jobdeck.control import Health, RunNowResult, Stats
+from jobdeck.control.history import OperatorAction
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
 from jobdeck.store.base import (
@@ -216,9 +217,15 @@ class JobPageOut(BaseModel):
     prev_after: int | None
 
 
+class OperatorActionOut(RecordOut, record=OperatorAction):
+    """A retry, cancel or Run Now of one job: who, when, why (from the audit log)."""
+
+
 class JobDetailOut(BaseModel):
     job: JobOut
     attempts: list[AttemptOut]
+    # Newest first; null for a caller without the "logs" permission (the audit trail's).
+    actions: list[OperatorActionOut] | None = None
 
 
 class HealthOut(BaseModel):

@@ -14,6 +14,7 @@ from jobdeck.store.base import AuditFilter, AuditRow
 from jobdeck.web.access import Admin, LogReader, Principal
 from jobdeck.web.account_actions import AccountActions
 from jobdeck.web.errors import PublicError, public_error
+from jobdeck.web.live import live
 from jobdeck.web.params import (
     FormFields,
     day_end,
@@ -84,25 +85,31 @@ def audit_page_rows(deck: Deck, filters: AuditFilter) -> tuple[list[AuditRow], b
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, principal: LogReader) -> Response:
+    """The audit log; with ``live=1`` its rows alone, for the newest page's poll."""
     deck = deck_of(request)
     params = dict(request.query_params)
     filters, errors = audit_filter(principal, params)
     rows, more = audit_page_rows(deck, filters)
+    kept = {k: v for k, v in params.items() if k in ("actor", "action", "from", "to") and v}
     next_url = None
     if more and rows:
-        kept = {k: v for k, v in params.items() if k in ("actor", "action", "from", "to") and v}
-        kept.update(before_ts=rows[-1].timestamp.isoformat(), before_id=rows[-1].id)
-        next_url = "audit?" + urlencode(kept)
-    return render(
+        cursor = {"before_ts": rows[-1].timestamp.isoformat(), "before_id": rows[-1].id}
+        next_url = "audit?" + urlencode({**kept, **cursor})
+    # Only the newest page gains rows; a page behind a cursor stays as it was read.
+    live_url = None if filters.before else "audit?" + urlencode({**kept, "live": "1"})
+    template = "_audit_rows.html" if params.get("live") == "1" else "audit.html"
+    page = render(
         request,
-        "audit.html",
+        template,
         nav="audit",
         rows=rows,
         params=params,
         errors=errors,
         next_url=next_url,
+        live_url=live_url,
         show_operator=principal.can("admin"),
     )
+    return live(request, page)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)

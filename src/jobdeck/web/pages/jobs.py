@@ -13,12 +13,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
-from jobdeck.errors import JobDeckError, SchemaError, StoreUnavailable
+from jobdeck.control.history import MAX_REASON, job_actions
+from jobdeck.errors import JobDeckError, JobNotFound, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 from jobdeck.web.access import Operator, Principal, Viewer, actor_of, require
+from jobdeck.web.live import live
 from jobdeck.web.params import (
     MAX_TEXT,
+    BadParameter,
+    FormFields,
     RowId,
     day_end,
     day_start,
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
+STOP_POLLING = 286  # htmx's status for "stop polling this element"
 STATUS_CHOICES = ("all", "success", "failed", "running", "pending", "cancelled")
 
 
@@ -132,10 +137,11 @@ def jobs_page(request: Request, principal: Viewer) -> Response:
     job = request.query_params.get("job", "")
     job_id = or_none(parse_id, job) if job else None
     if job_id is not None:
-        drawer = _drawer_context(deck, job_id)
+        drawer = _drawer_context(deck, job_id, principal)
     elif job:
         params.errors.append(f"Ignored job={job[:20]!r}: not a job id.")
-    return render(request, "jobs.html", nav="jobs", params=params, drawer=drawer, **context)
+    page = render(request, "jobs.html", nav="jobs", params=params, drawer=drawer, **context)
+    return live(request, page)
 
 
 @router.get("/jobs/table", response_class=HTMLResponse)
@@ -165,7 +171,18 @@ def _fragment(
 
 @router.get("/jobs/{job_id}/drawer", response_class=HTMLResponse)
 def job_drawer(request: Request, job_id: RowId, principal: Viewer) -> Response:
-    return render(request, "_drawer.html", drawer=_drawer_context(deck_of(request), job_id))
+    """The drawer, or with ``live=1`` its live part alone (204 when it has not changed)."""
+    polled = request.query_params.get("live") == "1"
+    try:
+        drawer = _drawer_context(deck_of(request), job_id, principal)
+    except JobNotFound:
+        if not polled:
+            raise
+        # Pruned while the drawer was open: 286 tells htmx to stop polling, where an error
+        # would toast every few seconds. The drawer keeps the last state it showed.
+        return Response(status_code=STOP_POLLING)
+    template = "_drawer_live.html" if polled else "_drawer.html"
+    return live(request, render(request, template, drawer=drawer))
 
 
 _DONE = {"retry": "queued to run again", "cancel": "cancelled"}
@@ -173,17 +190,33 @@ _DONE = {"retry": "queued to run again", "cancel": "cancelled"}
 
 @router.post("/jobs/{job_id}/{action}", response_class=HTMLResponse)
 def operate(
-    request: Request, job_id: RowId, action: control.JobAction, principal: Operator
+    request: Request,
+    job_id: RowId,
+    action: control.JobAction,
+    principal: Operator,
+    form: FormFields,
 ) -> Response:
-    """Retry or Cancel from the drawer: permission-checked, audited, re-rendered."""
+    """Retry or Cancel from the drawer, with the operator's reason if one was typed:
+    permission-checked, audited, re-rendered (live again: a retried job changes)."""
     deck = deck_of(request)
-    job = control.act_on_job(deck.store, deck.clock, action, job_id, actor_of(request, principal))
-    return render(
+    actor = actor_of(request, principal)
+    reason = reason_of(form)
+    job = control.act_on_job(deck.store, deck.clock, action, job_id, actor, reason=reason)
+    page = render(
         request,
         "_drawer.html",
-        drawer=_drawer_context(deck_of(request), job_id),
+        drawer=_drawer_context(deck, job_id, principal),
         headers={"HX-Trigger": toast_header(f"Job {job.id} {_DONE[action]}")},
     )
+    return live(request, page)
+
+
+def reason_of(form: dict[str, str]) -> str | None:
+    """The optional reason typed beside Retry or Cancel; a novel is refused, not cut."""
+    reason = form.get("reason", "").strip()
+    if len(reason) > MAX_REASON:
+        raise BadParameter(f"The reason is {len(reason)} characters long; at most {MAX_REASON}.")
+    return reason or None
 
 
 async def _viewer_or_outage(request: Request) -> Principal | JobDeckError:
@@ -251,11 +284,18 @@ def _may_be_stuck(deck: Deck, job: JobRow, now: datetime) -> bool:
     return now - job.started_at > timedelta(seconds=expected)
 
 
-def _drawer_context(deck: Deck, job_id: int) -> dict[str, Any]:
+def _drawer_context(deck: Deck, job_id: int, principal: Principal) -> dict[str, Any]:
     detail = control.job_detail(deck.store, job_id)
     job = detail.job
     latest = detail.attempts[-1] if detail.attempts else None
+    # Who retried, cancelled or ran it and why: the audit trail of this job, for those who may
+    # read logs. Only the audit page shows everyone's sign-ins and account changes (admins).
+    actions = job_actions(deck.store, job) if principal.can("logs") else None
     return {
+        # A job in a final state changes only if someone retries it: the drawer stops polling,
+        # and the Retry button's answer (the drawer again) starts it when the job is pending.
+        "polling": not job.state.is_final,
+        "actions": actions,
         "job": job,
         "attempts": detail.attempts,
         "latest": latest,

@@ -12,11 +12,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from jobdeck import control
 from jobdeck.control import schedules as schedule_control
+from jobdeck.control.history import manual_run_requests
 from jobdeck.errors import JobNotFound
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 from jobdeck.web.access import Operator, Principal, Trigger, Viewer, actor_of
+from jobdeck.web.live import live
 from jobdeck.web.params import Cursor, ScheduleName, deck_of
 from jobdeck.web.rendering import PageRoute, render, toast_header
 
@@ -90,9 +92,21 @@ def _set_paused(request: Request, principal: Principal, name: str, paused: bool)
 
 @router.get("/schedules/{name:path}/runs", response_class=HTMLResponse)
 def recent_runs(request: Request, name: ScheduleName, principal: Viewer) -> Response:
+    """The card's "Last 10 executions": loaded when opened, then polled (204 if unchanged).
+    A manual run says who asked for it and why, to those who may read the logs."""
     deck = deck_of(request)
     runs = schedule_control.recent_runs(deck, name, 10)
-    return _render(request, "_schedule_runs.html", runs=runs, now=deck.clock.now())
+    manual = any(job.trigger == "manual" for job in runs)
+    requests = manual_run_requests(deck.store, name) if manual and principal.can("logs") else {}
+    page = _render(
+        request,
+        "_schedule_runs.html",
+        name=name,
+        runs=runs,
+        requests=requests,
+        now=deck.clock.now(),
+    )
+    return live(request, page)
 
 
 # -- element ids and URLs from names -------------------------------------------------------------

@@ -159,6 +159,96 @@
     if (e.target.id === "filters") e.preventDefault();
   });
 
+  // ---- live views (issue 16, item 4) ----------------------------------------------------------
+  // A [data-live] element polls itself with htmx (hx-trigger="every Ns"); the server answers
+  // 204 while it has not changed (web/live.py), so most polls swap nothing. These listeners
+  // decide when a poll is worth sending and keep what the reader was doing across a swap.
+  // Listeners, not hx-trigger filters ("every 2s [this.open]"): filters are evaluated code,
+  // which the page's CSP forbids.
+  function typingIn(el) {
+    const active = document.activeElement;
+    return !!active && el.contains(active) && active.matches("input, textarea, select");
+  }
+  function pollWanted(el) {
+    if (document.hidden) return false; // a background tab reads nothing
+    if (el.closest("details:not([open])")) return false; // a folded "Last 10 executions"
+    const drawer = el.closest(".drawer");
+    if (drawer && !drawer.classList.contains("open")) return false;
+    return !typingIn(el); // a reason being typed is not swapped away under the fingers
+  }
+  document.body.addEventListener("htmx:beforeRequest", function (e) {
+    const el = e.detail.elt;
+    if (el && el.matches && el.matches("[data-live]") && !pollWanted(el)) e.preventDefault();
+  });
+
+  // What a swap would lose, by element id: focus, typed text, open <details>, scroll inside
+  // [data-keep-scroll] boxes, and where the reader is on the page (the first row in view).
+  const kept = {};
+  // Only when the reader has scrolled past the top of the view: there, rows added above
+  // would push what they read away. With the top in sight, new rows simply appear there.
+  function firstInView(el) {
+    if (el.getBoundingClientRect().top >= 0) return null;
+    const rows = el.querySelectorAll("[data-anchor]");
+    for (let i = 0; i < rows.length; i++) {
+      const top = rows[i].getBoundingClientRect().top;
+      if (top >= 0 && top < window.innerHeight) return { key: rows[i].dataset.anchor, top: top };
+    }
+    return null;
+  }
+  function rememberView(el) {
+    // The drawer's own scroll needs nothing: htmx inserts the new part before it removes the
+    // old, so the box never gets shorter in between (the browser test checks it).
+    const state = { open: [], values: {}, scroll: {}, focus: null, anchor: firstInView(el) };
+    el.querySelectorAll("details[open][data-keep-open]").forEach(function (d) { state.open.push(d.dataset.keepOpen); });
+    el.querySelectorAll("input[id], textarea[id]").forEach(function (i) { if (i.value) state.values[i.id] = i.value; });
+    el.querySelectorAll("[data-keep-scroll]").forEach(function (b) { state.scroll[b.dataset.keepScroll] = b.scrollTop; });
+    const active = document.activeElement;
+    if (active && active.id && el.contains(active)) state.focus = active.id;
+    return state;
+  }
+  function restoreView(el, state) {
+    state.open.forEach(function (key) {
+      const d = el.querySelector('details[data-keep-open="' + key + '"]');
+      if (d) d.open = true;
+    });
+    Object.keys(state.values).forEach(function (id) {
+      const input = document.getElementById(id);
+      if (input && el.contains(input) && !input.value) input.value = state.values[id];
+    });
+    Object.keys(state.scroll).forEach(function (key) {
+      const box = el.querySelector('[data-keep-scroll="' + key + '"]');
+      if (box) box.scrollTop = state.scroll[key];
+    });
+    if (state.focus) {
+      const target = document.getElementById(state.focus);
+      if (target) target.focus({ preventScroll: true });
+    }
+    if (state.anchor) { // rows added above the one in view must not push it away
+      const row = el.querySelector('[data-anchor="' + state.anchor.key + '"]');
+      if (row) window.scrollBy(0, row.getBoundingClientRect().top - state.anchor.top);
+    }
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    const target = e.detail.target;
+    if (!e.detail.shouldSwap) return; // a 204: the view stays as it is
+    if (target && target.id && target.matches("[data-live]")) kept[target.id] = rememberView(target);
+  });
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    const id = e.detail.target && e.detail.target.id;
+    const state = id && kept[id];
+    if (!state) return;
+    delete kept[id];
+    const el = document.getElementById(id);
+    if (el) restoreView(el, state);
+  });
+  // Back in view: ask at once rather than at the next tick.
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) return;
+    document.querySelectorAll("[data-live][hx-trigger]").forEach(function (el) {
+      if (pollWanted(el)) htmx.trigger(el, "jobdeck:live");
+    });
+  });
+
   // ---- wiring ------------------------------------------------------------------------------
   function refresh(root) {
     renderChart(document.getElementById("chart"));

@@ -100,6 +100,9 @@ actor = %(actor)s
 -- name: audit_where_action
 action_type = %(action_type)s
 
+-- name: audit_where_target
+target = %(target)s
+
 -- name: audit_where_from
 timestamp >= %(date_from)s
 

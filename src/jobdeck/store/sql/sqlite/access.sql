@@ -92,6 +92,9 @@ actor = :actor
 -- name: audit_where_action
 action_type = :action_type
 
+-- name: audit_where_target
+target = :target
+
 -- name: audit_where_from
 timestamp >= :date_from
 
