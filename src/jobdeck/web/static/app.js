@@ -136,7 +136,7 @@
     remember(e);
     if (e.target.closest("[data-close-drawer]")) closeDrawer();
     const card = e.target.closest(".schedule-card");
-    if (card && !e.target.closest("button, a, summary, details, .info")) {
+    if (card && !e.target.closest("button, a, summary, details, .info, input")) {
       const details = card.querySelector("details.runs");
       if (details) details.open = !details.open;
     }
@@ -157,6 +157,15 @@
   // the list. A listener, not an onsubmit attribute: the page's CSP forbids inline script.
   document.addEventListener("submit", function (e) {
     if (e.target.id === "filters") e.preventDefault();
+  });
+
+  // ---- schedule cards ----------------------------------------------------------------------
+  // A reason typed for Run Now or Pause goes with that one action: clear it once it is done.
+  document.body.addEventListener("htmx:afterRequest", function (e) {
+    const include = e.detail.elt && e.detail.elt.getAttribute("hx-include");
+    if (!e.detail.successful || !include || include.indexOf("#reason-") !== 0) return;
+    const field = document.querySelector(include);
+    if (field) field.value = "";
   });
 
   // ---- wiring ------------------------------------------------------------------------------
