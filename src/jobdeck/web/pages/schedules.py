@@ -108,7 +108,7 @@ def _set_paused(
     actor = actor_of(request, principal)
     schedule_control.set_paused(deck_of(request), name, paused, actor, reason=reason)
     action = "pause" if paused else "resume"
-    return _status_block(request, name, None, toast=("{title} " + f"{action}d", "info"))
+    return _status_block(request, name, None, toast=(f"{name} {action}d", "info"))
 
 
 def _reason(form: dict[str, str]) -> str | None:

@@ -161,9 +161,12 @@
 
   // ---- schedule cards ----------------------------------------------------------------------
   // A reason typed for Run Now or Pause goes with that one action: clear it once it is done.
-  document.body.addEventListener("htmx:afterRequest", function (e) {
-    const include = e.detail.elt && e.detail.elt.getAttribute("hx-include");
-    if (!e.detail.successful || !include || include.indexOf("#reason-") !== 0) return;
+  // On beforeSwap, whose target is still in the page: by afterRequest the button that sent
+  // the request has been swapped out, and its events no longer reach the body.
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    const sender = e.detail.requestConfig && e.detail.requestConfig.elt;
+    const include = sender && sender.getAttribute("hx-include");
+    if (!include || include.indexOf("#reason-") !== 0 || e.detail.xhr.status >= 400) return;
     const field = document.querySelector(include);
     if (field) field.value = "";
   });
