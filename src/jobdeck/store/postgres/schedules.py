@@ -10,12 +10,12 @@ from datetime import datetime
 
 from psycopg.rows import dict_row
 
-from jobdeck.clock import Clock
+from jobdeck.clock import Clock, SystemClock
 from jobdeck.store.postgres.connection import Connection, from_db
 from jobdeck.store.postgres.inserts import insert_on, insert_params
 from jobdeck.store.postgres.statements import PgDatabase, one_row
 from jobdeck.store.records import ManualRun, ManualRunRequest, NewJob, ScheduleDef
-from jobdeck.store.rows import schedule_params
+from jobdeck.store.rows import required_time, schedule_params
 from jobdeck.store.schedules import (
     ScheduleVerbs,
     held_by_unique_key,
@@ -92,12 +92,17 @@ class PostgresSchedules(ScheduleVerbs[PgDatabase]):
         job = request.job
         q = self._db.q
         by_name = {"schedule": job.schedule}
+        # The cooldown is measured by the server's clock, as leases are, unless this store was
+        # given a clock of its own (tests move a ManualClock).
+        given = None if isinstance(self.clock, SystemClock) else self.clock.now()
 
         def check_and_insert(conn: Connection) -> ManualRun:
             with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
                 cur.execute(q["lock_manual_runs"], by_name)
-                now = self.clock.now()  # once the lock is ours, as insert_jobs stamps it
-                latest = cur.execute(q["latest_manual_run"], by_name).fetchone()
+                cur.execute(q["latest_manual_run"], {**by_name, "now": given})
+                found = one_row(cur)
+                now = required_time(from_db(found["now"]))
+                latest = found if found["id"] is not None else None
                 existing = manual_run_in_the_way(latest, request, now, from_db)
                 if existing is not None:
                     return existing

@@ -94,9 +94,16 @@ s.active
 SELECT pg_advisory_xact_lock(hashtextextended('jobdeck:run-now:' || %(schedule)s::text, 0))
 
 -- name: latest_manual_run
-SELECT id, state, finished_at FROM jobs
-WHERE schedule = %(schedule)s::text AND trigger = 'manual'
-ORDER BY id DESC LIMIT 1
+-- The schedule's newest manual run (if any), with the time its cooldown is measured at: the
+-- server's as of now, the lock held, unless the store has a clock of its own (tests).
+SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now,
+       j.id, j.state, j.finished_at
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT id, state, finished_at FROM jobs
+    WHERE schedule = %(schedule)s::text AND trigger = 'manual'
+    ORDER BY id DESC LIMIT 1
+) AS j ON true
 
 -- name: enqueue_tick
 -- The tick's claim and its job in one statement. The primary key of schedule_ticks decides
