@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError, UnknownTask
-from jobdeck.schedules import Schedule, build_schedule
+from jobdeck.schedules import DEFAULT_RUN_NOW_COOLDOWN, Schedule, build_schedule
 from jobdeck.settings import CODE, DEFAULT, ENVIRONMENT, Settings, check_option_names
 from jobdeck.store import DEFAULT_URL, open_store
 from jobdeck.store.base import Store
@@ -103,6 +103,7 @@ class JobDeck:
         catch_up: str = "latest",
         args: dict[str, Any] | None = None,
         min_every: timedelta = timedelta(seconds=1),
+        run_now_cooldown: str | float | timedelta = DEFAULT_RUN_NOW_COOLDOWN,
         **task_options: Any,
     ) -> Callable[[Callable[P, R]], Task[P, R]]:
         """Run a function on a schedule; it is also registered as a task (enqueueable as usual).
@@ -110,6 +111,9 @@ class JobDeck:
         >>> @deck.periodic(name="check-sla-and-overdue", cron="*/15 * * * *",
         ...                timezone="Asia/Kolkata", expected_max_age="15m", alert_after="30m")
         ... def check_sla_and_overdue() -> dict: ...
+
+        ``run_now_cooldown`` (10 s): for this long after a manual run finished, Run Now
+        answers with that run unless a second one is confirmed.
         """
 
         check_option_names(task_options, TASK_OPTIONS + PERIODIC_OPTIONS, "periodic option")
@@ -133,22 +137,26 @@ class JobDeck:
                 catch_up=catch_up,
                 args=args,
                 min_every=min_every,
+                run_now_cooldown=run_now_cooldown,
             )
             self.schedules[schedule.name] = schedule
             return task
 
         return register
 
-    def run_now(self, name: str, by: str = "unknown") -> tuple[JobHandle, bool]:
+    def run_now(
+        self, name: str, by: str = "unknown", *, confirm: bool = False
+    ) -> tuple[JobHandle, bool]:
         """Enqueue a manual run of a schedule now; ``created`` is False when one is already
-        queued or running (so a spammed Run Now button queues one run).
+        queued or running, or finished within the schedule's ``run_now_cooldown`` and
+        ``confirm`` is not set (so a spammed Run Now button runs once).
 
         >>> job, created = deck.run_now("check-sla-and-overdue", by="alice@example.com")
         """
         from jobdeck.auditlog import Actor
         from jobdeck.control.schedules import run_now
 
-        result = run_now(self, name, Actor(by, via="code"))
+        result = run_now(self, name, Actor(by, via="code"), confirm=confirm)
         return JobHandle(self, result.job_id, created=result.created), result.created
 
     def get_task(self, name: str) -> Task[..., Any]:

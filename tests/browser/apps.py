@@ -30,6 +30,9 @@ SLA_GATE.set()
 # busy test machine delaying one beat does not flip the pill, while a stopped worker still
 # turns it red at once (a clean stop marks the worker stopped).
 WORKER_HEARTBEAT = 0.3
+# The suite presses Run Now on the same schedules test after test, seconds apart: these decks
+# turn the cooldown off (tests/browser/test_run_now.py covers it on a deck of its own).
+NO_COOLDOWN = {"run_now_cooldown": 0}
 FAST: dict[str, Any] = {
     "heartbeat_interval": 1.0,
     "lease_duration": 2.0,
@@ -76,6 +79,7 @@ def make_main_deck(url: str, **options: Any) -> JobDeck:
         name="check-sla-and-overdue",
         cron="*/15 * * * *",
         title="SLA & Overdue Check",
+        **NO_COOLDOWN,
         description="Checks tasks for SLA violations and flags overdue work.",
         expected_max_age="15m",
         alert_after="30m",
@@ -90,6 +94,7 @@ def make_main_deck(url: str, **options: Any) -> JobDeck:
         cron="0 8 * * *",
         timezone="Asia/Kolkata",
         title="Hearing Reminders",
+        **NO_COOLDOWN,
         description="Sends daily hearing reminders to team members.",
         expected_max_age="24h",
         alert_after="36h",
@@ -102,6 +107,7 @@ def make_main_deck(url: str, **options: Any) -> JobDeck:
         name="analytics-snapshot",
         cron="0 3 1 1 *",
         title="Analytics Snapshot",
+        **NO_COOLDOWN,
         description="Captures an analytics snapshot for historical reporting.",
         expected_max_age="1s",
         alert_after="1s",
@@ -124,6 +130,7 @@ def make_small_deck(url: str, **options: Any) -> JobDeck:
         name="nightly-cleanup",
         cron="0 2 * * *",
         title="Nightly Cleanup",
+        **NO_COOLDOWN,
         description="Removes expired sessions.",
     )
     def nightly_cleanup() -> dict[str, Any]:

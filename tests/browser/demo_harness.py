@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -73,6 +73,12 @@ def demo_site(url: str) -> Iterator[DemoSite]:
         worker = RunningWorker(deck, scheduler_enabled=False).start()
         for name in LITIGATION_JOBS:
             run_and_wait(name)
+        # The tests press Run Now seconds after these runs, where a person would wait out the
+        # cooldown (tests/browser/test_run_now.py covers it): the served definitions have none.
+        no_cooldown = [
+            replace(s.definition(), run_now_cooldown_seconds=0) for s in deck.schedules.values()
+        ]
+        deck.store.sync_schedules(no_cooldown, deck.clock.now())
         server = LiveServer(create_host(health_refresh=1, live_refresh=2)).start()
         yield DemoSite(server.url, passwords)
     finally:

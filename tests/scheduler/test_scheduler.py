@@ -260,16 +260,39 @@ def test_twenty_concurrent_run_now_requests_queue_one_run(db_url: str) -> None:
     )
 
 
-def test_run_now_queues_again_once_the_manual_run_finished(db_url: str) -> None:
-    deck = make_deck(db_url)
-    deck.periodic(name="sla", cron="*/15 * * * *")(lambda: None)
+def test_run_now_queues_again_after_the_cooldown_or_when_confirmed(db_url: str) -> None:
+    clock = ManualClock(datetime(2025, 6, 2, 9, 0, tzinfo=UTC))
+    deck = make_deck(db_url, clock)
+    deck.periodic(name="sla", cron="*/15 * * * *", run_now_cooldown="30s")(lambda: None)
     job, created = deck.run_now("sla", by="bob")
     assert created
-    again, created_again = deck.run_now("sla", by="bob")
-    assert not created_again and again.id == job.id
-    run_job(deck, job.id, summary="5 overdue tasks found")
+    again, created_again = deck.run_now("sla", by="bob", confirm=True)
+    assert not created_again and again.id == job.id  # confirming never doubles an active run
+    run_job(deck, job.id, summary="5 overdue tasks found")  # finishes a second later
+
+    clock.advance(seconds=13)
+    cooling = run_now(deck, "sla", Actor("bob"))
+    assert (cooling.created, cooling.job_id, cooling.refused) == (False, job.id, "cooldown")
+    assert (cooling.ran_seconds_ago, cooling.cooldown_left_seconds) == (12.0, 18.0)
+    assert cooling.message == f"ran 12 s ago (job #{job.id}); confirm to run again, or wait 18 s"
+    confirmed, created_confirmed = deck.run_now("sla", by="bob", confirm=True)
+    assert created_confirmed and confirmed.id != job.id
+    run_job(deck, confirmed.id)
+
+    clock.advance(seconds=31)
     third, created_third = deck.run_now("sla", by="bob")
-    assert created_third and third.id != job.id
+    assert created_third and third.id not in (job.id, confirmed.id)
+
+
+def test_the_run_now_cooldown_is_declared_with_the_schedule(db_url: str) -> None:
+    deck = make_deck(db_url)
+    deck.periodic(name="sla", cron="*/15 * * * *")(lambda: None)
+    deck.periodic(name="fast", cron="*/15 * * * *", run_now_cooldown=0)(lambda: None)
+    Scheduler(deck).sync()
+    assert schedule_status(deck, "sla").run_now_cooldown == timedelta(seconds=10)
+    assert schedule_status(deck, "fast").run_now_cooldown == timedelta(0)
+    with pytest.raises(ConfigError, match="schedule 'bad': run_now_cooldown: invalid duration"):
+        deck.periodic(name="bad", cron="* * * * *", run_now_cooldown=-1)(lambda: None)
 
 
 # -- status and alerts ---------------------------------------------------------------------------
@@ -302,9 +325,38 @@ def test_status_badge_follows_the_runs(db_url: str) -> None:
     run_job(deck, job.id, summary="5 overdue tasks found")
     status = schedule_status(deck, "sla")
     assert (status.status, status.last_summary) == ("success", "5 overdue tasks found")
-    second, _ = deck.run_now("sla", by="x")
+    second, _ = deck.run_now("sla", by="x", confirm=True)
     run_job(deck, second.id, succeed=False)
     assert schedule_status(deck, "sla").status == "failed"
+
+
+def test_a_failed_run_with_tries_left_says_when_it_retries(db_url: str) -> None:
+    clock = ManualClock(datetime(2025, 6, 2, 9, 1, tzinfo=UTC))
+    deck = make_deck(db_url, clock)
+    deck.periodic(name="sla", cron="*/15 * * * *", max_attempts=2)(lambda: None)
+    Scheduler(deck).sync()
+    job, _ = deck.run_now("sla", by="x")
+    [claimed] = deck.store.claim_jobs(ClaimRequest("w", ["default"], 1, 30.0))
+    now = clock.now()
+    retry = Outcome(
+        job.id, 1, claimed.task, AttemptStatus.FAILED, JobState.RETRYABLE, now, now,
+        run_at=now + timedelta(seconds=5), error="RuntimeError: boom",
+    )  # fmt: skip
+    deck.store.complete_jobs("w", [retry], shard=1)
+    clock.advance(seconds=1)
+    status = schedule_status(deck, "sla")
+    assert (status.status, status.retry_in_seconds) == ("failed", 4)
+    assert status.badge_text == "Failed · retrying in 4 s"
+    assert status.run_now == "active"  # the retry is the manual run, still to run
+    clock.advance(seconds=10)
+    assert schedule_status(deck, "sla").badge_text == "Failed · retrying now"
+
+    run_job(deck, job.id, succeed=False)  # the last try fails too, a second from now
+    status = schedule_status(deck, "sla")
+    assert (status.badge_text, status.retry_in_seconds) == ("Failed", None)
+    assert (status.run_now, status.run_now_cooldown_left) == ("cooldown", 11.0)
+    clock.advance(seconds=11)
+    assert schedule_status(deck, "sla").run_now == "ready"
 
 
 def test_stale_alert_is_sent_once_and_recovery_once(db_url: str, tmp_path: Path) -> None:

@@ -67,15 +67,22 @@ def schedules_show(ctx: Context, name: str, runs: int, as_json: bool) -> None:
 
 @subcommand(schedules, "run", "name")
 @reason_option
-def schedules_run(ctx: Context, name: str, reason: str | None) -> None:
-    """Run NAME now (once: while a manual run is queued or running, says so)."""
+@click.option(
+    "--confirm",
+    is_flag=True,
+    help="Run again although the last manual run finished within the cooldown "
+    "(never while one is queued or running).",
+)
+def schedules_run(ctx: Context, name: str, reason: str | None, confirm: bool) -> None:
+    """Run NAME now, once: while a manual run is queued or running, or for the schedule's
+    cooldown after it finished (10 s unless declared otherwise), says so and runs nothing."""
     from jobdeck.control import cli_actor, run_now
 
-    result = run_now(ctx.deck, name, cli_actor(), reason=reason)
-    if result.created:
-        click.echo(f"{name}: manual run queued as job {result.job_id}")
+    result = run_now(ctx.deck, name, cli_actor(), reason=reason, confirm=confirm)
+    if result.refused == "cooldown":
+        click.echo(f"{name}: {result.message.replace('confirm', 'pass --confirm', 1)}")
     else:
-        click.echo(f"{name}: already queued or running as job {result.job_id}")
+        click.echo(f"{name}: {result.message}")
 
 
 @subcommand(schedules, "pause", "name")

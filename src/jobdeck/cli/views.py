@@ -164,7 +164,7 @@ _SCHEDULE_STYLES = {"success": "green", "failed": "red", "running": "cyan", "pen
 
 
 def schedule_badge(status: ScheduleStatus) -> Text:
-    text = Text(status.status.capitalize(), style=_SCHEDULE_STYLES.get(status.status, ""))
+    text = Text(status.badge_text, style=_SCHEDULE_STYLES.get(status.status, ""))
     if status.may_be_stuck:
         text.append(" (may be stuck)", style="yellow")
     if status.paused:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from jobdeck.auditlog import Actor
@@ -10,8 +12,8 @@ from jobdeck.control.audit import audited
 from jobdeck.control.jobs import JobQuery, list_jobs
 from jobdeck.errors import UnknownSchedule
 from jobdeck.schedules import ScheduleStatus, status_of
-from jobdeck.states import Trigger
-from jobdeck.store.base import JobRow, NewJob, ScheduleDef
+from jobdeck.states import JobState, Trigger
+from jobdeck.store.base import JobRow, ManualRunRequest, NewJob, ScheduleDef
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
@@ -21,9 +23,30 @@ RUN_NOW_PRIORITY_BOOST = 10
 
 @dataclass(frozen=True)
 class RunNowResult:
+    """What Run Now did. Not created: ``refused`` says why and ``job_id`` is the run that
+    stood in the way: "active" (still queued or running) or "cooldown" (it finished
+    ``ran_seconds_ago``; a second run needs ``confirm`` or ``cooldown_left_seconds`` more)."""
+
     job_id: int
-    created: bool  # False: a manual run was already queued or running, and this is it
+    created: bool
     schedule: str
+    state: JobState
+    refused: str | None
+    finished_at: datetime | None
+    cooldown_left_seconds: float | None
+    ran_seconds_ago: float | None
+
+    @property
+    def message(self) -> str:
+        """One line for a toast, the API and the CLI."""
+        if self.created:
+            return f"queued as job #{self.job_id}, starting now"
+        if self.refused == "cooldown":
+            ago = math.floor(self.ran_seconds_ago or 0)
+            wait = math.ceil(self.cooldown_left_seconds or 0)
+            return f"ran {ago} s ago (job #{self.job_id}); confirm to run again, or wait {wait} s"
+        doing = "running" if self.state == JobState.RUNNING else "queued"
+        return f"already {doing} — job #{self.job_id}"
 
 
 def schedule_statuses(deck: Deck, name: str | None = None) -> list[ScheduleStatus]:
@@ -45,16 +68,20 @@ def recent_runs(deck: Deck, name: str, limit: int = 10) -> list[JobRow]:
     return list_jobs(deck.store, JobQuery(schedule=name), limit=limit).rows
 
 
-def run_now(deck: Deck, name: str, actor: Actor, *, reason: str | None = None) -> RunNowResult:
-    """Queue a manual run that starts at once; while one is queued or running, return it."""
+def run_now(
+    deck: Deck, name: str, actor: Actor, *, reason: str | None = None, confirm: bool = False
+) -> RunNowResult:
+    """Queue a manual run that starts at once. While one is queued or running, return it; for
+    the schedule's cooldown after one finished, return it too unless ``confirm`` asks for a
+    second run. The store decides under a lock, so concurrent calls make one run."""
     return audited(
         deck.store,
         deck.clock,
         actor,
         "run_now",
         f"schedule {name}",
-        lambda: _enqueue_run(deck, name, actor.name),
-        details=lambda result: {"job_id": result.job_id, "created": result.created},
+        lambda: _enqueue_run(deck, name, actor.name, confirm),
+        details=_run_details,
         reason=reason,
     )
 
@@ -73,7 +100,14 @@ def set_paused(
     )
 
 
-def _enqueue_run(deck: Deck, name: str, by: str) -> RunNowResult:
+def _run_details(result: RunNowResult) -> dict[str, object]:
+    details: dict[str, object] = {"job_id": result.job_id, "created": result.created}
+    if result.refused:
+        details["refused"] = result.refused
+    return details
+
+
+def _enqueue_run(deck: Deck, name: str, by: str, confirm: bool) -> RunNowResult:
     definition = _definition(deck, name)
     task = deck.tasks.get(definition.task)
     job = NewJob(
@@ -88,8 +122,21 @@ def _enqueue_run(deck: Deck, name: str, by: str) -> RunNowResult:
         triggered_by=by,
         schedule=name,
     )
-    inserted = deck.store.insert_jobs([job])[0]
-    return RunNowResult(inserted.job_id, inserted.created, name)
+    cooldown = definition.run_now_cooldown_seconds
+    run = deck.store.enqueue_manual_run(ManualRunRequest(job, cooldown, confirm))
+    ago = None
+    if run.finished_at is not None and run.cooldown_left_seconds is not None:
+        ago = cooldown - run.cooldown_left_seconds  # by the store's clock, as it decided
+    return RunNowResult(
+        job_id=run.job_id,
+        created=run.created,
+        schedule=name,
+        state=run.state,
+        refused=run.refused,
+        finished_at=run.finished_at,
+        cooldown_left_seconds=run.cooldown_left_seconds,
+        ran_seconds_ago=ago,
+    )
 
 
 def _set_paused(deck: Deck, name: str, paused: bool) -> None:

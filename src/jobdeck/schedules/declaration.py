@@ -16,6 +16,9 @@ from jobdeck.store.base import ScheduleDef
 from jobdeck.tasks import Task
 
 CATCH_UP_POLICIES = ("latest", "skip")
+# The guide: "Wait 10 seconds if you just clicked it". Run Now answers with the last manual
+# run this long after it finished, unless a second run is confirmed.
+DEFAULT_RUN_NOW_COOLDOWN = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Schedule:
     alert_after: timedelta | None = None
     catch_up: str = "latest"
     args: dict[str, Any] = field(default_factory=dict)
+    run_now_cooldown: timedelta = DEFAULT_RUN_NOW_COOLDOWN
 
     def definition(self) -> ScheduleDef:
         return ScheduleDef(
@@ -46,6 +50,7 @@ class Schedule:
             catch_up=self.catch_up,
             args_json=dumps_checked(self.args, "args"),
             queue=self.task.queue,
+            run_now_cooldown_seconds=self.run_now_cooldown.total_seconds(),
         )
 
 
@@ -63,12 +68,14 @@ def build_schedule(
     catch_up: str,
     args: dict[str, Any] | None,
     min_every: timedelta,
+    run_now_cooldown: str | float | timedelta = DEFAULT_RUN_NOW_COOLDOWN,
 ) -> Schedule:
     """Validate a declaration; every mistake is a ConfigError naming the schedule."""
     try:
         spec = ScheduleSpec.build(cron=cron, every=every, timezone=timezone, min_every=min_every)
         max_age = parse_duration(expected_max_age) if expected_max_age is not None else None
         alert = parse_duration(alert_after) if alert_after is not None else None
+        cooldown = _cooldown(run_now_cooldown)
     except ConfigError as exc:
         raise ConfigError(f"schedule {name!r}: {exc}") from None
     if max_age is not None and alert is not None and alert < max_age:
@@ -97,12 +104,21 @@ def build_schedule(
         alert_after=alert,
         catch_up=catch_up,
         args=call_args,
+        run_now_cooldown=cooldown,
     )
 
 
 def schedule_args(definition: ScheduleDef) -> dict[str, Any]:
     args = json.loads(definition.args_json)
     return args if isinstance(args, dict) else {}
+
+
+def _cooldown(value: str | float | timedelta) -> timedelta:
+    """0 turns the cooldown off (a run queued or running is still never doubled)."""
+    try:
+        return parse_duration(value, allow_zero=True)
+    except ConfigError as exc:
+        raise ConfigError(f"run_now_cooldown: {exc}") from None
 
 
 def _title_from(name: str) -> str:

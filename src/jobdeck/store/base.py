@@ -26,6 +26,8 @@ from jobdeck.store.records import (
     JobFilter,
     JobRow,
     LoginAttempts,
+    ManualRun,
+    ManualRunRequest,
     NewJob,
     Outcome,
     RescuedJob,
@@ -54,6 +56,8 @@ __all__ = [
     "JobFilter",
     "JobRow",
     "LoginAttempts",
+    "ManualRun",
+    "ManualRunRequest",
     "NewJob",
     "Outcome",
     "QueueStore",
@@ -181,6 +185,14 @@ class ScheduleStore(Protocol):
         self, name: str | None = None, active_only: bool = False
     ) -> list[ScheduleRow]: ...
     def enqueue_tick(self, schedule: str, tick_at: datetime, job: NewJob) -> int | None: ...
+    def enqueue_manual_run(self, request: ManualRunRequest) -> ManualRun:
+        """Run Now: insert the request's job unless the schedule's latest manual run is still
+        queued or running, or finished less than ``cooldown_seconds`` ago and the request is
+        not confirmed; then answer with that run and why. The check and the insert are one
+        write transaction under a per-schedule lock, so concurrent requests (from any number
+        of connections) make at most one run per cooldown."""
+        ...
+
     def advance_schedule(self, name: str, tick_at: datetime) -> None: ...
     def set_schedule_paused(self, name: str, paused: bool, now: datetime) -> bool: ...
     def change_alert_state(self, name: str, from_states: Sequence[str], to_state: str) -> bool: ...

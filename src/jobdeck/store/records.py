@@ -212,6 +212,30 @@ class ScheduleDef:
     catch_up: str = "latest"
     args_json: str = "{}"
     queue: str = "default"
+    run_now_cooldown_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class ManualRunRequest:
+    """A Run Now of a schedule: the job to insert (``job.schedule`` names the schedule) unless
+    a manual run is still queued or running, or one finished less than ``cooldown_seconds``
+    ago and the caller did not ``confirm`` a second one."""
+
+    job: NewJob
+    cooldown_seconds: float
+    confirm: bool = False
+
+
+@dataclass(frozen=True)
+class ManualRun:
+    """What a Run Now did: the new run, or the run that made one needless and why."""
+
+    job_id: int
+    created: bool
+    state: JobState
+    refused: str | None = None  # "active": queued or running; "cooldown": finished just now
+    finished_at: datetime | None = None  # of the run returned, when it has finished
+    cooldown_left_seconds: float | None = None  # until Run Now runs again unconfirmed
 
 
 @dataclass(frozen=True)
@@ -235,6 +259,10 @@ class ScheduleRow:
     last_success_at: datetime | None
     running_job_id: int | None
     running_since: datetime | None
+    last_retry_at: datetime | None = None  # when a retryable last run tries again
+    manual_job_id: int | None = None  # the latest manual run that is active or finished
+    manual_state: JobState | None = None
+    manual_finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The schedule and alert verbs both dialects share: reading schedules, the bookmark, pausing,
-alert states and the alert log. Syncing definitions and claiming ticks stay with each dialect:
-PostgreSQL does each in one statement, SQLite in one transaction under its write lock."""
+alert states and the alert log, and the rule Run Now follows. Syncing definitions, claiming
+ticks and Run Now's locked check-and-insert stay with each dialect: PostgreSQL does each in one
+statement or one locked transaction, SQLite in one transaction under its write lock."""
 
 from __future__ import annotations
 
@@ -8,12 +9,55 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from jobdeck.states import JobState
 from jobdeck.store.base import ScheduleStore
-from jobdeck.store.dialect import Statements, where_of
-from jobdeck.store.records import AlertRow, ScheduleRow
-from jobdeck.store.rows import from_row, schedule_clauses, schedule_from_row
+from jobdeck.store.dialect import Row, Statements, where_of
+from jobdeck.store.records import AlertRow, ManualRun, ManualRunRequest, NewJob, ScheduleRow
+from jobdeck.store.rows import TimeParser, from_row, schedule_clauses, schedule_from_row
+
+# A manual run in one of these states will still run: Run Now answers with it.
+ACTIVE_STATES = frozenset(
+    {JobState.SCHEDULED, JobState.AVAILABLE, JobState.RUNNING, JobState.RETRYABLE}
+)
+# A run that ended in one of these starts the cooldown; a cancelled one never ran, so it does not.
+COOLING_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED})
 
 D = TypeVar("D", bound=Statements)
+
+
+def manual_run_in_the_way(
+    latest: Row | None, request: ManualRunRequest, now: datetime, parse_time: TimeParser
+) -> ManualRun | None:
+    """The run a Run Now answers with instead of inserting one, or None to insert.
+
+    ``latest`` is the schedule's newest manual run as the dialect read it under its lock,
+    ``now`` the store's time once the lock was held. Still active: that run, confirmed or not
+    (confirming never makes two runs at once). Finished less than the cooldown ago: that run,
+    unless the caller confirmed a second one.
+    """
+    if latest is None:
+        return None
+    state = JobState(latest["state"])
+    if state in ACTIVE_STATES:
+        return ManualRun(latest["id"], False, state, refused="active")
+    finished_at = parse_time(latest["finished_at"])
+    if state not in COOLING_STATES or finished_at is None or request.confirm:
+        return None
+    left = request.cooldown_seconds - (now - finished_at).total_seconds()
+    if left <= 0:
+        return None
+    return ManualRun(latest["id"], False, state, "cooldown", finished_at, left)
+
+
+def held_by_unique_key(holder: Row) -> ManualRun:
+    """The answer when the insert found Run Now's unique key held: an older manual run made
+    active again (a retry by hand) holds it, and that run will run."""
+    return ManualRun(holder["id"], False, JobState(holder["state"]), refused="active")
+
+
+def new_manual_run(job_id: int, job: NewJob, now: datetime) -> ManualRun:
+    later = job.run_at is not None and job.run_at > now
+    return ManualRun(job_id, True, JobState.SCHEDULED if later else JobState.AVAILABLE)
 
 
 class ScheduleVerbs(ScheduleStore, Generic[D]):

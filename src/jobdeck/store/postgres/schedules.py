@@ -1,5 +1,6 @@
 """The PostgreSQL store's schedule verbs: the shared ones (store/schedules.py), with syncing
-the declared schedules and claiming a tick with its job, each in one statement."""
+the declared schedules and claiming a tick with its job, each in one statement, and Run Now in
+one transaction under an advisory lock on the schedule."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
-from jobdeck.clock import Clock
-from jobdeck.store.postgres.connection import Connection
+from psycopg.rows import dict_row
+
+from jobdeck.clock import Clock, SystemClock
+from jobdeck.store.postgres.connection import Connection, from_db
 from jobdeck.store.postgres.inserts import insert_on, insert_params
-from jobdeck.store.postgres.statements import PgDatabase
-from jobdeck.store.records import NewJob, ScheduleDef
-from jobdeck.store.rows import schedule_params
-from jobdeck.store.schedules import ScheduleVerbs
+from jobdeck.store.postgres.statements import PgDatabase, one_row
+from jobdeck.store.records import ManualRun, ManualRunRequest, NewJob, ScheduleDef
+from jobdeck.store.rows import required_time, schedule_params
+from jobdeck.store.schedules import (
+    ScheduleVerbs,
+    held_by_unique_key,
+    manual_run_in_the_way,
+    new_manual_run,
+)
 
 # Only its keys are used: the columns sync_schedules sends even when no schedule is declared.
 _NO_SCHEDULE = ScheduleDef(name="", task="", title="")
@@ -71,3 +79,37 @@ class PostgresSchedules(ScheduleVerbs[PgDatabase]):
                 return inserted.job_id
 
         return self._db.run(claim)
+
+    def enqueue_manual_run(self, request: ManualRunRequest) -> ManualRun:
+        """An advisory lock on the schedule, held to the end of the transaction, serialises
+        every Run Now of it, from any connection or host; each statement after it reads a
+        fresh snapshot (READ COMMITTED), so it sees the run the previous holder committed.
+        Not a row lock on ``schedules``: a schedule declared but not synced yet has no row.
+
+        Replayed after a lost connection: if the first try committed, the replay finds that
+        run active and answers with it, so the run exists once all the same.
+        """
+        job = request.job
+        q = self._db.q
+        by_name = {"schedule": job.schedule}
+        # The cooldown is measured by the server's clock, as leases are, unless this store was
+        # given a clock of its own (tests move a ManualClock).
+        given = None if isinstance(self.clock, SystemClock) else self.clock.now()
+
+        def check_and_insert(conn: Connection) -> ManualRun:
+            with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(q["lock_manual_runs"], by_name)
+                cur.execute(q["latest_manual_run"], {**by_name, "now": given})
+                found = one_row(cur)
+                now = required_time(from_db(found["now"]))
+                latest = found if found["id"] is not None else None
+                existing = manual_run_in_the_way(latest, request, now, from_db)
+                if existing is not None:
+                    return existing
+                (inserted,) = insert_on(conn, q, [job], now)
+                if not inserted.created:
+                    cur.execute(q["get_job"], {"id": inserted.job_id})
+                    return held_by_unique_key(one_row(cur))
+                return new_manual_run(inserted.job_id, job, now)
+
+        return self._db.run(check_and_insert)

@@ -148,10 +148,16 @@ class ScheduleOut(
         "alert_after",
         "alert_state",
         "catch_up",
+        "run_now_cooldown",
+        "run_now_cooldown_left",
     ),
 ):
     expected_max_age_seconds: float | None
     alert_after_seconds: float | None
+    badge_text: str  # the card's badge: "Failed · retrying in 4 s" while tries remain
+    run_now: Literal["ready", "active", "cooldown"]
+    run_now_cooldown_seconds: float
+    run_now_cooldown_left_seconds: float | None
 
     @classmethod
     def computed(cls, record: Any) -> dict[str, Any]:
@@ -159,15 +165,14 @@ class ScheduleOut(
         return {
             "expected_max_age_seconds": age.total_seconds() if age else None,
             "alert_after_seconds": alert.total_seconds() if alert else None,
+            "run_now_cooldown_seconds": record.run_now_cooldown.total_seconds(),
+            "run_now_cooldown_left_seconds": record.run_now_cooldown_left,
         }
 
 
 class RunNowOut(RecordOut, record=RunNowResult, hide=("schedule",)):
-    message: str
-
-    @classmethod
-    def computed(cls, record: Any) -> dict[str, Any]:
-        return {"message": "queued" if record.created else "already queued or running"}
+    refused: Literal["active", "cooldown"] | None
+    message: str  # one line saying what happened, e.g. "already running — job #12"
 
 
 class BucketOut(RecordOut, record=StatsRow, hide=("key", "duration_ms")):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from jobdeck.control import schedules as schedule_control
+from jobdeck.control.history import MAX_REASON
 from jobdeck.web.access import Operator, Principal, Trigger, Viewer, actor_of
 from jobdeck.web.api.models import (
     ERROR_RESPONSES,
@@ -15,9 +16,27 @@ from jobdeck.web.api.models import (
     ScheduleDetailOut,
     ScheduleOut,
 )
-from jobdeck.web.params import ScheduleName, deck_of
+from jobdeck.web.params import NO_NUL, ScheduleName, deck_of
 
 router = APIRouter(responses=ERROR_RESPONSES)
+
+Reason = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_REASON,
+        pattern=NO_NUL,
+        description="Why you did it: stored with the action in the audit log.",
+    ),
+]
+Confirm = Annotated[
+    bool,
+    Query(
+        description=(
+            "Run again although the last manual run finished within the schedule's "
+            "run_now_cooldown. Never makes a second run while one is queued or running."
+        )
+    ),
+]
 
 
 @router.get("/schedules", response_model=list[ScheduleOut])
@@ -42,24 +61,39 @@ def schedule_detail(
 
 
 @router.post("/schedules/{name:path}/run", response_model=RunNowOut)
-def run_now(request: Request, name: ScheduleName, principal: Trigger) -> RunNowOut:
-    result = schedule_control.run_now(
-        deck_of(request), name, actor_of(request, principal, via="api")
-    )
+def run_now(
+    request: Request,
+    name: ScheduleName,
+    principal: Trigger,
+    confirm: Confirm = False,
+    reason: Reason = None,
+) -> RunNowOut:
+    """Queue a manual run. ``created`` false: no new run was made, and ``refused`` says why:
+    ``active`` (``job_id`` is still queued or running) or ``cooldown`` (it finished
+    ``ran_seconds_ago``; send ``confirm=true`` to run again, or wait ``cooldown_left_seconds``)."""
+    actor = actor_of(request, principal, via="api")
+    result = schedule_control.run_now(deck_of(request), name, actor, reason=reason, confirm=confirm)
     return RunNowOut.of(result)
 
 
 @router.post("/schedules/{name:path}/pause", response_model=ScheduleOut)
-def pause(request: Request, name: ScheduleName, principal: Operator) -> ScheduleOut:
-    return _set_paused(request, principal, name, True)
+def pause(
+    request: Request, name: ScheduleName, principal: Operator, reason: Reason = None
+) -> ScheduleOut:
+    return _set_paused(request, principal, name, True, reason)
 
 
 @router.post("/schedules/{name:path}/resume", response_model=ScheduleOut)
-def resume(request: Request, name: ScheduleName, principal: Operator) -> ScheduleOut:
-    return _set_paused(request, principal, name, False)
+def resume(
+    request: Request, name: ScheduleName, principal: Operator, reason: Reason = None
+) -> ScheduleOut:
+    return _set_paused(request, principal, name, False, reason)
 
 
-def _set_paused(request: Request, principal: Principal, name: str, paused: bool) -> ScheduleOut:
+def _set_paused(
+    request: Request, principal: Principal, name: str, paused: bool, reason: str | None
+) -> ScheduleOut:
     deck = deck_of(request)
-    schedule_control.set_paused(deck, name, paused, actor_of(request, principal, via="api"))
+    actor = actor_of(request, principal, via="api")
+    schedule_control.set_paused(deck, name, paused, actor, reason=reason)
     return ScheduleOut.of(schedule_control.schedule_status(deck, name))

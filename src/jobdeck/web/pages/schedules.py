@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jobdeck import control
 from jobdeck.control import schedules as schedule_control
-from jobdeck.control.history import manual_run_requests
+from jobdeck.control.history import MAX_REASON, manual_run_requests
 from jobdeck.errors import JobNotFound
 from jobdeck.schedules import ScheduleStatus
+from jobdeck.schedules.status import RUN_NOW_READY
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 from jobdeck.web.access import Operator, Principal, Trigger, Viewer, actor_of
 from jobdeck.web.live import live
-from jobdeck.web.params import Cursor, ScheduleName, deck_of
+from jobdeck.web.params import BadParameter, Cursor, FormFields, ScheduleName, deck_of
 from jobdeck.web.rendering import PageRoute, render, toast_header
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STATUS_REFRESH_S = 10
 WATCH_REFRESH_S = 1
+MAX_ATTEMPTS = 2**31 - 1  # the attempts column is an integer
 
 
 # Synchronous handlers: FastAPI runs them in its threadpool, so the store and the templates
@@ -59,35 +63,61 @@ def schedules_summary(request: Request, principal: Viewer) -> Response:
 
 @router.get("/schedules/{name:path}/status", response_class=HTMLResponse)
 def schedule_status(
-    request: Request, name: ScheduleName, principal: Viewer, watch: Cursor = None
+    request: Request,
+    name: ScheduleName,
+    principal: Viewer,
+    watch: Cursor = None,
+    told: Annotated[int, Query(ge=0, le=MAX_ATTEMPTS)] = 0,
 ) -> Response:
-    return _status_block(request, name, watch)
+    """The card's status block; ``watch`` follows a run to its end, ``told`` is the attempt
+    whose retry its toast already announced (so each retry is told once)."""
+    return _status_block(request, name, watch, told=told)
 
 
 @router.post("/schedules/{name:path}/run", response_class=HTMLResponse)
-def run_now(request: Request, name: ScheduleName, principal: Trigger) -> Response:
-    result = schedule_control.run_now(deck_of(request), name, actor_of(request, principal))
+def run_now(request: Request, name: ScheduleName, principal: Trigger, form: FormFields) -> Response:
+    result = schedule_control.run_now(
+        deck_of(request),
+        name,
+        actor_of(request, principal),
+        reason=_reason(form),
+        confirm=form.get("confirm") == "1",
+    )
     if result.created:
         toast = ("{title}: queued, starting now", "info")
-    else:
-        toast = ("{title} is already queued or running (job #" + f"{result.job_id})", "warn")
-    return _status_block(request, name, result.job_id, toast=toast)
+        return _status_block(request, name, result.job_id, toast=toast)
+    if result.refused == "cooldown":
+        ago = math.floor(result.ran_seconds_ago or 0)
+        toast = ("{title}: " + f"ran {ago} s ago; confirm to run again", "warn")
+        return _status_block(request, name, None, toast=toast)
+    return _status_block(request, name, result.job_id, toast=("{title}: " + result.message, "warn"))
 
 
 @router.post("/schedules/{name:path}/pause", response_class=HTMLResponse)
-def pause(request: Request, name: ScheduleName, principal: Operator) -> Response:
-    return _set_paused(request, principal, name, paused=True)
+def pause(request: Request, name: ScheduleName, principal: Operator, form: FormFields) -> Response:
+    return _set_paused(request, principal, name, True, _reason(form))
 
 
 @router.post("/schedules/{name:path}/resume", response_class=HTMLResponse)
-def resume(request: Request, name: ScheduleName, principal: Operator) -> Response:
-    return _set_paused(request, principal, name, paused=False)
+def resume(request: Request, name: ScheduleName, principal: Operator, form: FormFields) -> Response:
+    return _set_paused(request, principal, name, False, _reason(form))
 
 
-def _set_paused(request: Request, principal: Principal, name: str, paused: bool) -> Response:
-    schedule_control.set_paused(deck_of(request), name, paused, actor_of(request, principal))
+def _set_paused(
+    request: Request, principal: Principal, name: str, paused: bool, reason: str | None
+) -> Response:
+    actor = actor_of(request, principal)
+    schedule_control.set_paused(deck_of(request), name, paused, actor, reason=reason)
     action = "pause" if paused else "resume"
     return _status_block(request, name, None, toast=(f"{name} {action}d", "info"))
+
+
+def _reason(form: dict[str, str]) -> str | None:
+    """The operator's optional reason, stored with the audit row."""
+    reason = form.get("reason", "").strip()
+    if len(reason) > MAX_REASON:
+        raise BadParameter(f"The reason is too long: at most {MAX_REASON} characters")
+    return reason or None
 
 
 @router.get("/schedules/{name:path}/runs", response_class=HTMLResponse)
@@ -132,7 +162,15 @@ _NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
 def _render(request: Request, template: str, **context: Any) -> Response:
     return render(
-        request, template, schedule_dom_id=schedule_dom_id, schedule_path=schedule_path, **context
+        request,
+        template,
+        schedule_dom_id=schedule_dom_id,
+        schedule_path=schedule_path,
+        badge_of=badge_of,
+        refresh_of=refresh_of,
+        ran_seconds_ago=ran_seconds_ago,
+        max_reason=MAX_REASON,
+        **context,
     )
 
 
@@ -140,16 +178,22 @@ def _render(request: Request, template: str, **context: Any) -> Response:
 
 
 def _status_block(
-    request: Request, name: str, watch: int | None, toast: tuple[str, str] | None = None
+    request: Request,
+    name: str,
+    watch: int | None,
+    toast: tuple[str, str] | None = None,
+    told: int = 0,
 ) -> Response:
     deck = deck_of(request)
+    now = deck.clock.now()
     status = schedule_control.schedule_status(deck, name)
     watched = _watched_job(deck, watch)
+    if toast is None and watched is not None:
+        toast, told = _progress_toast(watched, told, now)
+        if watched.state in _SETTLED:
+            watched = None
     if toast is not None:  # messages name the schedule by the title people know it by
         toast = (toast[0].replace("{title}", status.title), toast[1])
-    if watched is not None and watched.state in _SETTLED and toast is None:
-        toast = _outcome_toast(watched)
-        watched = None
     headers = {"HX-Trigger": toast_header(*toast)} if toast else None
     return _render(
         request,
@@ -157,12 +201,40 @@ def _status_block(
         headers=headers,
         s=status,
         watch=watched,
-        now=deck.clock.now(),
-        refresh=_refresh(watched),
+        told=told,
+        now=now,
     )
 
 
-_SETTLED = (JobState.SUCCEEDED, JobState.FAILED, JobState.RETRYABLE, JobState.CANCELLED)
+# A retryable run is not settled: it fails "· retrying in N s", and is watched to its end.
+_SETTLED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+
+def _progress_toast(job: JobRow, told: int, now: datetime) -> tuple[tuple[str, str] | None, int]:
+    """The toast a watched run's news deserves, once each: a retry of a newer attempt than
+    ``told``, or its final outcome; and the attempt told of now."""
+    if job.state == JobState.RETRYABLE and job.attempt > told:
+        return ("{title}: " + retrying_text(job.run_at, now), "warn"), job.attempt
+    if job.state in _SETTLED:
+        return _outcome_toast(job), told
+    return None, told
+
+
+def retrying_text(run_at: datetime, now: datetime) -> str:
+    seconds = max(0, math.ceil((run_at - now).total_seconds()))
+    return f"Failed · retrying in {seconds} s" if seconds else "Failed · retrying now"
+
+
+def badge_of(s: ScheduleStatus, watch: JobRow | None, now: datetime) -> tuple[str, str]:
+    """The card's badge (its kind, its words) for a schedule and the run being watched: the
+    watched run wins, as the freshest news; a failed run with tries left says when it retries."""
+    if watch is None:
+        return s.status, s.badge_text
+    if watch.state == JobState.RUNNING:
+        return "running", "Running"
+    if watch.state == JobState.RETRYABLE:
+        return "failed", retrying_text(watch.run_at, now)
+    return "pending", "Pending"
 
 
 def _watched_job(deck: Deck, job_id: int | None) -> JobRow | None:
@@ -182,8 +254,18 @@ def _outcome_toast(job: JobRow) -> tuple[str, str]:
     return "Job execution failed - Check logs for details", "error"
 
 
-def _refresh(watched: JobRow | None) -> int:
-    return WATCH_REFRESH_S if watched is not None else STATUS_REFRESH_S
+def refresh_of(status: ScheduleStatus, watched: JobRow | None) -> int:
+    # Every second while something moves: a run watched, the Run Now button's "Running…" or
+    # its "Ran 3 s ago", and a retry's countdown.
+    moving = watched is not None or status.run_now != RUN_NOW_READY or status.retry_in_seconds
+    return WATCH_REFRESH_S if moving else STATUS_REFRESH_S
+
+
+def ran_seconds_ago(s: ScheduleStatus, now: datetime) -> int:
+    """For the button's "Ran 3 s ago" during the cooldown."""
+    if s.manual_finished_at is None:
+        return 0
+    return max(0, math.floor((now - s.manual_finished_at).total_seconds()))
 
 
 def _summary(deck: Deck, statuses: list[ScheduleStatus]) -> dict[str, Any]:

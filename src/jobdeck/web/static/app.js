@@ -136,7 +136,7 @@
     remember(e);
     if (e.target.closest("[data-close-drawer]")) closeDrawer();
     const card = e.target.closest(".schedule-card");
-    if (card && !e.target.closest("button, a, summary, details, .info")) {
+    if (card && !e.target.closest("button, a, summary, details, .info, input")) {
       const details = card.querySelector("details.runs");
       if (details) details.open = !details.open;
     }
@@ -247,6 +247,18 @@
     document.querySelectorAll("[data-live][hx-trigger]").forEach(function (el) {
       if (pollWanted(el)) htmx.trigger(el, "jobdeck:live");
     });
+  });
+
+  // ---- schedule cards ----------------------------------------------------------------------
+  // A reason typed for Run Now or Pause goes with that one action: clear it once it is done.
+  // On beforeSwap, whose target is still in the page: by afterRequest the button that sent
+  // the request has been swapped out, and its events no longer reach the body.
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    const sender = e.detail.requestConfig && e.detail.requestConfig.elt;
+    const include = sender && sender.getAttribute("hx-include");
+    if (!include || include.indexOf("#reason-") !== 0 || e.detail.xhr.status >= 400) return;
+    const field = document.querySelector(include);
+    if (field) field.value = "";
   });
 
   // ---- wiring ------------------------------------------------------------------------------

@@ -8,17 +8,20 @@ WITH declared AS (
                 %(every_seconds)b::double precision[], %(timezone)b::text[], %(title)b::text[],
                 %(description)b::text[], %(expected_max_age_seconds)b::double precision[],
                 %(alert_after_seconds)b::double precision[], %(catch_up)b::text[],
-                %(args)b::json[], %(queue)b::text[])
+                %(args)b::json[], %(queue)b::text[],
+                %(run_now_cooldown_seconds)b::double precision[])
          AS d(name, task, cron, every_seconds, timezone, title, description,
-              expected_max_age_seconds, alert_after_seconds, catch_up, args, queue)
+              expected_max_age_seconds, alert_after_seconds, catch_up, args, queue,
+              run_now_cooldown_seconds)
 ),
 upserted AS (
     INSERT INTO schedules AS s (name, task, cron, every_seconds, timezone, title, description,
                                 expected_max_age_seconds, alert_after_seconds, catch_up, args,
-                                queue, active, created_at, updated_at)
+                                queue, run_now_cooldown_seconds, active, created_at,
+                                updated_at)
     SELECT name, task, cron, every_seconds, timezone, title, description,
            expected_max_age_seconds, alert_after_seconds, catch_up, args, queue,
-           true, %(now)s, %(now)s
+           run_now_cooldown_seconds, true, %(now)s, %(now)s
     FROM declared
     ORDER BY name
     ON CONFLICT (name) DO UPDATE
@@ -27,7 +30,8 @@ upserted AS (
         description = excluded.description,
         expected_max_age_seconds = excluded.expected_max_age_seconds,
         alert_after_seconds = excluded.alert_after_seconds, catch_up = excluded.catch_up,
-        args = excluded.args, queue = excluded.queue, active = true,
+        args = excluded.args, queue = excluded.queue,
+        run_now_cooldown_seconds = excluded.run_now_cooldown_seconds, active = true,
         updated_at = excluded.updated_at
     RETURNING s.name
 ),
@@ -49,11 +53,14 @@ SELECT s.*,
        last.summary AS last_summary, last.error AS last_error, last.trigger AS last_trigger,
        (SELECT MAX(j.finished_at) FROM jobs AS j
         WHERE j.schedule = s.name AND j.state = 'succeeded') AS last_success_at,
-       running.id AS running_job_id, running.started_at AS running_since
+       running.id AS running_job_id, running.started_at AS running_since,
+       CASE WHEN last.state = 'retryable' THEN last.run_at END AS last_retry_at,
+       manual.id AS manual_job_id, manual.state AS manual_state,
+       manual.finished_at AS manual_finished_at
 FROM schedules AS s
 LEFT JOIN LATERAL (
     SELECT j.id, j.state, j.started_at, j.finished_at, j.duration_ms, j.summary, j.error,
-           j.trigger
+           j.trigger, j.run_at
     FROM jobs AS j
     WHERE j.schedule = s.name AND j.started_at IS NOT NULL
     ORDER BY j.id DESC
@@ -65,6 +72,12 @@ LEFT JOIN LATERAL (
     ORDER BY j.id
     LIMIT 1
 ) AS running ON true
+LEFT JOIN LATERAL (
+    SELECT j.id, j.state, j.finished_at FROM jobs AS j
+    WHERE j.schedule = s.name AND j.trigger = 'manual'
+    ORDER BY j.id DESC
+    LIMIT 1
+) AS manual ON true
 WHERE {where}
 -- Byte order, as SQLite sorts, whatever the database's collation.
 ORDER BY s.active DESC, s.name COLLATE "C"
@@ -74,6 +87,23 @@ s.name = %(name)s
 
 -- name: where_schedule_active
 s.active
+
+-- name: lock_manual_runs
+-- Run Now's check and insert hold this until their transaction ends, so concurrent requests
+-- (any connection, any host) take turns and never both see "no recent run".
+SELECT pg_advisory_xact_lock(hashtextextended('jobdeck:run-now:' || %(schedule)s::text, 0))
+
+-- name: latest_manual_run
+-- The schedule's newest manual run (if any), with the time its cooldown is measured at: the
+-- server's as of now, the lock held, unless the store has a clock of its own (tests).
+SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now,
+       j.id, j.state, j.finished_at
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT id, state, finished_at FROM jobs
+    WHERE schedule = %(schedule)s::text AND trigger = 'manual'
+    ORDER BY id DESC LIMIT 1
+) AS j ON true
 
 -- name: enqueue_tick
 -- The tick's claim and its job in one statement. The primary key of schedule_ticks decides

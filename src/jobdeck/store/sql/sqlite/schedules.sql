@@ -1,16 +1,18 @@
 -- name: upsert_schedule
 INSERT INTO schedules (name, task, cron, every_seconds, timezone, title, description,
                        expected_max_age_seconds, alert_after_seconds, catch_up, args, queue,
-                       active, created_at, updated_at)
+                       run_now_cooldown_seconds, active, created_at, updated_at)
 VALUES (:name, :task, :cron, :every_seconds, :timezone, :title, :description,
         :expected_max_age_seconds, :alert_after_seconds, :catch_up, :args, :queue,
-        1, :now, :now)
+        :run_now_cooldown_seconds, 1, :now, :now)
 ON CONFLICT (name) DO UPDATE
 SET task = excluded.task, cron = excluded.cron, every_seconds = excluded.every_seconds,
     timezone = excluded.timezone, title = excluded.title, description = excluded.description,
     expected_max_age_seconds = excluded.expected_max_age_seconds,
     alert_after_seconds = excluded.alert_after_seconds, catch_up = excluded.catch_up,
-    args = excluded.args, queue = excluded.queue, active = 1, updated_at = excluded.updated_at
+    args = excluded.args, queue = excluded.queue,
+    run_now_cooldown_seconds = excluded.run_now_cooldown_seconds, active = 1,
+    updated_at = excluded.updated_at
 
 -- name: deactivate_other_schedules
 UPDATE schedules SET active = 0, updated_at = :now
@@ -27,10 +29,16 @@ SELECT s.*,
        (SELECT id FROM jobs WHERE schedule = s.name AND state = 'running'
         ORDER BY id LIMIT 1) AS running_job_id,
        (SELECT started_at FROM jobs WHERE schedule = s.name AND state = 'running'
-        ORDER BY id LIMIT 1) AS running_since
+        ORDER BY id LIMIT 1) AS running_since,
+       CASE WHEN last.state = 'retryable' THEN last.run_at END AS last_retry_at,
+       manual.id AS manual_job_id, manual.state AS manual_state,
+       manual.finished_at AS manual_finished_at
 FROM schedules s
 LEFT JOIN jobs last ON last.id = (
     SELECT id FROM jobs WHERE schedule = s.name AND started_at IS NOT NULL
+    ORDER BY id DESC LIMIT 1)
+LEFT JOIN jobs manual ON manual.id = (
+    SELECT id FROM jobs WHERE schedule = s.name AND trigger = 'manual'
     ORDER BY id DESC LIMIT 1)
 WHERE {where}
 ORDER BY s.active DESC, s.name
@@ -40,6 +48,12 @@ s.name = :name
 
 -- name: where_schedule_active
 s.active = 1
+
+-- name: latest_manual_run
+-- Read under the write lock by enqueue_manual_run, so no other Run Now can slip in between.
+SELECT id, state, finished_at FROM jobs
+WHERE schedule = :schedule AND trigger = 'manual'
+ORDER BY id DESC LIMIT 1
 
 -- name: claim_tick
 INSERT INTO schedule_ticks (schedule, tick_at, job_id, created_at)
