@@ -25,6 +25,7 @@ from jobdeck.store.records import (
     InsertResult,
     JobFilter,
     JobRow,
+    LatencyRow,
     LoginAttempts,
     NewJob,
     Outcome,
@@ -53,6 +54,7 @@ __all__ = [
     "InsightStore",
     "JobFilter",
     "JobRow",
+    "LatencyRow",
     "LoginAttempts",
     "NewJob",
     "Outcome",
@@ -164,9 +166,18 @@ class InsightStore(Protocol):
         self, since: datetime, until: datetime, bucket_seconds: int
     ) -> list[StatsRow]: ...
     def stats_by_task(self, since: datetime, until: datetime) -> list[StatsRow]: ...
+    def latency_histograms(
+        self, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[LatencyRow]:
+        """The wait and duration histograms of attempts that finished in [since, until), per
+        time bucket of ``bucket_seconds`` (epoch-aligned), task, kind and histogram bucket.
+        Their rollups are kept per five minutes, so a smaller time bucket reads as five."""
+        ...
+
     def compact_stats(self, before: datetime) -> int:
-        """Fold per-minute rollups older than ``before`` into hourly rows (same table, same
-        sums): a 30-day chart then reads ~4k rows instead of ~43k per task."""
+        """Fold per-minute rollups (and the five-minute histograms) older than ``before`` into
+        hourly rows (same tables, same sums): a 30-day chart then reads ~4k rows instead of ~43k
+        per task. Returns how many counter rows folded."""
         ...
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]: ...

@@ -8,8 +8,8 @@ from datetime import datetime
 from jobdeck.store.insight import InsightVerbs
 from jobdeck.store.postgres.connection import from_db
 from jobdeck.store.postgres.statements import PgDatabase
-from jobdeck.store.records import StatsRow, WorkerInfo
-from jobdeck.store.rows import stats_from_row, worker_from_row
+from jobdeck.store.records import LatencyRow, StatsRow, WorkerInfo
+from jobdeck.store.rows import latency_from_row, stats_from_row, worker_from_row
 
 
 class PostgresInsight(InsightVerbs[PgDatabase]):
@@ -21,8 +21,16 @@ class PostgresInsight(InsightVerbs[PgDatabase]):
         params = {"since": since, "until": until}
         return [stats_from_row(r, "task") for r in self._db.rows("stats_by_task", params)]
 
+    def latency_histograms(
+        self, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[LatencyRow]:
+        params = {"since": since, "until": until, "bucket": bucket_seconds}
+        return [latency_from_row(r) for r in self._db.rows("latency_histograms", params)]
+
     def compact_stats(self, before: datetime) -> int:
-        """Fold per-minute rollups older than ``before`` into hourly rows; how many folded."""
+        """Fold per-minute rollups older than ``before`` into hourly rows; how many folded.
+        Each statement is atomic and safe to replay, so the two need no shared transaction."""
+        self._db.value("compact_latency", {"before": before}, "n")
         return int(self._db.value("compact_stats", {"before": before}, "n"))
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from jobdeck.store.insight import InsightVerbs
-from jobdeck.store.records import StatsRow, WorkerInfo
-from jobdeck.store.rows import stats_from_row, worker_from_row
+from jobdeck.store.records import LatencyRow, StatsRow, WorkerInfo
+from jobdeck.store.rows import latency_from_row, stats_from_row, worker_from_row
 from jobdeck.store.sqlite.connection import SQLiteDatabase, epoch, from_db, to_db
 
 
@@ -20,12 +20,19 @@ class SQLiteInsight(InsightVerbs[SQLiteDatabase]):
         params = {"since": epoch(since), "until": epoch(until)}
         return [stats_from_row(r, "task") for r in self._db.read("stats_by_task", params)]
 
+    def latency_histograms(
+        self, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[LatencyRow]:
+        params = {"since": epoch(since), "until": epoch(until), "bucket": bucket_seconds}
+        return [latency_from_row(r) for r in self._db.read("latency_histograms", params)]
+
     def compact_stats(self, before: datetime) -> int:
+        params = {"before": epoch(before)}
         with self._db.write() as db:
-            db.execute(self._db.q["compact_stats_fold"], {"before": epoch(before)})
-            return db.execute(
-                self._db.q["compact_stats_delete"], {"before": epoch(before)}
-            ).rowcount
+            db.execute(self._db.q["compact_latency_fold"], params)
+            db.execute(self._db.q["compact_latency_delete"], params)
+            db.execute(self._db.q["compact_stats_fold"], params)
+            return db.execute(self._db.q["compact_stats_delete"], params).rowcount
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:
         # "" sorts before every time: no lower bound.
