@@ -105,7 +105,8 @@
     const floor = function (v) { return v == null ? null : Math.max(v, 0.1); };
     const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--line"), width: 1 }, ticks: { show: false } };
     const series = [{}].concat(LATENCY_KEYS.map(function (k) {
-      return { label: k[0], stroke: hexOf(cssVar(k[1]), k[2]), width: 2, spanGaps: false, points: { show: false },
+      // Points shown: a bucket with attempts between two empty ones is a dot, not nothing.
+      return { label: k[0], stroke: hexOf(cssVar(k[1]), k[2]), width: 2, spanGaps: false, points: { show: true, size: 4 },
                value: function (u, v) { return formatMs(v); } };
     }));
     const opts = {
@@ -114,7 +115,10 @@
       cursor: { points: { size: 6 }, drag: { x: false, y: false } },
       legend: { show: false },
       scales: { x: { time: true }, y: { distr: 3, log: 10 } },
-      axes: [axis, Object.assign({}, axis, { size: 56, values: function (u, vals) { return vals.map(formatMs); } })],
+      // Only the decades are labelled: a log axis's minor ticks would overlap.
+      axes: [axis, Object.assign({}, axis, { size: 56, values: function (u, vals) {
+        return vals.map(function (v) { return Math.abs(Math.log10(v) % 1) < 1e-9 ? formatMs(v) : ""; });
+      } })],
       series: series,
     };
     el.innerHTML = "";
