@@ -1,5 +1,5 @@
 """Dashboard requests over a big history: seeds 1,000,000 jobs and 3,000,000 attempts (plus
-30 days of per-minute rollups and of five-minute wait and duration histograms, eight buckets
+30 days of per-minute rollups and of 15-minute wait and duration histograms, eight buckets
 of each per task and slot) and times every request the Jobs page makes, p50/p95.
 
     .venv/bin/python bench/dashboard.py --dialect sqlite [--jobs 1000000] [--keep PATH]
@@ -67,10 +67,10 @@ SELECT (CAST(strftime('%s', 'now') AS INTEGER) / 60 - i) * 60, t.task, 1,
        20 + i % 7, i % 3, (20 + i % 7) * 150
 FROM m, (SELECT '{t0}' AS task UNION ALL SELECT '{t1}' UNION ALL SELECT '{t2}'
          UNION ALL SELECT '{t3}' UNION ALL SELECT '{t4}') t;
-WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 8640),
+WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 2880),
 b(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM b WHERE k < 7)
 INSERT INTO stats_latency (slot, task, shard, kind, bucket, n, total_ms)
-SELECT (CAST(strftime('%s', 'now') AS INTEGER) / 300 - i) * 300, t.task, 1, kd.kind,
+SELECT (CAST(strftime('%s', 'now') AS INTEGER) / 900 - i) * 900, t.task, 1, kd.kind,
        kd.base + k + i % 3, 1 + (i + k) % 9, (1 + (i + k) % 9) * (kd.base + k) * 10
 FROM m, b, (SELECT 'wait' AS kind, 14 AS base UNION ALL SELECT 'duration', 20) kd,
      (SELECT '{t0}' AS task UNION ALL SELECT '{t1}' UNION ALL SELECT '{t2}'
@@ -102,9 +102,9 @@ SELECT date_trunc('minute', now()) - i * interval '1 minute', t, 1, 20 + i % 7, 
        (20 + i % 7) * 150
 FROM generate_series(0, 43200) i, unnest(ARRAY['{t0}','{t1}','{t2}','{t3}','{t4}']) t;
 INSERT INTO stats_latency (slot, task, shard, kind, bucket, n, total_ms)
-SELECT to_timestamp((floor(extract(epoch FROM now()) / 300) - i) * 300), t, 1, kd.kind,
+SELECT to_timestamp((floor(extract(epoch FROM now()) / 900) - i) * 900), t, 1, kd.kind,
        kd.base + k + i % 3, 1 + (i + k) % 9, (1 + (i + k) % 9) * (kd.base + k) * 10
-FROM generate_series(0, 8640) i, generate_series(0, 7) k,
+FROM generate_series(0, 2880) i, generate_series(0, 7) k,
      (VALUES ('wait', 14), ('duration', 20)) AS kd(kind, base),
      unnest(ARRAY['{t0}','{t1}','{t2}','{t3}','{t4}']) t;
 VACUUM ANALYZE;

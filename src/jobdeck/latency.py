@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
 _R10 = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
@@ -49,16 +49,24 @@ def percentile(counts: Mapping[int, int], sums: Mapping[int, int], q: float) -> 
 
     ``counts`` and ``sums`` map a bucket index to its observations and their total in ms.
     """
+    return percentiles(counts, sums, (q,))[0]
+
+
+def percentiles(
+    counts: Mapping[int, int], sums: Mapping[int, int], qs: Sequence[float]
+) -> list[float | None]:
+    """Several percentiles (ascending ``qs``) in one pass over the buckets."""
     total = sum(counts.values())
     if total <= 0:
-        return None
-    rank = max(1, math.ceil(total * q / 100))
+        return [None] * len(qs)
+    ranks = [max(1, math.ceil(total * q / 100)) for q in qs]
+    found: list[float | None] = []
     seen = 0
     for bucket in sorted(counts):
         seen += counts[bucket]
-        if seen >= rank:
-            return _estimate(bucket, counts[bucket], sums.get(bucket, 0))
-    return None  # unreachable: the last bucket reaches the total
+        while len(found) < len(ranks) and seen >= ranks[len(found)]:
+            found.append(_estimate(bucket, counts[bucket], sums.get(bucket, 0)))
+    return found
 
 
 def _estimate(bucket: int, count: int, total_ms: int) -> float:

@@ -46,68 +46,98 @@ def run(store: Store, task: str, waits: list[int], durations: list[int]) -> None
     assert len(store.complete_jobs("w1", outcomes, shard=3)) == len(outcomes)
 
 
+def by_task(
+    store: Store, since: datetime, until: datetime
+) -> dict[tuple[str, str, int], tuple[int, int]]:
+    rows = store.latency_by_task(since, until)
+    return {(r.key, r.kind, r.bucket): (r.count, r.total_ms) for r in rows}
+
+
 def test_completion_writes_both_histograms_by_bucket(store: Store) -> None:
     run(store, "resize", waits=[0, 2_500, 2_500], durations=[40, 40, 1_234])
-    rows = store.latency_histograms(T0 - timedelta(hours=1), T0 + timedelta(hours=1), 3600)
-    found = {(r.kind, r.bucket): (r.count, r.total_ms) for r in rows}
-    assert found == {
-        ("wait", bucket_of(0)): (1, 0),
-        ("wait", bucket_of(2_500)): (2, 5_000),
-        ("duration", bucket_of(40)): (2, 80),
-        ("duration", bucket_of(1_234)): (1, 1_234),
+    hour = (T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    assert by_task(store, *hour) == {
+        ("resize", "wait", bucket_of(0)): (1, 0),
+        ("resize", "wait", bucket_of(2_500)): (2, 5_000),
+        ("resize", "duration", bucket_of(40)): (2, 80),
+        ("resize", "duration", bucket_of(1_234)): (1, 1_234),
     }
-    assert {r.task for r in rows} == {"resize"}
-    assert {r.start for r in rows} == {datetime(2026, 3, 2, 12, tzinfo=UTC)}
+    series = store.latency_series(*hour, 3600)
+    assert {r.key for r in series} == {"2026-03-02T12:00:00+00:00"}
+    assert sum(r.count for r in series) == 6
     # An attempt whose wait nobody measured counts in the duration histogram only.
     store.insert_jobs([NewJob("resize")])
     (job,) = store.claim_jobs(ClaimRequest("w1", ["default"], 1, 30.0))
     unmeasured = dataclasses.replace(done(job, 40), wait_ms=None)
     store.complete_jobs("w1", [unmeasured], shard=3)
-    rows = store.latency_histograms(T0 - timedelta(hours=1), T0 + timedelta(hours=1), 3600)
-    counts = Counter({r.kind: 0 for r in rows})
-    for r in rows:
+    counts: Counter[str] = Counter()
+    for r in store.latency_by_task(*hour):
         counts[r.kind] += r.count
     assert counts == {"wait": 3, "duration": 4}
 
 
-def test_histograms_are_read_per_time_bucket(store: Store) -> None:
+def test_the_series_sums_every_task_per_time_bucket(store: Store) -> None:
     run(store, "a", waits=[10], durations=[10])
-    later = T0 + timedelta(minutes=7)
+    run(store, "b", waits=[20], durations=[20])
+    later = T0 + timedelta(minutes=17)  # the next 15-minute slot
     store.clock = ManualClock(later)  # type: ignore[attr-defined]
     store.insert_jobs([NewJob("a")])
     (job,) = store.claim_jobs(ClaimRequest("w1", ["default"], 1, 30.0))
     store.complete_jobs("w1", [done(job, 10)], shard=3)
-    rows = store.latency_histograms(T0 - timedelta(minutes=10), later + timedelta(minutes=1), 300)
-    starts = sorted({r.start for r in rows})
-    assert starts == [
-        datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
-        datetime(2026, 3, 2, 12, 5, tzinfo=UTC),
+    window = (T0 - timedelta(minutes=30), later + timedelta(minutes=1))
+    found = {(r.key, r.kind, r.bucket): r.count for r in store.latency_series(*window, 900)}
+    assert found == {
+        ("2026-03-02T12:00:00+00:00", "wait", bucket_of(10)): 1,
+        ("2026-03-02T12:00:00+00:00", "wait", bucket_of(20)): 1,
+        ("2026-03-02T12:00:00+00:00", "duration", bucket_of(10)): 1,
+        ("2026-03-02T12:00:00+00:00", "duration", bucket_of(20)): 1,
+        ("2026-03-02T12:15:00+00:00", "wait", bucket_of(0)): 1,
+        ("2026-03-02T12:15:00+00:00", "duration", bucket_of(10)): 1,
+    }
+    assert store.latency_series(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 900) == []
+    assert store.latency_by_task(T0 + timedelta(hours=1), T0 + timedelta(hours=2)) == []
+
+
+def test_compaction_folds_histograms_coarser_with_age_and_keeps_every_bucket(
+    store: Store,
+) -> None:
+    now = datetime(2025, 3, 1, 0, 0, tzinfo=UTC)
+    before = now - timedelta(hours=25)
+    pairs = [  # each pair ends in one slot of the size rows that old fold into
+        (datetime(2025, 2, 28, 23, 10, tzinfo=UTC), None),  # 50 minutes ago: not folded
+        (datetime(2025, 2, 27, 12, 5, tzinfo=UTC), datetime(2025, 2, 27, 13, 40, tzinfo=UTC)),
+        (datetime(2025, 2, 19, 6, 30, tzinfo=UTC), datetime(2025, 2, 19, 10, 0, tzinfo=UTC)),
+        (datetime(2025, 1, 9, 3, 0, tzinfo=UTC), datetime(2025, 1, 9, 20, 0, tzinfo=UTC)),
     ]
-    outside = store.latency_histograms(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 300)
-    assert outside == []
-
-
-def test_compaction_keeps_every_bucket(store: Store) -> None:
-    old = datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
-    for minutes in (0, 17, 34, 51, 68, 85):  # slots of one hour and the next
-        store.clock = ManualClock(old + timedelta(minutes=minutes))  # type: ignore[attr-defined]
-        store.insert_jobs([NewJob("a", run_at=old)])
+    moments = [m for pair in pairs for m in pair if m is not None]
+    for index, moment in enumerate(moments):
+        store.clock = ManualClock(moment)  # type: ignore[attr-defined]
+        store.insert_jobs([NewJob("a")])
         (job,) = store.claim_jobs(ClaimRequest("w1", ["default"], 1, 30.0))
-        store.complete_jobs("w1", [done(job, 5 * minutes + 3)], shard=7)
-    window = (old - timedelta(hours=1), old + timedelta(hours=3))
+        store.complete_jobs("w1", [done(job, 5 * index + 3)], shard=7)
+    window = (now - timedelta(days=60), now + timedelta(hours=1))
+    everything = 90 * 86400
 
     def summed() -> set[tuple[str, int, int, int]]:
-        rows = store.latency_histograms(*window, 4 * 3600)
+        rows = store.latency_series(*window, everything)
         return {(r.kind, r.bucket, r.count, r.total_ms) for r in rows}
 
-    before = summed()
-    assert len(before) == 12
-    store.compact_stats(old + timedelta(hours=2))
-    assert summed() == before
-    hourly = store.latency_histograms(*window, 3600)
-    assert {r.start for r in hourly} == {old, old + timedelta(hours=1)}
-    store.compact_stats(old + timedelta(hours=2))  # a second run folds nothing more
-    assert summed() == before
+    before_folding = summed()
+    assert sum(count for _, _, count, _ in before_folding) == 2 * len(moments)
+    store.compact_stats(before)
+    assert summed() == before_folding
+    assert by_task(store, *window) == {
+        ("a", kind, bucket): (count, total) for kind, bucket, count, total in before_folding
+    }
+    starts = {datetime.fromisoformat(r.key) for r in store.latency_series(*window, 900)}
+    assert starts == {  # a 15-minute slot, then 2-hour, 6-hour and day rows
+        datetime(2025, 2, 28, 23, 0, tzinfo=UTC),
+        datetime(2025, 2, 27, 12, 0, tzinfo=UTC),
+        datetime(2025, 2, 19, 6, 0, tzinfo=UTC),
+        datetime(2025, 1, 9, 0, 0, tzinfo=UTC),
+    }
+    store.compact_stats(before)  # a second run folds nothing more
+    assert summed() == before_folding
 
 
 def nearest_rank(values: list[int], q: int) -> int:
@@ -144,7 +174,7 @@ def test_percentiles_are_within_the_bucket_error_for_known_distributions(store: 
     assert_close(read.of_task("report").duration, slow_durations)
     assert_close(read.overall.wait, waits + slow_waits)
     assert_close(read.overall.duration, durations + slow_durations)
-    # The series holds the same attempts in the time bucket they finished in.
+    # The series holds the same attempts in the time buckets they finished in.
     points = [p for p in read.series if p.latency.duration.count]
     assert sum(p.latency.duration.count for p in points) == 1_000
     assert read.of_task("nothing-ran").wait == Percentiles()

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from jobdeck.latency import DURATION, KINDS, WAIT, percentile
+from jobdeck.latency import DURATION, KINDS, PERCENTILES, WAIT, percentiles
 from jobdeck.store.base import LatencyRow, Store
 
-# The histograms are kept per five minutes: no chart point is finer than that.
-SLOT_SECONDS = 300
+# The histograms are written per 15 minutes: no chart point is finer than that.
+SLOT_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -64,15 +64,15 @@ class Histogram:
         self.counts: dict[int, int] = defaultdict(int)
         self.sums: dict[int, int] = defaultdict(int)
 
-    def add(self, row: LatencyRow) -> None:
-        self.counts[row.bucket] += row.count
-        self.sums[row.bucket] += row.total_ms
+    def add(self, bucket: int, count: int, total_ms: int) -> None:
+        self.counts[bucket] += count
+        self.sums[bucket] += total_ms
 
     def percentiles(self) -> Percentiles:
         count = sum(self.counts.values())
         if not count:
             return Percentiles()
-        p50, p95, p99 = (percentile(self.counts, self.sums, q) for q in (50, 95, 99))
+        p50, p95, p99 = percentiles(self.counts, self.sums, PERCENTILES)
         return Percentiles(count, p50, p95, p99)
 
 
@@ -85,54 +85,59 @@ class Histograms:
     def latency(self) -> Latency:
         return Latency(self.kinds[WAIT].percentiles(), self.kinds[DURATION].percentiles())
 
+    def count(self) -> int:
+        return sum(self.kinds[DURATION].counts.values())
+
+    def add_all(self, other: Histograms) -> None:
+        for kind, histogram in other.kinds.items():
+            for bucket, count in histogram.counts.items():
+                self.kinds[kind].add(bucket, count, histogram.sums[bucket])
+
 
 def latency_stats(
     store: Store, since: datetime, until: datetime, bucket_seconds: int
 ) -> LatencyStats:
-    """Percentiles over [since, until]: overall, per task (busiest first) and per time bucket
-    (every bucket present, empty ones with no values)."""
+    """Percentiles over [since, until], widened to whole 15-minute slots: overall, per task
+    (busiest first) and per time bucket (every bucket present, empty ones with no values)."""
     bucket = max(bucket_seconds, SLOT_SECONDS)
     start = _floor(since, bucket)
     # A minute past now: the slot starting this very second is read too.
-    rows = store.latency_histograms(start, until + timedelta(minutes=1), bucket)
-    overall, by_task, by_time = _sum_rows(rows)
-    busiest = sorted(by_task.items(), key=lambda kv: (-_count(kv[1]), kv[0]))
+    end = until + timedelta(minutes=1)
+    by_time = {
+        datetime.fromisoformat(key).timestamp(): histograms
+        for key, histograms in _sum_rows(store.latency_series(start, end, bucket)).items()
+    }
+    by_task = _sum_rows(store.latency_by_task(_floor(since, SLOT_SECONDS), end))
+    overall = Histograms()
+    for histograms in by_task.values():
+        overall.add_all(histograms)
+    busiest = sorted(by_task.items(), key=lambda kv: (-kv[1].count(), kv[0]))
     series = []
     moment = start
     while moment <= until:
-        pair = by_time.get(moment)
-        series.append(LatencyPoint(moment, pair.latency() if pair else Latency()))
+        found = by_time.get(moment.timestamp())
+        series.append(LatencyPoint(moment, found.latency() if found else Latency()))
         moment += timedelta(seconds=bucket)
     return LatencyStats(
         bucket_seconds=bucket,
         overall=overall.latency(),
-        by_task=[TaskLatency(task, pair.latency()) for task, pair in busiest],
+        by_task=[TaskLatency(task, histograms.latency()) for task, histograms in busiest],
         series=series,
     )
 
 
 def histograms_by_task(store: Store, since: datetime, until: datetime) -> dict[str, Histograms]:
     """Each task's histograms summed over [since, until) (what /metrics exposes)."""
-    span = max(1, int((until - since).total_seconds()) + 1)
-    return _sum_rows(store.latency_histograms(since, until, span))[1]
+    return _sum_rows(store.latency_by_task(since, until))
 
 
-def _sum_rows(
-    rows: Iterable[LatencyRow],
-) -> tuple[Histograms, dict[str, Histograms], dict[datetime, Histograms]]:
-    overall = Histograms()
-    by_task: dict[str, Histograms] = defaultdict(Histograms)
-    by_time: dict[datetime, Histograms] = defaultdict(Histograms)
+def _sum_rows(rows: Iterable[LatencyRow]) -> dict[str, Histograms]:
+    """Rows by their key (a task, or a time bucket's ISO start)."""
+    summed: dict[str, Histograms] = defaultdict(Histograms)
     for row in rows:
-        if row.kind not in overall.kinds:
-            continue  # a kind a newer jobdeck writes
-        for pair in (overall, by_task[row.task], by_time[row.start]):
-            pair.kinds[row.kind].add(row)
-    return overall, by_task, by_time
-
-
-def _count(pair: Histograms) -> int:
-    return sum(pair.kinds[DURATION].counts.values())
+        if row.kind in KINDS:  # not a kind a newer jobdeck writes
+            summed[row.key].kinds[row.kind].add(row.bucket, row.count, row.total_ms)
+    return summed
 
 
 def _floor(moment: datetime, bucket: int) -> datetime:

@@ -195,10 +195,10 @@ class StatsRow:
 
 @dataclass(frozen=True)
 class LatencyRow:
-    """One bucket of a wait or duration histogram, summed over a time bucket and a task."""
+    """One bucket of a wait or duration histogram, summed over a time bucket (all tasks) or
+    over a task (the whole range), like StatsRow."""
 
-    start: datetime  # the time bucket's start
-    task: str
+    key: str  # time bucket start (ISO) or task name
     kind: str  # "wait" or "duration" (jobdeck.latency.KINDS)
     bucket: int  # index into jobdeck.latency.BOUNDS_MS (its length: past the last bound)
     count: int

@@ -11,9 +11,9 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin, get_type_hints
 
 from jobdeck.jsonvalues import loads
@@ -192,8 +192,11 @@ def stats_increments(
     ]
 
 
-# Histogram rollups are kept per five minutes (see migration 0012).
-LATENCY_SLOT_SECONDS = 300
+# Histogram rollups are written per 15 minutes (see migration 0012).
+LATENCY_SLOT_SECONDS = 900
+# compact_stats folds older histogram rows coarser, each level a multiple of the one before:
+# (age past compact_stats' ``before``, the slot length rows that old fold into).
+LATENCY_FOLDS = ((timedelta(0), 7_200), (timedelta(days=7), 21_600), (timedelta(days=31), 86_400))
 
 
 def latency_increments(
@@ -219,16 +222,27 @@ def latency_increments(
     ]
 
 
-def latency_from_row(row: Row) -> LatencyRow:
-    """One summed histogram bucket; ``start`` is epoch seconds in both dialects' queries."""
-    return LatencyRow(
-        datetime.fromtimestamp(row["start"], UTC),
-        row["task"],
-        row["kind"],
-        row["bucket"],
-        row["count"],
-        row["total_ms"],
-    )
+def latency_from_row(row: Row, key: str) -> LatencyRow:
+    """One summed histogram bucket of a time bucket (``key`` "start", epoch seconds) or of a
+    task (``key`` "task")."""
+    label = row[key] if key == "task" else _iso_start(row[key])
+    return LatencyRow(label, row["kind"], row["bucket"], row["count"], row["total_ms"])
+
+
+@lru_cache(maxsize=4096)
+def _iso_start(epoch_seconds: int) -> str:
+    # Many rows share each time bucket's start: a chart's worth of them is read per request.
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
+
+
+def latency_folds(before: datetime) -> list[tuple[datetime, int]]:
+    """compact_stats' histogram passes: (fold rows older than this, into slots this long),
+    each bound on its slot length so no slot is left half folded."""
+    passes = []
+    for age, seconds in LATENCY_FOLDS:
+        bound = int((before - age).timestamp())
+        passes.append((datetime.fromtimestamp(bound - bound % seconds, UTC), seconds))
+    return passes
 
 
 def schedule_clauses(name: str | None, active_only: bool) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from jobdeck.store.insight import InsightVerbs
 from jobdeck.store.records import LatencyRow, StatsRow, WorkerInfo
-from jobdeck.store.rows import latency_from_row, stats_from_row, worker_from_row
+from jobdeck.store.rows import latency_folds, latency_from_row, stats_from_row, worker_from_row
 from jobdeck.store.sqlite.connection import SQLiteDatabase, epoch, from_db, to_db
 
 
@@ -20,17 +20,23 @@ class SQLiteInsight(InsightVerbs[SQLiteDatabase]):
         params = {"since": epoch(since), "until": epoch(until)}
         return [stats_from_row(r, "task") for r in self._db.read("stats_by_task", params)]
 
-    def latency_histograms(
+    def latency_series(
         self, since: datetime, until: datetime, bucket_seconds: int
     ) -> list[LatencyRow]:
         params = {"since": epoch(since), "until": epoch(until), "bucket": bucket_seconds}
-        return [latency_from_row(r) for r in self._db.read("latency_histograms", params)]
+        return [latency_from_row(r, "start") for r in self._db.read("latency_series", params)]
+
+    def latency_by_task(self, since: datetime, until: datetime) -> list[LatencyRow]:
+        params = {"since": epoch(since), "until": epoch(until)}
+        return [latency_from_row(r, "task") for r in self._db.read("latency_by_task", params)]
 
     def compact_stats(self, before: datetime) -> int:
         params = {"before": epoch(before)}
         with self._db.write() as db:
-            db.execute(self._db.q["compact_latency_fold"], params)
-            db.execute(self._db.q["compact_latency_delete"], params)
+            for older_than, size in latency_folds(before):
+                fold = {"before": epoch(older_than), "size": size}
+                db.execute(self._db.q["compact_latency_fold"], fold)
+                db.execute(self._db.q["compact_latency_delete"], fold)
             db.execute(self._db.q["compact_stats_fold"], params)
             return db.execute(self._db.q["compact_stats_delete"], params).rowcount
 

@@ -203,9 +203,9 @@ rolled_up AS (
         duration_ms = s.duration_ms + excluded.duration_ms
 ),
 latency_rolled_up AS (
-    -- The histograms (migration 0012), per five-minute slot; buckets come found by the caller.
+    -- The histograms (migration 0012), per 15-minute slot; buckets come found by the caller.
     INSERT INTO stats_latency AS h (slot, task, shard, kind, bucket, n, total_ms)
-    SELECT date_bin('5 minutes', finished_at, TIMESTAMPTZ '1970-01-01 00:00:00+00'), task,
+    SELECT date_bin('15 minutes', finished_at, TIMESTAMPTZ '1970-01-01 00:00:00+00'), task,
            %(shard)s, kind, bucket, COUNT(*), SUM(ms)
     FROM (
         SELECT finished_at, task, 'duration' AS kind, duration_bucket AS bucket,
@@ -449,12 +449,18 @@ FROM stats_minute
 WHERE minute >= %(since)s AND minute < %(until)s
 GROUP BY task ORDER BY SUM(succeeded) + SUM(failed) DESC, task
 
--- name: latency_histograms
+-- name: latency_series
 SELECT (FLOOR(EXTRACT(EPOCH FROM slot) / %(bucket)s) * %(bucket)s)::bigint AS start,
-       task, kind, bucket, SUM(n)::bigint AS count, SUM(total_ms)::bigint AS total_ms
+       kind, bucket, SUM(n)::bigint AS count, SUM(total_ms)::bigint AS total_ms
 FROM stats_latency
 WHERE slot >= %(since)s AND slot < %(until)s
-GROUP BY 1, task, kind, bucket
+GROUP BY 1, kind, bucket
+
+-- name: latency_by_task
+SELECT task, kind, bucket, SUM(n)::bigint AS count, SUM(total_ms)::bigint AS total_ms
+FROM stats_latency
+WHERE slot >= %(since)s AND slot < %(until)s
+GROUP BY task, kind, bucket
 
 -- name: retry_job
 WITH changed AS (
@@ -514,17 +520,19 @@ hourly AS (
 SELECT COUNT(*) AS n FROM folded
 
 -- name: compact_latency
--- The histograms' five-minute slots fold the same way, into one row per (hour, task, kind,
--- bucket) in shard 0.
+-- Histogram rows older than `before` fold the same way, into one row per (`size`-second
+-- slot, task, kind, bucket) in shard 0.
 WITH folded AS (
     DELETE FROM stats_latency
     WHERE slot < %(before)s
-      AND NOT (shard = 0 AND slot = date_trunc('hour', slot, 'UTC'))
+      AND NOT (shard = 0 AND slot = date_bin(make_interval(secs => %(size)s), slot,
+                                             TIMESTAMPTZ '1970-01-01 00:00:00+00'))
     RETURNING slot, task, kind, bucket, n, total_ms
 ),
-hourly AS (
+coarser AS (
     INSERT INTO stats_latency AS h (slot, task, shard, kind, bucket, n, total_ms)
-    SELECT date_trunc('hour', slot, 'UTC'), task, 0, kind, bucket, SUM(n), SUM(total_ms)
+    SELECT date_bin(make_interval(secs => %(size)s), slot, TIMESTAMPTZ '1970-01-01 00:00:00+00'),
+           task, 0, kind, bucket, SUM(n), SUM(total_ms)
     FROM folded
     GROUP BY 1, 2, 4, 5
     ORDER BY 1, 2, 4, 5

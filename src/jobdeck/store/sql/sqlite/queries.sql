@@ -236,12 +236,18 @@ FROM stats_minute
 WHERE minute >= :since AND minute < :until
 GROUP BY task ORDER BY SUM(succeeded) + SUM(failed) DESC, task
 
--- name: latency_histograms
-SELECT (slot / :bucket) * :bucket AS start, task, kind, bucket,
+-- name: latency_series
+SELECT (slot / :bucket) * :bucket AS start, kind, bucket,
        SUM(n) AS count, SUM(total_ms) AS total_ms
 FROM stats_latency
 WHERE slot >= :since AND slot < :until
-GROUP BY start, task, kind, bucket
+GROUP BY start, kind, bucket
+
+-- name: latency_by_task
+SELECT task, kind, bucket, SUM(n) AS count, SUM(total_ms) AS total_ms
+FROM stats_latency
+WHERE slot >= :since AND slot < :until
+GROUP BY task, kind, bucket
 
 -- name: retry_job
 UPDATE jobs
@@ -286,16 +292,18 @@ WHERE minute < :before
   AND NOT (shard = 0 AND minute % 3600 = 0)
 
 -- name: compact_latency_fold
+-- Histogram rows older than :before fold into one row per (:size-second slot, task, kind,
+-- bucket) in shard 0; such a row already there stays and takes the others' sums.
 INSERT INTO stats_latency (slot, task, shard, kind, bucket, n, total_ms)
-SELECT slot - slot % 3600 AS hour, task, 0, kind, bucket, SUM(n), SUM(total_ms)
+SELECT slot - slot % :size AS folded, task, 0, kind, bucket, SUM(n), SUM(total_ms)
 FROM stats_latency
 WHERE slot < :before
-  AND NOT (shard = 0 AND slot % 3600 = 0)
-GROUP BY hour, task, kind, bucket
+  AND NOT (shard = 0 AND slot % :size = 0)
+GROUP BY folded, task, kind, bucket
 ON CONFLICT (slot, task, shard, kind, bucket) DO UPDATE
 SET n = n + excluded.n, total_ms = total_ms + excluded.total_ms
 
 -- name: compact_latency_delete
 DELETE FROM stats_latency
 WHERE slot < :before
-  AND NOT (shard = 0 AND slot % 3600 = 0)
+  AND NOT (shard = 0 AND slot % :size = 0)
