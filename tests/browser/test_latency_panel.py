@@ -58,3 +58,22 @@ def test_the_latency_charts_are_drawn_again_after_a_period_switch(page: Page, si
     expect(page.locator(f"#latency-wait{weekly}")).to_have_count(1)
     expect(page.locator(f"#latency-duration{weekly} canvas")).to_have_count(1)
     assert page.locator("#latency-wait canvas").count() == 1, "one chart, redrawn"
+
+
+@pytest.mark.parametrize(
+    ("width", "shown"), [(375, []), (640, ["p95"]), (1024, ["p50", "p95", "p99"])]
+)
+def test_the_percentile_columns_appear_with_the_screen_width(
+    page: Page, site: Site, width: int, shown: list[str]
+) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{site.url}/jobs?period=24h")
+    row = page.locator(".breakdown tbody tr").first
+    expect(row.locator("td.task")).to_be_visible()
+    for kind in ("wait", "duration"):
+        for q in ("p50", "p95", "p99"):
+            cell = row.locator(f"[data-col={kind}-{q}]")
+            if q in shown:
+                expect(cell).to_be_visible()
+            else:
+                expect(cell).to_be_hidden()
