@@ -53,6 +53,13 @@ RESULTS = REPO_ROOT / "bench" / "results"
 console = Console(stderr=True)
 
 # (key, label, unit, higher is better); the key is "<workload>.<figure>".
+WORKLOADS: dict[str, Callable[[Target, Config], dict[str, float]]] = {
+    "enqueue_single": enqueue_single,
+    "enqueue_bulk": enqueue_bulk,
+    "drain": drain,
+    "latency": start_latency,
+}
+
 ROWS: list[tuple[str, str, str, bool]] = [
     ("enqueue_single.jobs_per_s", "enqueue, one call per job", "jobs/s", True),
     ("enqueue_bulk.jobs_per_s", "enqueue_many, {chunk} per call", "jobs/s", True),
@@ -80,6 +87,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[],
         metavar="NAME=VALUE",
         help="a worker setting for bench.app (JSON value), e.g. fetch_batch_max=200",
+    )
+    parser.add_argument(
+        "--workload",
+        action="append",
+        choices=WORKLOADS,
+        default=[],
+        help="run only this workload (repeatable), e.g. --workload drain; default: all",
     )
     parser.add_argument("--latency-jobs", type=int, default=None, help="(300; quick: 100)")
     parser.add_argument("--latency-rate", type=float, default=50.0, help="jobs/s (50)")
@@ -165,12 +179,7 @@ def _is_package(name: str) -> bool:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     config, repeats = build_config(args)
     targets, skipped = open_targets(args)
-    workloads: list[tuple[str, Callable[[Target, Config], dict[str, float]]]] = [
-        ("enqueue_single", enqueue_single),
-        ("enqueue_bulk", enqueue_bulk),
-        ("drain", drain),
-        ("latency", start_latency),
-    ]
+    workloads = [(name, WORKLOADS[name]) for name in args.workload or WORKLOADS]
     runs: dict[str, dict[str, list[dict[str, float]]]] = {
         t.dialect: {name: [] for name, _ in workloads} for t in targets
     }
@@ -260,7 +269,7 @@ def render(result: dict[str, Any]) -> Table:
         for dialect in dialects:
             median = result["median"][dialect].get(key)
             workload, _, figure = key.partition(".")
-            values = [r[figure] for r in result["runs"][dialect][workload]]
+            values = [r[figure] for r in result["runs"][dialect].get(workload, [])]
             if median is None:
                 cells.append("-")
             elif len(values) > 1:

@@ -60,6 +60,7 @@ def _outcome(job, succeeded: bool, seconds: float) -> Outcome:  # type: ignore[n
         JobState.SUCCEEDED if succeeded else JobState.FAILED,
         NOW,
         NOW + timedelta(seconds=seconds),
+        wait_ms=job.wait_ms,  # as the worker passes it on
     )
 
 

@@ -19,6 +19,7 @@ from jobdeck.cli.context import BareDeck, Context, one_line_errors
 from jobdeck.cli.dashboard import dashboard
 from jobdeck.cli.jobs import db, enqueue, jobs
 from jobdeck.cli.schedules import alerts, scheduler, schedules
+from jobdeck.cli.stats import stats_command
 from jobdeck.cli.workers import settings_command, worker, workers_command
 from jobdeck.deck import Deck
 
@@ -46,6 +47,7 @@ for _command in (
     users,
     tokens,
     db,
+    stats_command,
 ):
     main.add_command(_command)
 

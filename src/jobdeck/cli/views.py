@@ -48,6 +48,13 @@ def duration(ms: int | None) -> str:
     return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
 
+def milliseconds(ms: float | None) -> str:
+    """A percentile: under 1 ms with a decimal, else as ``duration`` shows whole ms."""
+    if ms is None:
+        return "-"
+    return f"{ms:.1f} ms" if ms < 1 else duration(round(ms))
+
+
 def when(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jobdeck.clock import Clock
+from jobdeck.control.latency import LatencyStats, latency_stats
 from jobdeck.errors import ConfigError
+from jobdeck.latency import RELATIVE_ERROR
 from jobdeck.store.base import StatsRow, Store
 
 # Period -> (length, bucket size): about 60-120 points on the chart whatever the period.
@@ -31,6 +33,9 @@ class Stats:
     duration_ms: int
     series: list[StatsRow]
     by_task: list[StatsRow]
+    latency: LatencyStats
+    # How far a percentile may be from the true value (a fraction: 0.13 is 13%).
+    latency_error: float = field(default=RELATIVE_ERROR)
 
     @property
     def total(self) -> int:
@@ -42,7 +47,8 @@ class Stats:
 
 
 def stats(store: Store, clock: Clock, period: str = DEFAULT_PERIOD) -> Stats:
-    """Cards, throughput series (empty buckets filled) and per-task counts, from the rollups."""
+    """Cards, throughput series (empty buckets filled), per-task counts, and wait and duration
+    percentiles, from the rollups."""
     if period not in PERIODS:
         raise ConfigError(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
     length, bucket = PERIODS[period]
@@ -60,6 +66,7 @@ def stats(store: Store, clock: Clock, period: str = DEFAULT_PERIOD) -> Stats:
         duration_ms=sum(r.duration_ms for r in by_task),
         series=series,
         by_task=by_task,
+        latency=latency_stats(store, since, until, bucket),
     )
 
 

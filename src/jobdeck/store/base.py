@@ -25,6 +25,7 @@ from jobdeck.store.records import (
     InsertResult,
     JobFilter,
     JobRow,
+    LatencyRow,
     LoginAttempts,
     ManualRun,
     ManualRunRequest,
@@ -55,6 +56,7 @@ __all__ = [
     "InsightStore",
     "JobFilter",
     "JobRow",
+    "LatencyRow",
     "LoginAttempts",
     "ManualRun",
     "ManualRunRequest",
@@ -168,9 +170,25 @@ class InsightStore(Protocol):
         self, since: datetime, until: datetime, bucket_seconds: int
     ) -> list[StatsRow]: ...
     def stats_by_task(self, since: datetime, until: datetime) -> list[StatsRow]: ...
+    def latency_series(
+        self, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[LatencyRow]:
+        """The wait and duration histograms of all tasks' attempts that finished in [since,
+        until), per time bucket of ``bucket_seconds`` (epoch-aligned) and histogram bucket.
+        They are kept per 15 minutes (older ones coarser, see compact_stats): a time bucket
+        finer than its rows reads them whole."""
+        ...
+
+    def latency_by_task(self, since: datetime, until: datetime) -> list[LatencyRow]:
+        """The same histograms per task, summed over [since, until)."""
+        ...
+
     def compact_stats(self, before: datetime) -> int:
         """Fold per-minute rollups older than ``before`` into hourly rows (same table, same
-        sums): a 30-day chart then reads ~4k rows instead of ~43k per task."""
+        sums): a 30-day chart then reads ~4k rows instead of ~43k per task. The histograms'
+        15-minute slots fold too: older than ``before`` into 2-hour rows (the 7-day chart's
+        step), a week older into 6-hour rows (the 30-day chart's), a month older into days.
+        Returns how many counter rows folded."""
         ...
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]: ...

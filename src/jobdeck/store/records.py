@@ -67,6 +67,9 @@ class ClaimedJob:
     timeout: float | None
     started_at: datetime  # the store's time at the claim
     labels_json: str = "{}"  # only when the claim asked for labels
+    # From when this attempt was due (its run_at: the enqueue, a delay or a retry's backoff)
+    # to the claim, on the store's clock; None when the store could not say.
+    wait_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class Outcome:
     traceback: str | None = None
     # False for a PermanentFailure: a bad input, not an incident to alert operators about.
     alert: bool = True
+    wait_ms: int | None = None  # the claimed job's wait (ClaimedJob.wait_ms): None, not counted
 
     @property
     def duration_ms(self) -> int:
@@ -187,6 +191,18 @@ class StatsRow:
     @property
     def total(self) -> int:
         return self.succeeded + self.failed
+
+
+@dataclass(frozen=True)
+class LatencyRow:
+    """One bucket of a wait or duration histogram, summed over a time bucket (all tasks) or
+    over a task (the whole range), like StatsRow."""
+
+    key: str  # time bucket start (ISO) or task name
+    kind: str  # "wait" or "duration" (jobdeck.latency.KINDS)
+    bucket: int  # index into jobdeck.latency.BOUNDS_MS (its length: past the last bound)
+    count: int
+    total_ms: int
 
 
 @dataclass(frozen=True)

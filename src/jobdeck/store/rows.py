@@ -11,17 +11,19 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin, get_type_hints
 
 from jobdeck.jsonvalues import loads
+from jobdeck.latency import DURATION, WAIT, bucket_of
 from jobdeck.states import AttemptStatus
 from jobdeck.store.dialect import Row
 from jobdeck.store.records import (
     AuditFilter,
     ClaimedJob,
+    LatencyRow,
     Outcome,
     RescuedJob,
     ScheduleDef,
@@ -112,8 +114,9 @@ def rescued_from_row(row: Row) -> RescuedJob:
     return from_row(RescuedJob, row, _no_times)
 
 
-def claimed_from_row(row: Row, started_at: datetime) -> ClaimedJob:
-    """A claimed job; ``started_at`` is the store's time at the claim, as the dialect has it.
+def claimed_from_row(row: Row, started_at: datetime, due_at: datetime | None) -> ClaimedJob:
+    """A claimed job; ``started_at`` is the store's time at the claim, as the dialect has it,
+    and ``due_at`` the job's run_at before the claim.
 
     Built field by field, not by `from_row`: this runs once per job on the claim's hot path,
     where the generic mapping's per-field conversions cost a third more."""
@@ -127,6 +130,7 @@ def claimed_from_row(row: Row, started_at: datetime) -> ClaimedJob:
         row["timeout"],
         started_at,
         row["labels"],
+        None if due_at is None else max(0, round((started_at - due_at).total_seconds() * 1000)),
     )
 
 
@@ -186,6 +190,59 @@ def stats_increments(
         {"minute": minute, "task": task, "succeeded": s, "failed": f, "duration_ms": d}
         for (minute, task), (s, f, d) in sums.items()
     ]
+
+
+# Histogram rollups are written per 15 minutes (see migration 0012).
+LATENCY_SLOT_SECONDS = 900
+# compact_stats folds older histogram rows coarser, each level a multiple of the one before:
+# (age past compact_stats' ``before``, the slot length rows that old fold into).
+LATENCY_FOLDS = ((timedelta(0), 7_200), (timedelta(days=7), 21_600), (timedelta(days=31), 86_400))
+
+
+def latency_increments(
+    outcomes: Sequence[Outcome], applied: set[int], slot_key: Callable[[datetime], Any]
+) -> list[dict[str, Any]]:
+    """Per (slot, task, kind, bucket) counts and sums of the applied outcomes' waits and
+    durations: a handful of rollup writes per batch, whatever its size."""
+    sums: dict[tuple[Any, str, str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for outcome in outcomes:
+        if outcome.job_id not in applied:
+            continue
+        slot = slot_key(outcome.finished_at)
+        observed = [(DURATION, outcome.duration_ms)]
+        if outcome.wait_ms is not None:
+            observed.append((WAIT, outcome.wait_ms))
+        for kind, ms in observed:
+            counts = sums[(slot, outcome.task, kind, bucket_of(ms))]
+            counts[0] += 1
+            counts[1] += ms
+    return [
+        {"slot": slot, "task": task, "kind": kind, "bucket": bucket, "n": n, "total_ms": total}
+        for (slot, task, kind, bucket), (n, total) in sums.items()
+    ]
+
+
+def latency_from_row(row: Row, key: str) -> LatencyRow:
+    """One summed histogram bucket of a time bucket (``key`` "start", epoch seconds) or of a
+    task (``key`` "task")."""
+    label = row[key] if key == "task" else _iso_start(row[key])
+    return LatencyRow(label, row["kind"], row["bucket"], row["count"], row["total_ms"])
+
+
+@lru_cache(maxsize=4096)
+def _iso_start(epoch_seconds: int) -> str:
+    # Many rows share each time bucket's start: a chart's worth of them is read per request.
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
+
+
+def latency_folds(before: datetime) -> list[tuple[datetime, int]]:
+    """compact_stats' histogram passes: (fold rows older than this, into slots this long),
+    each bound on its slot length so no slot is left half folded."""
+    passes = []
+    for age, seconds in LATENCY_FOLDS:
+        bound = int((before - age).timestamp())
+        passes.append((datetime.fromtimestamp(bound - bound % seconds, UTC), seconds))
+    return passes
 
 
 def schedule_clauses(name: str | None, active_only: bool) -> list[str]:

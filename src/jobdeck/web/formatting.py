@@ -46,6 +46,15 @@ def duration_ms(value: int | None) -> str:
     return format_duration(timedelta(milliseconds=value - value % 1000))
 
 
+def ms_value(value: float | None) -> str:
+    """A percentile in ms, shown as a duration: under 1 ms it keeps a decimal."""
+    if value is None:
+        return NONE_SHOWN
+    if value < 1:
+        return f"{value:.1f} ms"
+    return duration_ms(round(value))
+
+
 def iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
@@ -101,6 +110,7 @@ def span(delta: timedelta | None) -> str:
 def install_filters(env: Environment) -> None:
     env.filters.update(
         duration_ms=duration_ms,
+        ms_value=ms_value,
         iso=iso,
         clock_time=clock_time,
         pretty_json=pretty_json,

@@ -8,6 +8,7 @@ scrapes. Needs the ``metrics`` extra (prometheus-client); the worker never impor
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,16 +18,18 @@ from typing import TYPE_CHECKING, TypeVar
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
+    HistogramMetricFamily,
     Metric,
-    SummaryMetricFamily,
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from jobdeck import control
 from jobdeck.control import schedules as schedule_control
+from jobdeck.control.latency import Histogram, histograms_by_task
 from jobdeck.errors import JobDeckError
 from jobdeck.fleet import queue_backlogs
+from jobdeck.latency import BOUNDS_MS, DURATION, WAIT
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
@@ -35,6 +38,14 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # Rollup rows are never deleted (older minutes fold into hours), so a sum from the first
 # possible minute is a true running total: a counter.
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+# The histograms' "le" bounds: 1, 2.5 and 5 of each decade from 1 ms (every third or so of the
+# rollups' ten per decade, so each is exact), enough for histogram_quantile without a series
+# per rollup bucket.
+EXPOSED_BOUNDS = tuple(
+    (index, ms / 1000)
+    for index, ms in enumerate(BOUNDS_MS)
+    if round(ms / 10 ** math.floor(math.log10(ms)), 6) in (1.0, 2.5, 5.0)
+)
 
 
 class StoreErrors:
@@ -69,7 +80,13 @@ FAMILIES: dict[str, tuple[str, list[str] | None]] = {
         ["task", "outcome"],
     ),
     "jobdeck_job_duration_seconds": (
-        "Run time of finished attempts by task, from the rollups (count and sum only)",
+        "Run time of finished attempts by task, from the rollups (lost attempts, whose run "
+        "time is unknown, are not in it)",
+        ["task"],
+    ),
+    "jobdeck_job_wait_seconds": (
+        "Time from when an attempt was due (enqueued, run_at or its retry time) to its start, "
+        "by task, from the rollups",
         ["task"],
     ),
     "jobdeck_workers": (
@@ -98,7 +115,7 @@ FAMILIES: dict[str, tuple[str, list[str] | None]] = {
     ),
     "jobdeck_scrape_duration_seconds": ("How long reading these metrics from the store took", None),
 }
-Family = TypeVar("Family", GaugeMetricFamily, CounterMetricFamily, SummaryMetricFamily)
+Family = TypeVar("Family", GaugeMetricFamily, CounterMetricFamily, HistogramMetricFamily)
 
 
 def labelled(kind: type[Family], name: str) -> Family:
@@ -162,15 +179,24 @@ class JobDeckCollector:
 
     def _attempts(self, now: datetime) -> Iterator[Metric]:
         attempts = labelled(CounterMetricFamily, "jobdeck_job_attempts")
-        durations = labelled(SummaryMetricFamily, "jobdeck_job_duration_seconds")
         # The current minute's rollup row is still growing: read up to a day ahead, so a
         # worker whose clock runs ahead of this one is counted too.
-        for row in self.deck.store.stats_by_task(_BEGINNING, now + timedelta(days=1)):
+        ahead = now + timedelta(days=1)
+        for row in self.deck.store.stats_by_task(_BEGINNING, ahead):
             attempts.add_metric([row.key, "succeeded"], row.succeeded)
             attempts.add_metric([row.key, "failed"], row.failed)
-            durations.add_metric([row.key], row.total, row.duration_ms / 1000)
         yield attempts
+        durations = labelled(HistogramMetricFamily, "jobdeck_job_duration_seconds")
+        waits = labelled(HistogramMetricFamily, "jobdeck_job_wait_seconds")
+        for task, histograms in sorted(
+            histograms_by_task(self.deck.store, _BEGINNING, ahead).items()
+        ):
+            for family, kind in ((durations, DURATION), (waits, WAIT)):
+                histogram = histograms.kinds[kind]
+                if histogram.counts:
+                    family.add_metric([task], *exposition(histogram))
         yield durations
+        yield waits
 
     def _workers(self, now: datetime) -> Iterator[Metric]:
         settings = self.deck.settings
@@ -204,6 +230,20 @@ class JobDeckCollector:
         yield stale
         yield success
         yield paused
+
+
+def exposition(histogram: Histogram) -> tuple[list[tuple[str, float]], float]:
+    """Cumulative (le, count) pairs ending with +Inf, and the sum in seconds."""
+    cumulative, buckets = 0, []
+    indexes = sorted(histogram.counts)
+    position = 0
+    for index, seconds in EXPOSED_BOUNDS:
+        while position < len(indexes) and indexes[position] <= index:
+            cumulative += histogram.counts[indexes[position]]
+            position += 1
+        buckets.append((f"{seconds:g}", float(cumulative)))
+    buckets.append(("+Inf", float(sum(histogram.counts.values()))))
+    return buckets, sum(histogram.sums.values()) / 1000
 
 
 def render(deck: Deck, errors: StoreErrors | None = None) -> bytes:

@@ -81,6 +81,7 @@ def success_outcome(
         finished_at=finished,
         result_json=result_json,
         summary=summary if isinstance(summary, str) else None,
+        wait_ms=job.wait_ms,
     )
 
 
@@ -109,6 +110,7 @@ def failure_outcome(
         else retry_at(finished, job.attempt, base, settings.backoff_max),
         error=storable_text(_clip(error, ERROR_CHARS)),
         traceback=None if trace is None else storable_text(_clip_middle(trace)),
+        wait_ms=job.wait_ms,
     )
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from jobdeck.store.insight import InsightVerbs
 from jobdeck.store.postgres.connection import from_db
 from jobdeck.store.postgres.statements import PgDatabase
-from jobdeck.store.records import StatsRow, WorkerInfo
-from jobdeck.store.rows import stats_from_row, worker_from_row
+from jobdeck.store.records import LatencyRow, StatsRow, WorkerInfo
+from jobdeck.store.rows import latency_folds, latency_from_row, stats_from_row, worker_from_row
 
 
 class PostgresInsight(InsightVerbs[PgDatabase]):
@@ -21,8 +21,21 @@ class PostgresInsight(InsightVerbs[PgDatabase]):
         params = {"since": since, "until": until}
         return [stats_from_row(r, "task") for r in self._db.rows("stats_by_task", params)]
 
+    def latency_series(
+        self, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[LatencyRow]:
+        params = {"since": since, "until": until, "bucket": bucket_seconds}
+        return [latency_from_row(r, "start") for r in self._db.rows("latency_series", params)]
+
+    def latency_by_task(self, since: datetime, until: datetime) -> list[LatencyRow]:
+        params = {"since": since, "until": until}
+        return [latency_from_row(r, "task") for r in self._db.rows("latency_by_task", params)]
+
     def compact_stats(self, before: datetime) -> int:
-        """Fold per-minute rollups older than ``before`` into hourly rows; how many folded."""
+        """Fold per-minute rollups older than ``before`` into hourly rows; how many folded.
+        Each statement is atomic and safe to replay, so the two need no shared transaction."""
+        for older_than, size in latency_folds(before):
+            self._db.value("compact_latency", {"before": older_than, "size": size}, "n")
         return int(self._db.value("compact_stats", {"before": before}, "n"))
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:

@@ -16,6 +16,7 @@ from psycopg import errors as pg_errors
 
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError
+from jobdeck.latency import bucket_of
 from jobdeck.store.base import QueueStore
 from jobdeck.store.postgres.inserts import insert_on
 from jobdeck.store.postgres.statements import PgDatabase
@@ -91,8 +92,10 @@ class PostgresQueue(QueueStore):
         }
         rows = self._db.rows("claim_jobs", params)
         by_claim_order(rows)
+        parse = self._db.parse_time
         return [
-            claimed_from_row(r, required_time(self._db.parse_time(r["started_at"]))) for r in rows
+            claimed_from_row(r, required_time(parse(r["started_at"])), parse(r["run_at"]))
+            for r in rows
         ]
 
     def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
@@ -113,6 +116,10 @@ class PostgresQueue(QueueStore):
             "summary": [o.summary for o in ordered],
             "error": [o.error for o in ordered],
             "traceback": [o.traceback for o in ordered],
+            "wait_ms": [o.wait_ms for o in ordered],
+            # Buckets are found here, by the same function as SQLite's: one definition of them.
+            "wait_bucket": [None if o.wait_ms is None else bucket_of(o.wait_ms) for o in ordered],
+            "duration_bucket": [bucket_of(o.duration_ms) for o in ordered],
         }
         applied = {r["id"] for r in self._db.rows("complete_jobs", params)}
         return [o.job_id for o in outcomes if o.job_id in applied]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from jobdeck.store.insight import InsightVerbs
-from jobdeck.store.records import StatsRow, WorkerInfo
-from jobdeck.store.rows import stats_from_row, worker_from_row
+from jobdeck.store.records import LatencyRow, StatsRow, WorkerInfo
+from jobdeck.store.rows import latency_folds, latency_from_row, stats_from_row, worker_from_row
 from jobdeck.store.sqlite.connection import SQLiteDatabase, epoch, from_db, to_db
 
 
@@ -20,12 +20,25 @@ class SQLiteInsight(InsightVerbs[SQLiteDatabase]):
         params = {"since": epoch(since), "until": epoch(until)}
         return [stats_from_row(r, "task") for r in self._db.read("stats_by_task", params)]
 
+    def latency_series(
+        self, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[LatencyRow]:
+        params = {"since": epoch(since), "until": epoch(until), "bucket": bucket_seconds}
+        return [latency_from_row(r, "start") for r in self._db.read("latency_series", params)]
+
+    def latency_by_task(self, since: datetime, until: datetime) -> list[LatencyRow]:
+        params = {"since": epoch(since), "until": epoch(until)}
+        return [latency_from_row(r, "task") for r in self._db.read("latency_by_task", params)]
+
     def compact_stats(self, before: datetime) -> int:
+        params = {"before": epoch(before)}
         with self._db.write() as db:
-            db.execute(self._db.q["compact_stats_fold"], {"before": epoch(before)})
-            return db.execute(
-                self._db.q["compact_stats_delete"], {"before": epoch(before)}
-            ).rowcount
+            for older_than, size in latency_folds(before):
+                fold = {"before": epoch(older_than), "size": size}
+                db.execute(self._db.q["compact_latency_fold"], fold)
+                db.execute(self._db.q["compact_latency_delete"], fold)
+            db.execute(self._db.q["compact_stats_fold"], params)
+            return db.execute(self._db.q["compact_stats_delete"], params).rowcount
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:
         # "" sorts before every time: no lower bound.

@@ -29,8 +29,10 @@ from jobdeck.store.records import (
     WorkerInfo,
 )
 from jobdeck.store.rows import (
+    LATENCY_SLOT_SECONDS,
     by_claim_order,
     claimed_from_row,
+    latency_increments,
     rescued_from_row,
     stats_increments,
     worker_params,
@@ -93,7 +95,7 @@ class SQLiteQueue(QueueStore):
             }
             rows = db.execute(self._db.q["claim_jobs"], params).fetchall()
         by_claim_order(rows)
-        return [claimed_from_row(r, started) for r in rows]
+        return [claimed_from_row(r, started, from_db(r["run_at"])) for r in rows]
 
     def _pick_due(
         self, db: sqlite3.Connection, queues: Sequence[str], now: str | None, limit: int
@@ -121,8 +123,11 @@ class SQLiteQueue(QueueStore):
                     if o.job_id in started_at
                 ],
             )
-            increments = stats_increments(outcomes, set(started_at), minute_key)
+            applied = set(started_at)
+            increments = stats_increments(outcomes, applied, minute_key)
             db.executemany(self._db.q["add_stats"], [{**inc, "shard": shard} for inc in increments])
+            latency = latency_increments(outcomes, applied, _slot_key)
+            db.executemany(self._db.q["add_latency"], [{**inc, "shard": shard} for inc in latency])
         return [o.job_id for o in outcomes if o.job_id in started_at]
 
     def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
@@ -271,6 +276,11 @@ def insert_one(
     # The write lock is held, so the conflicting job cannot finish before we read it.
     existing = db.execute(q["find_by_dedupe_key"], {"key": job.unique_key}).fetchone()
     return InsertResult(existing[0], False)
+
+
+def _slot_key(moment: datetime) -> int:
+    seconds = int(moment.timestamp())
+    return seconds - seconds % LATENCY_SLOT_SECONDS
 
 
 def _outcome_values(outcome: Outcome) -> list[Any]:

@@ -266,7 +266,28 @@ def _stats_context(deck: Deck, params: ListParams) -> dict[str, Any]:
         "success": [r.succeeded for r in stats.series],
         "failed": [r.failed for r in stats.series],
     }
-    return {"stats": stats, "chart_json": json.dumps(chart), "periods": list(control.PERIODS)}
+    return {
+        "stats": stats,
+        "chart_json": json.dumps(chart),
+        "latency_json": json.dumps(_latency_chart(stats)),
+        "periods": list(control.PERIODS),
+    }
+
+
+def _latency_chart(stats: control.Stats) -> dict[str, Any]:
+    """The latency charts' series: per kind, p50/p95/p99 in ms per time bucket (None: none)."""
+    points = stats.latency.series
+    return {
+        "bucket": stats.latency.bucket_seconds,
+        "x": [int(p.start.timestamp()) for p in points],
+        **{
+            kind: {
+                q: [getattr(getattr(p.latency, kind), q) for p in points]
+                for q in ("p50", "p95", "p99")
+            }
+            for kind in ("wait", "duration")
+        },
+    }
 
 
 def _table_context(deck: Deck, params: ListParams) -> dict[str, Any]:

@@ -84,6 +84,60 @@
     if (el && el._chart) el._chart.setSize({ width: el.clientWidth, height: 240 });
   });
 
+  // ---- latency charts (uPlot): wait and duration p50/p95/p99 ---------------------------------
+  // Its own section and listeners: the throughput chart above is left as it was.
+  const LATENCY_KEYS = [["p50", "--ok", "#16a34a"], ["p95", "--warn", "#d97706"], ["p99", "--bad", "#dc2626"]];
+
+  function formatMs(ms) {
+    if (ms == null) return "–";
+    if (ms < 1) return ms.toFixed(1) + " ms";
+    if (ms < 1000) return Math.round(ms) + " ms";
+    if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+    if (ms < 3600000) return (ms / 60000).toFixed(1) + " min";
+    return (ms / 3600000).toFixed(1) + " h";
+  }
+
+  function renderLatencyChart(el) {
+    if (!el || el.dataset.ready || !window.uPlot) return;
+    const data = JSON.parse(el.dataset.latencyChart);
+    const byQ = data[el.dataset.kind];
+    // A log scale cannot show 0: a p50 of a no-op (0 ms) is drawn at 0.1 ms.
+    const floor = function (v) { return v == null ? null : Math.max(v, 0.1); };
+    const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--line"), width: 1 }, ticks: { show: false } };
+    const series = [{}].concat(LATENCY_KEYS.map(function (k) {
+      // Points shown: a bucket with attempts between two empty ones is a dot, not nothing.
+      return { label: k[0], stroke: hexOf(cssVar(k[1]), k[2]), width: 2, spanGaps: false, points: { show: true, size: 4 },
+               value: function (u, v) { return formatMs(v); } };
+    }));
+    const opts = {
+      width: el.clientWidth || 600,
+      height: 110,
+      cursor: { points: { size: 6 }, drag: { x: false, y: false } },
+      legend: { show: false },
+      scales: { x: { time: true }, y: { distr: 3, log: 10 } },
+      // Only the decades are labelled: a log axis's minor ticks would overlap.
+      axes: [axis, Object.assign({}, axis, { size: 56, values: function (u, vals) {
+        return vals.map(function (v) { return Math.abs(Math.log10(v) % 1) < 1e-9 ? formatMs(v) : ""; });
+      } })],
+      series: series,
+    };
+    el.innerHTML = "";
+    const columns = [data.x].concat(LATENCY_KEYS.map(function (k) { return byQ[k[0]].map(floor); }));
+    el._chart = new uPlot(opts, columns, el);
+    el.dataset.ready = "1";
+  }
+
+  function renderLatencyCharts() {
+    document.querySelectorAll("[data-latency-chart]").forEach(renderLatencyChart);
+  }
+  document.addEventListener("DOMContentLoaded", renderLatencyCharts);
+  document.body.addEventListener("htmx:afterSettle", renderLatencyCharts);
+  window.addEventListener("resize", function () {
+    document.querySelectorAll("[data-latency-chart]").forEach(function (el) {
+      if (el._chart) el._chart.setSize({ width: el.clientWidth, height: 110 });
+    });
+  });
+
   // ---- local times -------------------------------------------------------------------------
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (t) {

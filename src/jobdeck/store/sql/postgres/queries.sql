@@ -163,9 +163,10 @@ WITH outcome AS (
     FROM unnest(%(job_id)b::bigint[], %(attempt)b::integer[], %(status)b::text[],
                 %(next_state)b::text[], %(finished_at)b::timestamptz[], %(duration_ms)b::bigint[],
                 %(run_at)b::timestamptz[], %(result)b::json[], %(summary)b::text[],
-                %(error)b::text[], %(traceback)b::text[])
+                %(error)b::text[], %(traceback)b::text[], %(wait_ms)b::bigint[],
+                %(wait_bucket)b::smallint[], %(duration_bucket)b::smallint[])
          AS o(job_id, attempt, status, next_state, finished_at, duration_ms, run_at, result,
-              summary, error, traceback)
+              summary, error, traceback, wait_ms, wait_bucket, duration_bucket)
 ),
 finished AS (
     UPDATE jobs AS j
@@ -178,7 +179,7 @@ finished AS (
     WHERE j.id = o.job_id AND j.attempt = o.attempt AND j.state = 'running'
       AND j.worker_id = %(worker_id)s
     RETURNING j.id, j.task, j.attempt, j.started_at, o.status, o.finished_at, o.duration_ms,
-              o.error, o.traceback
+              o.error, o.traceback, o.wait_ms, o.wait_bucket, o.duration_bucket
 ),
 attempts_written AS (
     INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at,
@@ -200,6 +201,25 @@ rolled_up AS (
     SET succeeded = s.succeeded + excluded.succeeded,
         failed = s.failed + excluded.failed,
         duration_ms = s.duration_ms + excluded.duration_ms
+),
+latency_rolled_up AS (
+    -- The histograms (migration 0012), per 15-minute slot; buckets come found by the caller.
+    INSERT INTO stats_latency AS h (slot, task, shard, kind, bucket, n, total_ms)
+    SELECT date_bin('15 minutes', finished_at, TIMESTAMPTZ '1970-01-01 00:00:00+00'), task,
+           %(shard)s, kind, bucket, COUNT(*), SUM(ms)
+    FROM (
+        SELECT finished_at, task, 'duration' AS kind, duration_bucket AS bucket,
+               duration_ms AS ms
+        FROM finished
+        UNION ALL
+        SELECT finished_at, task, 'wait', wait_bucket, wait_ms
+        FROM finished
+        WHERE wait_ms IS NOT NULL
+    ) AS observed
+    GROUP BY 1, 2, 4, 5
+    ORDER BY 1, 2, 4, 5
+    ON CONFLICT (slot, task, shard, kind, bucket) DO UPDATE
+    SET n = h.n + excluded.n, total_ms = h.total_ms + excluded.total_ms
 )
 SELECT id FROM finished
 
@@ -429,6 +449,19 @@ FROM stats_minute
 WHERE minute >= %(since)s AND minute < %(until)s
 GROUP BY task ORDER BY SUM(succeeded) + SUM(failed) DESC, task
 
+-- name: latency_series
+SELECT (FLOOR(EXTRACT(EPOCH FROM slot) / %(bucket)s) * %(bucket)s)::bigint AS start,
+       kind, bucket, SUM(n)::bigint AS count, SUM(total_ms)::bigint AS total_ms
+FROM stats_latency
+WHERE slot >= %(since)s AND slot < %(until)s
+GROUP BY 1, kind, bucket
+
+-- name: latency_by_task
+SELECT task, kind, bucket, SUM(n)::bigint AS count, SUM(total_ms)::bigint AS total_ms
+FROM stats_latency
+WHERE slot >= %(since)s AND slot < %(until)s
+GROUP BY task, kind, bucket
+
 -- name: retry_job
 WITH changed AS (
     UPDATE jobs
@@ -483,5 +516,27 @@ hourly AS (
     SET succeeded = s.succeeded + excluded.succeeded,
         failed = s.failed + excluded.failed,
         duration_ms = s.duration_ms + excluded.duration_ms
+)
+SELECT COUNT(*) AS n FROM folded
+
+-- name: compact_latency
+-- Histogram rows older than `before` fold the same way, into one row per (`size`-second
+-- slot, task, kind, bucket) in shard 0.
+WITH folded AS (
+    DELETE FROM stats_latency
+    WHERE slot < %(before)s
+      AND NOT (shard = 0 AND slot = date_bin(make_interval(secs => %(size)s), slot,
+                                             TIMESTAMPTZ '1970-01-01 00:00:00+00'))
+    RETURNING slot, task, kind, bucket, n, total_ms
+),
+coarser AS (
+    INSERT INTO stats_latency AS h (slot, task, shard, kind, bucket, n, total_ms)
+    SELECT date_bin(make_interval(secs => %(size)s), slot, TIMESTAMPTZ '1970-01-01 00:00:00+00'),
+           task, 0, kind, bucket, SUM(n), SUM(total_ms)
+    FROM folded
+    GROUP BY 1, 2, 4, 5
+    ORDER BY 1, 2, 4, 5
+    ON CONFLICT (slot, task, shard, kind, bucket) DO UPDATE
+    SET n = h.n + excluded.n, total_ms = h.total_ms + excluded.total_ms
 )
 SELECT COUNT(*) AS n FROM folded

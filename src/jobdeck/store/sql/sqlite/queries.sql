@@ -93,6 +93,12 @@ SET succeeded = succeeded + excluded.succeeded,
     failed = failed + excluded.failed,
     duration_ms = duration_ms + excluded.duration_ms
 
+-- name: add_latency
+INSERT INTO stats_latency (slot, task, shard, kind, bucket, n, total_ms)
+VALUES (:slot, :task, :shard, :kind, :bucket, :n, :total_ms)
+ON CONFLICT (slot, task, shard, kind, bucket) DO UPDATE
+SET n = n + excluded.n, total_ms = total_ms + excluded.total_ms
+
 -- name: hand_back_job
 UPDATE jobs
 SET state = 'available', attempt = attempt - 1, worker_id = NULL, lease_expires_at = NULL,
@@ -230,6 +236,19 @@ FROM stats_minute
 WHERE minute >= :since AND minute < :until
 GROUP BY task ORDER BY SUM(succeeded) + SUM(failed) DESC, task
 
+-- name: latency_series
+SELECT (slot / :bucket) * :bucket AS start, kind, bucket,
+       SUM(n) AS count, SUM(total_ms) AS total_ms
+FROM stats_latency
+WHERE slot >= :since AND slot < :until
+GROUP BY start, kind, bucket
+
+-- name: latency_by_task
+SELECT task, kind, bucket, SUM(n) AS count, SUM(total_ms) AS total_ms
+FROM stats_latency
+WHERE slot >= :since AND slot < :until
+GROUP BY task, kind, bucket
+
 -- name: retry_job
 UPDATE jobs
 SET state = 'available', run_at = :now, max_attempts = MAX(max_attempts, attempt + 1),
@@ -271,3 +290,20 @@ SET succeeded = succeeded + excluded.succeeded,
 DELETE FROM stats_minute
 WHERE minute < :before
   AND NOT (shard = 0 AND minute % 3600 = 0)
+
+-- name: compact_latency_fold
+-- Histogram rows older than :before fold into one row per (:size-second slot, task, kind,
+-- bucket) in shard 0; such a row already there stays and takes the others' sums.
+INSERT INTO stats_latency (slot, task, shard, kind, bucket, n, total_ms)
+SELECT slot - slot % :size AS folded, task, 0, kind, bucket, SUM(n), SUM(total_ms)
+FROM stats_latency
+WHERE slot < :before
+  AND NOT (shard = 0 AND slot % :size = 0)
+GROUP BY folded, task, kind, bucket
+ON CONFLICT (slot, task, shard, kind, bucket) DO UPDATE
+SET n = n + excluded.n, total_ms = total_ms + excluded.total_ms
+
+-- name: compact_latency_delete
+DELETE FROM stats_latency
+WHERE slot < :before
+  AND NOT (shard = 0 AND slot % :size = 0)
