@@ -134,7 +134,8 @@ def _queue_view(
         running=counts.get(JobState.RUNNING, 0),
         retrying=counts.get(JobState.RETRYABLE, 0),
         oldest_pending_at=backlog.oldest_due_at,
-        latency=backlog.waited(now),
+        # Whole seconds: a queue's wait is read in seconds to hours, never in microseconds.
+        latency=timedelta(seconds=round(backlog.waited(now).total_seconds())),
         succeeded=done[0],
         failed=done[1],
         paused=pause,
