@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobdeck.store.base import QueuePause, Store, WorkerInfo, WorkerOrders
+from jobdeck.states import JobState
+from jobdeck.store.base import ClaimRequest, NewJob, QueuePause, Store, WorkerInfo, WorkerOrders
 
 
 def test_a_queue_pauses_once_and_resumes(store: Store) -> None:
@@ -48,3 +49,22 @@ def test_a_stop_request_needs_a_worker_that_has_not_stopped(store: Store) -> Non
     store.deregister_worker("w1", now)
     assert not store.request_worker_stop("w1", now)
     assert store.worker_orders("nobody") == WorkerOrders()
+
+
+def test_open_jobs_are_counted_by_queue_and_state_in_one_read(store: Store) -> None:
+    assert store.count_open_by_queue() == {}
+    store.insert_jobs(
+        [
+            NewJob("a"),
+            NewJob("a"),
+            NewJob("b", queue="mail"),
+            NewJob("c", queue="later", run_at=datetime.now(UTC) + timedelta(hours=1)),
+        ]
+    )
+    (claimed,) = store.claim_jobs(ClaimRequest("w1", ["mail"], 1, 60))
+    assert claimed.queue == "mail"
+    assert store.count_open_by_queue() == {
+        "default": {JobState.AVAILABLE: 2},
+        "mail": {JobState.RUNNING: 1},
+        "later": {JobState.SCHEDULED: 1},
+    }

@@ -1,7 +1,8 @@
 """Queues and workers: what the Queues and Workers pages show, pausing and resuming a queue,
 and asking a worker to drain and stop (each action audited).
 
-Per-queue throughput and failure rate come from the stats rollups, which are kept per task,
+Backlogs are counted in one grouped read of the unfinished jobs (every queue at once, by its
+real name). Throughput and failure rate come from the stats rollups, which are kept per task,
 not per queue: a task's counts go to the queue its declaration names (``@deck.task(queue=)``).
 Jobs enqueued to another queue with ``.options(queue=...)`` count under their task's queue,
 and tasks this process does not declare under OTHER_QUEUES. Reading the queue off every
@@ -19,9 +20,9 @@ from jobdeck.auditlog import Actor
 from jobdeck.control.audit import audited
 from jobdeck.control.stats import DEFAULT_PERIOD, PERIODS
 from jobdeck.errors import ConfigError, UnknownWorker
-from jobdeck.fleet import LOST_VISIBLE, OTHER_QUEUES, QueueBacklog, queue_backlogs
+from jobdeck.fleet import LOST_VISIBLE, OTHER_QUEUES, QueueBacklog, known_queues, oldest_due_at
 from jobdeck.states import JobState
-from jobdeck.store.base import JobFilter, JobRow, QueuePause, StatsRow, WorkerInfo
+from jobdeck.store.base import JobFilter, JobRow, QueuePause, StatsRow, Store, WorkerInfo
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
@@ -89,24 +90,35 @@ class WorkerView:
 
 
 def queues_overview(deck: Deck, period: str = DEFAULT_PERIOD) -> QueuesOverview:
-    """Every known queue (and every paused one) with its backlog, latency, period counts,
-    pause and serving workers."""
+    """Every queue with unfinished jobs, every queue a worker, task, schedule or setting names
+    and every paused one, with its backlog, latency, period counts, pause and serving workers."""
     if period not in PERIODS:
         raise ConfigError(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
     store = deck.store
     until = deck.clock.now()
     since = until - PERIODS[period][0]
     pauses = {p.queue: p for p in store.list_paused_queues()}
-    backlogs = {b.queue: b for b in queue_backlogs(deck, until)}
-    for queue in pauses.keys() - backlogs.keys():  # paused before any job or worker named it
-        backlogs[queue] = QueueBacklog(queue, {}, None)
+    open_counts = store.count_open_by_queue()  # one pass over the backlog, not one per queue
     done = _finished_by_queue(deck, store.stats_by_task(since, until))
+    names = set(known_queues(deck, until)) | open_counts.keys() | pauses.keys() | done.keys()
     serving = _serving_workers(deck, until)
     views = [
-        _queue_view(backlog, until, done.get(name, (0, 0)), pauses.get(name), serving[name])
-        for name, backlog in sorted(backlogs.items(), key=_other_last)
+        _queue_view(
+            _backlog(store, name, open_counts.get(name, {})),
+            until,
+            done.get(name, (0, 0)),
+            pauses.get(name),
+            serving[name],
+        )
+        for name in sorted(names, key=lambda n: (n == OTHER_QUEUES, n))
     ]
     return QueuesOverview(period, since, until, views)
+
+
+def _backlog(store: Store, queue: str, counts: dict[JobState, int]) -> QueueBacklog:
+    # The oldest due job is one step along an index, and only worth it when some are pending.
+    oldest = oldest_due_at(store, queue) if counts.get(JobState.AVAILABLE) else None
+    return QueueBacklog(queue, counts, oldest)
 
 
 def workers_overview(deck: Deck) -> list[WorkerView]:
@@ -141,10 +153,6 @@ def _queue_view(
         paused=pause,
         workers=workers,
     )
-
-
-def _other_last(item: tuple[str, QueueBacklog]) -> tuple[bool, str]:
-    return item[0] == OTHER_QUEUES, item[0]
 
 
 def _finished_by_queue(deck: Deck, by_task: list[StatsRow]) -> dict[str, tuple[int, int]]:

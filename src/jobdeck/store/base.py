@@ -258,6 +258,9 @@ class FleetStore(Protocol):
         ...
 
     def worker_orders(self, worker_id: str) -> WorkerOrders: ...
+    def count_open_by_queue(self) -> dict[str, dict[JobState, int]]:
+        """Unfinished jobs by queue and state (queues with none are absent), in one pass."""
+        ...
 
 
 class Store(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from jobdeck.states import JobState
 from jobdeck.store.base import FleetStore
 from jobdeck.store.dialect import Statements
 from jobdeck.store.records import QueuePause, WorkerOrders
@@ -38,6 +39,12 @@ class FleetVerbs(FleetStore, Generic[D]):
     def request_worker_stop(self, worker_id: str, now: datetime) -> bool:
         params = {"worker_id": worker_id, "now": self._db.encode_time(now)}
         return bool(self._db.write_rows("request_worker_stop", params))
+
+    def count_open_by_queue(self) -> dict[str, dict[JobState, int]]:
+        counts: dict[str, dict[JobState, int]] = {}
+        for row in self._db.read("count_open_by_queue"):
+            counts.setdefault(row["queue"], {})[JobState(row["state"])] = int(row["n"])
+        return counts
 
     def worker_orders(self, worker_id: str) -> WorkerOrders:
         rows = self._db.read("worker_orders", {"worker_id": worker_id})

@@ -25,3 +25,10 @@ RETURNING id
 SELECT queue, false AS stop FROM queue_pauses
 UNION ALL
 SELECT NULL, true FROM workers WHERE id = %(worker_id)s AND stop_requested_at IS NOT NULL
+
+-- name: count_open_by_queue
+-- Every unfinished job once, through the (state, id) index: one pass over the backlog for all
+-- queues, where a count per queue and state would walk each state's rows once per queue.
+SELECT queue, state, COUNT(*) AS n FROM jobs
+WHERE state IN ('scheduled', 'available', 'retryable', 'running')
+GROUP BY queue, state
