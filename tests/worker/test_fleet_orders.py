@@ -4,6 +4,7 @@ however long its grace period, and exits cleanly."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from jobdeck import JobDeck
@@ -12,6 +13,7 @@ from jobdeck.control.fleet import pause_queue, resume_queue, stop_worker
 from jobdeck.states import JobState
 from tests.worker.helpers import (
     Processes,
+    WorkerProcess,
     count_in,
     jobs_in,
     running_worker,
@@ -87,3 +89,37 @@ def test_a_worker_asked_to_stop_finishes_its_jobs_and_exits(
     (record,) = [w for w in deck.store.list_workers() if w.pid == proc.pid]
     assert record.state == "stopped" and record.stop_requested_at is not None
     assert "asked to drain and stop" in proc.tail()
+
+
+def test_every_worker_process_on_every_host_honours_a_pause_within_a_heartbeat(
+    deck: JobDeck, procs: Processes, tmp_path: Path
+) -> None:
+    timings = {"heartbeat_interval": 0.3, "poll_interval": 0.1, "scheduler_enabled": False}
+    hosts = []
+    for host in ("host-a", "host-b"):
+        proc = WorkerProcess(deck.database_url, tmp_path, timings, 2, host, host=host).start()
+        procs.started.append(proc)
+        proc.wait_registered(deck.store)
+        hosts.append(proc)
+
+    pause_queue(deck, "default", OPERATOR)
+    paused_at = deck.store.list_paused_queues()[0].paused_at
+    # A heartbeat written after the pause was followed, in the same beat, by reading it.
+    wait_until(lambda: all(beat_after(deck, p, paused_at) for p in hosts), 10, "both to beat")
+    jobs = deck.get_task("echo").enqueue_many([{"value": n} for n in range(8)])
+    enqueued_at = deck.clock.now()
+    wait_until(lambda: all(beat_after(deck, p, enqueued_at, 2) for p in hosts), 10, "two beats")
+    assert count_in(deck.store, JobState.AVAILABLE) == len(jobs)
+
+    resume_queue(deck, "default", OPERATOR)
+    wait_until(lambda: count_in(deck.store, JobState.SUCCEEDED) == len(jobs), 15, "the jobs")
+    for proc in hosts:
+        assert "paused: default" in proc.tail(200), proc.tail()
+
+
+def beat_after(deck: JobDeck, proc: WorkerProcess, moment: datetime, beats: int = 1) -> bool:
+    """The process's worker has heartbeat ``beats`` intervals (0.3 s) after ``moment``."""
+    for worker in deck.store.list_workers():
+        if proc.holds_id(worker.id):
+            return worker.last_heartbeat > moment + timedelta(seconds=0.3 * (beats - 1))
+    return False
