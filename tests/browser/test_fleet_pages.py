@@ -126,3 +126,18 @@ def test_a_worker_shows_its_running_job_and_drains_and_stops(
     assert not fleet.worker.thread.is_alive()
     assert state_of(deck, job.id) == JobState.SUCCEEDED
     expect(row).to_have_attribute("data-status", "stopped", timeout=10_000)
+
+
+@pytest.mark.parametrize("path", ["queues", "workers"])
+@pytest.mark.parametrize("width", [375, 1440])
+def test_no_sideways_scrolling_at_each_width(
+    page: Page, fleet: Fleet, path: str, width: int
+) -> None:
+    fleet.deck.tasks["build_report"].enqueue(rows=1)  # a running job in the Workers table
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{fleet.url}/{path}")
+    expect(page.locator(f"#{path[:-1]}-table table")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
+    action = page.locator("button.queue-action, button.worker-action").first
+    expect(action).to_be_in_viewport(ratio=1)  # the whole button, not a sliver of it

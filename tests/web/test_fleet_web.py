@@ -72,7 +72,9 @@ def test_the_workers_page_lists_every_process_with_its_running_jobs(site: Site) 
     assert 'data-worker-id="live" data-status="running"' in html
     assert 'data-worker-id="gone" data-status="lost"' in html
     assert 'data-worker-id="done" data-status="stopped"' in html
-    assert f'href="jobs?job={claimed.id}"' in html and '<td class="num busy">1 / 4</td>' in html
+    assert (
+        f'href="jobs?job={claimed.id}"' in html and '<td class="num col-sm busy">1 / 4</td>' in html
+    )
     assert html.count(">Drain and stop</button>") == 1  # only the running one
 
 
