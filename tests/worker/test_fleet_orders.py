@@ -123,3 +123,15 @@ def beat_after(deck: JobDeck, proc: WorkerProcess, moment: datetime, beats: int 
         if proc.holds_id(worker.id):
             return worker.last_heartbeat > moment + timedelta(seconds=0.3 * (beats - 1))
     return False
+
+
+def test_the_claim_path_does_not_read_the_paused_set(deck: JobDeck) -> None:
+    """Between heartbeats a worker claims as before: a pause waits for the next beat. With a
+    beat a minute apart, a job enqueued just after a pause still runs."""
+    echo = deck.get_task("echo")
+    with running_worker(deck, heartbeat_interval=60.0, lease_duration=120.0) as worker:
+        wait_until(lambda: worker.heartbeat.ticks >= 1, 5, "the first beat")
+        pause_queue(deck, "default", OPERATOR)
+        job = echo.enqueue(value="between beats")
+        wait_until(lambda: state_of(deck, job.id) == JobState.SUCCEEDED, 10, "the job")
+        assert worker.fetcher.queues == ("default",)
