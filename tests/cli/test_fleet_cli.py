@@ -92,6 +92,7 @@ def test_workers_stop_asks_the_worker_to_drain_and_is_audited(url: str) -> None:
     (worker,) = json.loads(ok("workers", "--json", "--database", url))
     assert worker["stop_requested_at"] is not None
     assert actions(url)[-1][:2] == ("stop_worker", "worker host:1:abc")
+    assert "asked to stop" in ok("workers", "--database", url)
 
 
 def test_stopping_an_unknown_worker_is_a_one_line_error_and_audited_as_refused(url: str) -> None:

@@ -258,7 +258,7 @@ def workers_table(workers: list[WorkerInfo], now: datetime, warn_seconds: float)
         table.add_row(
             Text(worker.host),
             Text(worker.id),
-            worker.state,
+            _worker_state(worker),
             Text(",".join(worker.queues)),
             str(worker.concurrency),
             when(worker.last_heartbeat, now),
@@ -267,6 +267,12 @@ def workers_table(workers: list[WorkerInfo], now: datetime, warn_seconds: float)
     console.print(table if workers else "no workers")
     if workers:
         console.print("Clock: how far each host's clock is ahead of the database's (- behind).")
+
+
+def _worker_state(worker: WorkerInfo) -> str:
+    if worker.stop_requested_at is not None and worker.state != "stopped":
+        return f"{worker.state} (asked to stop)"
+    return worker.state
 
 
 def queues_table(overview: QueuesOverview) -> None:
