@@ -1,6 +1,7 @@
 """Dashboard requests over a big history: seeds 1,000,000 jobs and 3,000,000 attempts (plus
 30 days of per-minute rollups and of 15-minute wait and duration histograms, eight buckets
-of each per task and slot) and times every request the Jobs page makes, p50/p95.
+of each per task and slot, a 20,000-job backlog and 20 busy workers) and times every request
+the Jobs, Queues and Workers pages make, p50/p95.
 
     .venv/bin/python bench/dashboard.py --dialect sqlite [--jobs 1000000] [--keep PATH]
     .venv/bin/python bench/dashboard.py --dialect postgres
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from fastapi.testclient import TestClient
 
 from jobdeck import JobDeck
+from jobdeck.store.base import ClaimRequest, NewJob, WorkerInfo
 from jobdeck.web.access import local_operator
 
 TASKS = [
@@ -157,7 +159,38 @@ def requests(client: TestClient, some_id: int) -> dict[str, Callable[[], object]
             "/api/stats", params={"period": p}
         )
     calls["/metrics (histograms)"] = lambda: client.get("/metrics")
+    calls.update(fleet_requests(client))
     return calls
+
+
+def fleet_requests(client: TestClient) -> dict[str, Callable[[], object]]:
+    """The Queues and Workers pages, over the backlog and workers ``seed_fleet`` adds."""
+    return {
+        "page /queues": lambda: client.get("/queues"),
+        "queues table 30d": lambda: client.get("/queues/table", params={"period": "30d"}),
+        "page /workers": lambda: client.get("/workers"),
+        "workers table": lambda: client.get("/workers/table"),
+    }
+
+
+def seed_fleet(deck: JobDeck, pending: int = 20_000, workers: int = 20) -> None:
+    """A backlog beside the history (pending, scheduled and running jobs in three queues) and
+    ``workers`` heartbeating workers, each running some of it: the Queues page counts the
+    backlog and the Workers page lists what each worker runs."""
+    now = deck.clock.now()
+    queues = ("default", "mail", "reports")
+    later = now + timedelta(hours=1)
+    jobs = [
+        NewJob(TASKS[i % 5], queue=queues[i % 3], run_at=later if i % 4 == 0 else None)
+        for i in range(pending)
+    ]
+    for start in range(0, len(jobs), 1000):
+        deck.store.insert_jobs(jobs[start : start + 1000])
+    for n in range(workers):
+        worker_id = f"bench-host-{n % 4}:{1000 + n}:w{n}"
+        info = WorkerInfo(worker_id, f"bench-host-{n % 4}", 1000 + n, queues, 10, now, now)
+        deck.store.register_worker(info)
+        deck.store.claim_jobs(ClaimRequest(worker_id, queues, 10, 3600))
 
 
 def measure(call: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -184,6 +217,7 @@ def main() -> None:
         deck.migrate()
         print(f"seeding {args.jobs:,} jobs and {3 * args.jobs:,} attempts on {args.dialect}...")
         print(f"  seeded in {seed(deck, args.jobs):.0f} s")
+        seed_fleet(deck)
         # The worker's pruner folds rollups older than 25 h into hours every hour.
         cutoff = deck.clock.now() - timedelta(hours=25)
         deck.store.compact_stats(cutoff.replace(minute=0, second=0, microsecond=0))

@@ -22,6 +22,7 @@ from jobdeck.errors import (
     StoreUnavailable,
     UnknownSchedule,
     UnknownTask,
+    UnknownWorker,
 )
 from jobdeck.settings import Settings
 from jobdeck.states import JobState, Trigger
@@ -52,5 +53,6 @@ __all__ = [
     "Trigger",
     "UnknownSchedule",
     "UnknownTask",
+    "UnknownWorker",
     "__version__",
 ]

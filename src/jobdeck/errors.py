@@ -46,6 +46,10 @@ class UnknownSchedule(JobDeckError, LookupError):
     """No schedule has the given name."""
 
 
+class UnknownWorker(JobDeckError, LookupError):
+    """No running worker has the given id."""
+
+
 class JobNotFound(JobDeckError, LookupError):
     """No job has the given id."""
 

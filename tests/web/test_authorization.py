@@ -19,6 +19,10 @@ PAGES = [
     ("GET", "/schedules/summary", "view"),
     ("GET", "/schedules/{name}/status", "view"),
     ("GET", "/schedules/{name}/runs", "view"),
+    ("GET", "/queues", "view"),
+    ("GET", "/queues/table", "view"),
+    ("GET", "/workers", "view"),
+    ("GET", "/workers/table", "view"),
     ("GET", "/audit", "logs"),
     ("GET", "/admin/users", "admin"),
     ("GET", "/admin/tokens", "admin"),
@@ -27,6 +31,9 @@ PAGES = [
     ("POST", "/schedules/{name}/run", "trigger"),
     ("POST", "/schedules/{name}/pause", "operate"),
     ("POST", "/schedules/{name}/resume", "operate"),
+    ("POST", "/queues/{name}/pause", "operate"),
+    ("POST", "/queues/{name}/resume", "operate"),
+    ("POST", "/workers/{name}/stop", "operate"),
 ]
 API = [
     ("GET", "/api/jobs", "view"),
@@ -35,6 +42,8 @@ API = [
     ("GET", "/api/workers", "view"),
     ("GET", "/api/schedules", "view"),
     ("GET", "/api/schedules/{name}", "view"),
+    ("GET", "/api/queues", "view"),
+    ("GET", "/api/workers/processes", "view"),
     ("GET", "/api/audit", "logs"),
     ("GET", "/api/users", "admin"),
     ("GET", "/api/tokens", "admin"),
@@ -43,6 +52,9 @@ API = [
     ("POST", "/api/schedules/{name}/run", "trigger"),
     ("POST", "/api/schedules/{name}/pause", "operate"),
     ("POST", "/api/schedules/{name}/resume", "operate"),
+    ("POST", "/api/queues/{name}/pause", "operate"),
+    ("POST", "/api/queues/{name}/resume", "operate"),
+    ("POST", "/api/workers/{name}/stop", "operate"),
 ]
 
 

@@ -18,6 +18,7 @@ from jobdeck.cli.accounts import tokens, users
 from jobdeck.cli.context import BareDeck, Context, one_line_errors
 from jobdeck.cli.dashboard import dashboard
 from jobdeck.cli.jobs import db, enqueue, jobs
+from jobdeck.cli.queues import queues
 from jobdeck.cli.schedules import alerts, scheduler, schedules
 from jobdeck.cli.stats import stats_command
 from jobdeck.cli.workers import settings_command, worker, workers_command
@@ -37,6 +38,7 @@ def main() -> None:
 for _command in (
     worker,
     workers_command,
+    queues,
     settings_command,
     enqueue,
     jobs,

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jobdeck.control import JobDetail, JobPage
+from jobdeck.control.fleet import QueuesOverview, QueueView
 from jobdeck.durations import format_duration
 from jobdeck.jsonvalues import preview
 from jobdeck.schedules import ScheduleStatus
@@ -264,7 +265,7 @@ def workers_table(workers: list[WorkerInfo], now: datetime, warn_seconds: float)
         table.add_row(
             Text(worker.host),
             Text(worker.id),
-            worker.state,
+            _worker_state(worker),
             Text(",".join(worker.queues)),
             str(worker.concurrency),
             when(worker.last_heartbeat, now),
@@ -273,6 +274,73 @@ def workers_table(workers: list[WorkerInfo], now: datetime, warn_seconds: float)
     console.print(table if workers else "no workers")
     if workers:
         console.print("Clock: how far each host's clock is ahead of the database's (- behind).")
+
+
+def _worker_state(worker: WorkerInfo) -> str:
+    if worker.stop_requested_at is not None and worker.state != "stopped":
+        return f"{worker.state} (asked to stop)"
+    return worker.state
+
+
+def queues_table(overview: QueuesOverview) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    columns = ("Queue", "Status", "Pending", "Scheduled", "Running", "Retrying", "Latency")
+    for column in (*columns, f"Done ({overview.period})", "Failed", "Workers"):
+        table.add_column(column, overflow="fold")
+    for view in overview.queues:
+        table.add_row(
+            Text(view.queue),
+            Text("paused", style="yellow") if view.paused else Text("active"),
+            str(view.pending),
+            str(view.scheduled),
+            str(view.running),
+            str(view.retrying),
+            format_duration(view.latency) if view.oldest_pending_at else "-",
+            str(view.finished),
+            _rate(view.failure_rate),
+            str(len(view.workers)),
+        )
+    console.print(table if overview.queues else "no queues")
+    if overview.queues:
+        console.print(
+            "Latency: how long the oldest pending job has waited. Done and failed count "
+            "attempts by their task's declared queue."
+        )
+
+
+def _rate(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
+
+
+def queues_json(overview: QueuesOverview) -> dict[str, object]:
+    return {
+        "period": overview.period,
+        "since": overview.since,
+        "until": overview.until,
+        "queues": [_queue_json(view, overview) for view in overview.queues],
+    }
+
+
+def _queue_json(view: QueueView, overview: QueuesOverview) -> dict[str, object]:
+    pause = view.paused
+    return {
+        "queue": view.queue,
+        "paused": pause is not None,
+        "paused_at": pause.paused_at if pause else None,
+        "paused_by": pause.paused_by if pause else None,
+        "pause_reason": pause.reason if pause else None,
+        "pending": view.pending,
+        "scheduled": view.scheduled,
+        "running": view.running,
+        "retrying": view.retrying,
+        "oldest_pending_at": view.oldest_pending_at,
+        "latency_seconds": view.latency.total_seconds(),
+        "succeeded": view.succeeded,
+        "failed": view.failed,
+        "failure_rate": view.failure_rate,
+        "per_minute": round(overview.per_minute(view), 3),
+        "workers": [w.id for w in view.workers],
+    }
 
 
 def _span(delta: timedelta | None) -> str:

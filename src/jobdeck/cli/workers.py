@@ -16,6 +16,8 @@ from jobdeck.cli.context import (
     common_options,
     json_option,
     logging_options,
+    reason_option,
+    subcommand,
 )
 from jobdeck.errors import ConfigError
 from jobdeck.logs import setup_logging
@@ -66,20 +68,35 @@ def worker(
         os.execv(sys.executable, [sys.executable, *sys.argv])
 
 
-@click.command("workers")
+@click.group("workers", invoke_without_command=True)
 @common_options
 @click.option("--all", "show_all", is_flag=True, help="Also workers silent for more than a day.")
 @json_option
 def workers_command(ctx: Context, show_all: bool, as_json: bool) -> None:
-    """Workers with their host, state, last heartbeat and clock offset from the database."""
+    """Workers with their host, state, last heartbeat and clock offset from the database;
+    ``jobdeck workers stop ID`` drains one."""
     from jobdeck.cli.views import print_json, rows_json, workers_table
 
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     now = ctx.deck.clock.now()
     since = None if show_all else now - timedelta(days=1)
     workers = ctx.deck.store.list_workers(since=since)
     if as_json:
         return print_json(rows_json(workers))
     workers_table(workers, now, ctx.deck.settings.clock_skew_warning)
+
+
+@subcommand(workers_command, "stop", "worker_id")
+@reason_option
+def workers_stop(ctx: Context, worker_id: str, reason: str | None) -> None:
+    """Drain and stop WORKER_ID: at its next heartbeat it stops claiming, finishes its running
+    jobs and exits."""
+    from jobdeck.control import cli_actor
+    from jobdeck.control.fleet import stop_worker
+
+    stop_worker(ctx.deck, worker_id, cli_actor(), reason=reason)
+    click.echo(f"{worker_id.strip()}: asked to drain and stop (at its next heartbeat)")
 
 
 def redact_secrets(value: object) -> object:

@@ -31,6 +31,7 @@ from jobdeck.store.records import (
     ManualRunRequest,
     NewJob,
     Outcome,
+    QueuePause,
     RescuedJob,
     ScheduleDef,
     ScheduleRow,
@@ -41,6 +42,7 @@ from jobdeck.store.records import (
     UserChanges,
     UserRow,
     WorkerInfo,
+    WorkerOrders,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "AuditRow",
     "ClaimRequest",
     "ClaimedJob",
+    "FleetStore",
     "InsertResult",
     "InsightStore",
     "JobFilter",
@@ -62,6 +65,7 @@ __all__ = [
     "ManualRunRequest",
     "NewJob",
     "Outcome",
+    "QueuePause",
     "QueueStore",
     "RescuedJob",
     "ScheduleDef",
@@ -76,6 +80,7 @@ __all__ = [
     "UserChanges",
     "UserRow",
     "WorkerInfo",
+    "WorkerOrders",
 ]
 
 
@@ -265,5 +270,30 @@ class AccessStore(Protocol):
     def prune_audit(self, before: datetime) -> int: ...
 
 
-class Store(SchemaStore, QueueStore, InsightStore, ScheduleStore, AccessStore, Protocol):
+class FleetStore(Protocol):
+    """Operators' orders to the fleet: paused queues and drain requests. Workers read them
+    once per heartbeat (``worker_orders``), never per claim, so the claim path pays nothing."""
+
+    def pause_queue(self, pause: QueuePause) -> bool:
+        """Pause ``pause.queue``; False when it was paused already (the first pause stays)."""
+        ...
+
+    def resume_queue(self, queue: str) -> bool:
+        """Resume ``queue``; False when it was not paused."""
+        ...
+
+    def list_paused_queues(self) -> list[QueuePause]: ...
+    def request_worker_stop(self, worker_id: str, now: datetime) -> bool:
+        """Ask a worker to drain and stop; False when no such worker is running."""
+        ...
+
+    def worker_orders(self, worker_id: str) -> WorkerOrders: ...
+    def count_open_by_queue(self) -> dict[str, dict[JobState, int]]:
+        """Unfinished jobs by queue and state (queues with none are absent), in one pass."""
+        ...
+
+
+class Store(
+    SchemaStore, QueueStore, InsightStore, ScheduleStore, AccessStore, FleetStore, Protocol
+):
     """One implementation per dialect; ``tests/store`` runs every verb against both."""

@@ -120,6 +120,26 @@ class WorkerInfo:
     # How far the worker's host clock is ahead of the database's, in milliseconds (negative:
     # behind), as measured at its last heartbeats; None until measured. Shown, never trusted.
     clock_offset_ms: int | None = None
+    # When an operator asked it to drain and stop (the worker obeys at its next heartbeat).
+    stop_requested_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueuePause:
+    """A queue an operator paused: workers claim nothing from it until it is resumed."""
+
+    queue: str
+    paused_at: datetime
+    paused_by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerOrders:
+    """What operators ask of one worker, read at each of its heartbeats."""
+
+    paused_queues: frozenset[str] = frozenset()
+    stop_requested: bool = False
 
 
 @dataclass(frozen=True)

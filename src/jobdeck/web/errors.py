@@ -69,6 +69,7 @@ ERROR_TABLE: ErrorTable = {
     errors.JobNotFound: Rule(404, "not_found"),
     errors.UnknownSchedule: Rule(404, "not_found"),
     errors.UnknownTask: Rule(404, "not_found"),
+    errors.UnknownWorker: Rule(404, "not_found"),
     errors.InvalidTransition: Rule(409, "conflict"),
     errors.MissingExtra: Rule(501, "not_installed"),
     errors.StoreUnavailable: Rule(503, "unavailable", STORE_DOWN),

@@ -35,6 +35,9 @@ class Fetcher:
         self.executors = executors
         self.stopping = stopping
         self.on_store_error = on_store_error
+        # The queues claimed from: the settings' less those operators paused, which the
+        # heartbeat sets (a read per heartbeat, none per claim).
+        self.queues: tuple[str, ...] = tuple(settings.queues)
 
     def run(self) -> None:
         """Fetch until ``stopping`` is set; runs on the worker's main thread."""
@@ -42,6 +45,9 @@ class Fetcher:
         failing = False
         while not self.stopping.is_set():
             free = self.settings.concurrency - self.executors.in_flight
+            if not self.queues:  # every queue of this worker is paused
+                self.stopping.wait(self.settings.poll_interval)
+                continue
             if free <= 0:
                 self.executors.wait_for_slot(self.settings.poll_interval)
                 continue
@@ -76,7 +82,7 @@ class Fetcher:
         settings = self.settings
         request = ClaimRequest(
             self.worker_id,
-            settings.queues,
+            self.queues,
             limit,
             settings.lease_duration,
             labels=tracing.active(settings.tracing),  # the trace context rides in the labels

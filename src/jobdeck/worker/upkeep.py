@@ -10,7 +10,7 @@ from datetime import timedelta
 from jobdeck.clock import Clock
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
-from jobdeck.store.base import RescuedJob, Store
+from jobdeck.store.base import RescuedJob, Store, WorkerOrders
 from jobdeck.worker.services import Looper
 
 log = logging.getLogger("jobdeck.worker")
@@ -21,7 +21,8 @@ _MAX_MEASURE_ROUND_TRIP_S = 1.0
 
 
 class Heartbeat(Looper):
-    """Says the worker is alive and extends the lease of every job it holds, in one beat.
+    """Says the worker is alive and extends the lease of every job it holds, in one beat, and
+    reads the operators' orders (paused queues, drain and stop) for ``on_orders``.
 
     Both are written with the store's clock. Each beat also measures how far this host's clock
     is from the store's (NTP's way: the store's time against the middle of the round trip),
@@ -37,8 +38,10 @@ class Heartbeat(Looper):
         clock: Clock,
         settings: Settings,
         state: Callable[[], str],
+        on_orders: Callable[[WorkerOrders], None] = lambda _: None,
     ) -> None:
         super().__init__(settings.heartbeat_interval)
+        self.on_orders = on_orders
         self.store = store
         self.worker_id = worker_id
         self.clock = clock
@@ -54,6 +57,7 @@ class Heartbeat(Looper):
         stored_at = self.store.heartbeat_worker(self.worker_id, None, self.state(), offset_ms)
         round_trip = time.monotonic() - started
         self.store.renew_leases(self.worker_id, self.lease_seconds)
+        self.on_orders(self.store.worker_orders(self.worker_id))
         if stored_at is not None and round_trip <= _MAX_MEASURE_ROUND_TRIP_S:
             midway = sent + timedelta(seconds=round_trip / 2)
             self._measured((midway - stored_at).total_seconds())

@@ -19,7 +19,7 @@ from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
 from jobdeck.errors import JobDeckError
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
-from jobdeck.store.base import Outcome, RescuedJob, WorkerInfo
+from jobdeck.store.base import Outcome, RescuedJob, WorkerInfo, WorkerOrders
 from jobdeck.worker.completer import Completer
 from jobdeck.worker.executors import Executors
 from jobdeck.worker.fetcher import Fetcher
@@ -52,6 +52,9 @@ class Worker:
         self._stopping = threading.Event()
         self._hurry = threading.Event()
         self._started = threading.Event()
+        # An operator asked this worker to drain and stop: its running jobs finish, however
+        # long the grace period is.
+        self._stop_requested = False
         self.metrics = self._metrics() if settings.metrics_port is not None else None
         store_error = self.metrics.store_errors.inc if self.metrics else lambda: None
         self.completer = Completer(
@@ -103,12 +106,16 @@ class Worker:
                 __version__,
             )
         )
+        # Before the first claim: a worker that starts while a queue is paused claims none of it.
+        self._obey(self.store.worker_orders(self.id))
         self.executors.start()
         if self.metrics is not None:
             self.metrics.serve()
             log.info("worker metrics on http://%s:%d/metrics", *self.metrics.address)
         self.completer.start()
-        self.heartbeat = Heartbeat(self.store, self.id, self.clock, self.settings, self._state)
+        self.heartbeat = Heartbeat(
+            self.store, self.id, self.clock, self.settings, self._state, self._obey
+        )
         self.rescuer = Rescuer(self.store, self.settings, self._rescued_as_failed, self.id)
         self.services = [
             self.heartbeat,
@@ -151,6 +158,27 @@ class Worker:
 
     def _state(self) -> str:
         return "stopping" if self._stopping.is_set() else "running"
+
+    def _obey(self, orders: WorkerOrders) -> None:
+        """Follow the operators' orders the heartbeat read: claim only from queues not paused,
+        and drain and stop when asked."""
+        claimable = tuple(q for q in self.settings.queues if q not in orders.paused_queues)
+        if claimable != self.fetcher.queues:
+            paused = [q for q in self.settings.queues if q in orders.paused_queues]
+            log.info(
+                "claiming from %s; paused: %s",
+                ",".join(claimable) or "none",
+                ",".join(paused) or "none",
+            )
+            resumed = set(claimable) - set(self.fetcher.queues)
+            self.fetcher.queues = claimable
+            if resumed:  # wake a fetcher waiting for jobs, so it claims at once
+                with contextlib.suppress(JobDeckError):
+                    self.store.notify_jobs()
+        if orders.stop_requested and not self._stopping.is_set():
+            log.info("asked to drain and stop: finishing %d running jobs", self.in_flight)
+            self._stop_requested = True
+            self.stop()
 
     def _on_signal(self, signum: int) -> None:
         already = self._stopping.is_set()
@@ -217,9 +245,11 @@ class Worker:
     # -- shutdown ----------------------------------------------------------------------------
 
     def _drain(self) -> None:
-        grace = self.settings.shutdown_grace
+        grace = float("inf") if self._stop_requested else self.settings.shutdown_grace
         deadline = time.monotonic() + grace
-        if self.in_flight:
+        if self.in_flight and self._stop_requested:
+            log.info("draining: waiting for %d running jobs to finish", self.in_flight)
+        elif self.in_flight:
             log.info("draining: waiting up to %gs for %d running jobs", grace, self.in_flight)
         while self.in_flight and time.monotonic() < deadline and not self._hurry.is_set():
             self.executors.wait_for_slot(0.05)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import StoreUnavailable
+from jobdeck.store.fleet import FleetVerbs
 from jobdeck.store.sqlite.access import SQLiteAccess
 from jobdeck.store.sqlite.connection import SQLiteDatabase, parse_sqlite_url
 from jobdeck.store.sqlite.insight import SQLiteInsight
@@ -13,7 +14,14 @@ from jobdeck.store.sqlite.schema import SQLiteSchema
 from jobdeck.store.sqlite.wake import wakeups_for
 
 
-class SQLiteStore(SQLiteSchema, SQLiteQueue, SQLiteInsight, SQLiteSchedules, SQLiteAccess):
+class SQLiteStore(
+    SQLiteSchema,
+    SQLiteQueue,
+    SQLiteInsight,
+    SQLiteSchedules,
+    SQLiteAccess,
+    FleetVerbs[SQLiteDatabase],
+):
     """The embedded store for ``sqlite:///file.db`` (``?synchronous=normal`` to trade
     durability against an OS crash for speed); see jobdeck.store.base for the verbs."""
 

@@ -349,7 +349,7 @@ WHERE id = %(worker_id)s
 
 -- name: list_workers
 SELECT id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state,
-       clock_offset_ms
+       clock_offset_ms, stop_requested_at
 FROM workers
 WHERE %(since)s::timestamptz IS NULL OR last_heartbeat >= %(since)s::timestamptz
 ORDER BY started_at DESC

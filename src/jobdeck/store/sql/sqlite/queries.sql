@@ -147,7 +147,7 @@ UPDATE workers SET state = 'stopped', stopped_at = :now, last_heartbeat = :now W
 
 -- name: list_workers
 SELECT id, host, pid, queues, concurrency, version, started_at, last_heartbeat, state,
-       clock_offset_ms
+       clock_offset_ms, stop_requested_at
 FROM workers WHERE last_heartbeat >= :since ORDER BY started_at DESC
 
 -- name: get_job

@@ -1,0 +1,34 @@
+-- The fleet's orders: paused queues and drain requests, written by operators, read by workers
+-- at heartbeat time.
+
+-- name: pause_queue
+-- A queue already paused keeps its first pause (who and why): nothing comes back.
+INSERT INTO queue_pauses (queue, paused_at, paused_by, reason)
+VALUES (%(queue)s, %(paused_at)s, %(paused_by)s, %(reason)s)
+ON CONFLICT (queue) DO NOTHING
+RETURNING queue
+
+-- name: resume_queue
+DELETE FROM queue_pauses WHERE queue = %(queue)s RETURNING queue
+
+-- name: list_paused_queues
+SELECT queue, paused_at, paused_by, reason FROM queue_pauses ORDER BY queue
+
+-- name: request_worker_stop
+UPDATE workers SET stop_requested_at = COALESCE(stop_requested_at, %(now)s)
+WHERE id = %(worker_id)s AND state <> 'stopped'
+RETURNING id
+
+-- name: worker_orders
+-- One read per heartbeat: a row per paused queue, and one with stop = true when this worker
+-- was asked to drain and stop.
+SELECT queue, false AS stop FROM queue_pauses
+UNION ALL
+SELECT NULL, true FROM workers WHERE id = %(worker_id)s AND stop_requested_at IS NOT NULL
+
+-- name: count_open_by_queue
+-- Every unfinished job once, through the (state, id) index: one pass over the backlog for all
+-- queues, where a count per queue and state would walk each state's rows once per queue.
+SELECT queue, state, COUNT(*) AS n FROM jobs
+WHERE state IN ('scheduled', 'available', 'retryable', 'running')
+GROUP BY queue, state
