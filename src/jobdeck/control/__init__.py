@@ -5,20 +5,24 @@ Reads (jobs, stats, health, schedules) and the state-changing actions, each of w
 """
 
 from jobdeck.control.audit import audited, cli_actor, os_user
+from jobdeck.control.bulk import BULK_ACTIONS, bulk_act
 from jobdeck.control.jobs import (
     PAGE_SIZE,
     JobAction,
     JobDetail,
     JobPage,
     JobQuery,
+    StatusCount,
     act_on_job,
     cancel_job,
     count_jobs,
     job_detail,
+    job_of_search,
     list_jobs,
     resolve_task_names,
     retry_job,
     states_for_status,
+    status_counts,
     to_filter,
 )
 from jobdeck.control.schedules import (
@@ -33,6 +37,7 @@ from jobdeck.control.stats import DEFAULT_PERIOD, PERIODS, Stats, stats
 from jobdeck.fleet import DEGRADED, HEALTHY, LOST_VISIBLE, UNHEALTHY, Health, worker_health
 
 __all__ = [
+    "BULK_ACTIONS",
     "DEFAULT_PERIOD",
     "DEGRADED",
     "HEALTHY",
@@ -47,12 +52,15 @@ __all__ = [
     "JobQuery",
     "RunNowResult",
     "Stats",
+    "StatusCount",
     "act_on_job",
     "audited",
+    "bulk_act",
     "cancel_job",
     "cli_actor",
     "count_jobs",
     "job_detail",
+    "job_of_search",
     "list_jobs",
     "os_user",
     "recent_runs",
@@ -64,6 +72,7 @@ __all__ = [
     "set_paused",
     "states_for_status",
     "stats",
+    "status_counts",
     "to_filter",
     "worker_health",
 ]

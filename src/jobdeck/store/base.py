@@ -20,6 +20,8 @@ from jobdeck.store.records import (
     AuditAction,
     AuditFilter,
     AuditRow,
+    BulkBatch,
+    BulkRequest,
     ClaimedJob,
     ClaimRequest,
     InsertResult,
@@ -52,6 +54,8 @@ __all__ = [
     "AuditAction",
     "AuditFilter",
     "AuditRow",
+    "BulkBatch",
+    "BulkRequest",
     "ClaimRequest",
     "ClaimedJob",
     "FleetStore",
@@ -155,6 +159,11 @@ class QueueStore(Protocol):
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None: ...
     def cancel_job(self, job_id: int, now: datetime) -> JobRow | None: ...
     def prune_finished(self, before: datetime, limit: int) -> int: ...
+    def act_on_jobs(self, request: BulkRequest) -> BulkBatch:
+        """One batch of a bulk retry, cancel or delete: the oldest ``request.limit`` jobs
+        matching its filter (in states the action allows) with ids above ``after_id``, in one
+        short transaction, so workers claim and complete between batches."""
+        ...
 
 
 class InsightStore(Protocol):
@@ -170,6 +179,11 @@ class InsightStore(Protocol):
 
     def count_jobs(self, filters: JobFilter) -> int: ...
     def count_by_state(self) -> dict[JobState, int]: ...
+    def count_jobs_by_state(self, filters: JobFilter, cap: int) -> dict[JobState, int]:
+        """Jobs matching ``filters`` per state (states with none absent), each count stopping
+        at ``cap``; with search terms, the states of the newest ``cap`` matches."""
+        ...
+
     def task_names(self) -> list[str]: ...
     def stats_series(
         self, since: datetime, until: datetime, bucket_seconds: int

@@ -18,9 +18,12 @@ from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError
 from jobdeck.latency import bucket_of
 from jobdeck.store.base import QueueStore
+from jobdeck.store.bulk import batch_where
 from jobdeck.store.postgres.inserts import insert_on
 from jobdeck.store.postgres.statements import PgDatabase
 from jobdeck.store.records import (
+    BulkBatch,
+    BulkRequest,
     ClaimedJob,
     ClaimRequest,
     InsertResult,
@@ -181,3 +184,14 @@ class PostgresQueue(QueueStore):
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         return int(self._db.value("prune_finished", {"before": before, "limit": limit}, "n"))
+
+    def act_on_jobs(self, request: BulkRequest) -> BulkBatch:
+        found = batch_where(self._db, request)
+        if found is None:
+            return BulkBatch(0, None)
+        where, params = found
+        rows = self._db.rows(f"bulk_{request.action}", params, where=where)
+        ids = [int(r["id"]) for r in rows]
+        if ids and request.action == "retry":
+            self.notify_jobs()
+        return BulkBatch(len(ids), max(ids) if ids else None)

@@ -307,3 +307,53 @@ SET n = n + excluded.n, total_ms = total_ms + excluded.total_ms
 DELETE FROM stats_latency
 WHERE slot < :before
   AND NOT (shard = 0 AND slot % :size = 0)
+
+-- name: where_text
+-- Search without an index: bounded by the caller to the newest jobs (JobFilter.newest).
+(instr(lower(args), :text) > 0 OR instr(lower(labels), :text) > 0
+ OR instr(lower(COALESCE(summary, '')), :text) > 0 OR instr(lower(COALESCE(error, '')), :text) > 0)
+
+-- name: where_arg_terms
+-- Every [dotted path, value] term holds: the argument at that path, as text, equals the value.
+NOT EXISTS (
+    SELECT 1 FROM json_each(:arg_terms) AS t
+    WHERE CASE json_type(args, '$.' || json_extract(t.value, '$[0]'))
+              WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+              ELSE CAST(json_extract(args, '$.' || json_extract(t.value, '$[0]')) AS TEXT)
+          END IS NOT json_extract(t.value, '$[1]'))
+
+-- name: where_label_terms
+NOT EXISTS (
+    SELECT 1 FROM json_each(:label_terms) AS t
+    WHERE CAST(json_extract(labels, '$.' || json_extract(t.value, '$[0]')) AS TEXT)
+          IS NOT json_extract(t.value, '$[1]'))
+
+-- name: count_capped
+SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE {where} LIMIT :cap) AS capped
+
+-- name: count_recent_by_state
+SELECT state, COUNT(*) AS n
+FROM (SELECT state FROM jobs WHERE {where} ORDER BY id DESC LIMIT :cap) AS recent
+GROUP BY state
+
+-- name: bulk_retry
+-- One batch of a bulk retry; the state guard is retry_job's.
+UPDATE jobs
+SET state = 'available', run_at = :now, max_attempts = MAX(max_attempts, attempt + 1),
+    finished_at = NULL, lease_expires_at = NULL
+WHERE id IN (SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT :limit)
+  AND state IN ('failed', 'cancelled', 'retryable')
+RETURNING id
+
+-- name: bulk_cancel
+UPDATE jobs
+SET state = 'cancelled', finished_at = :now, dedupe_key = NULL
+WHERE id IN (SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT :limit)
+  AND state IN ('scheduled', 'available', 'retryable')
+RETURNING id
+
+-- name: bulk_pick
+SELECT id FROM jobs WHERE {where} AND state <> 'running' ORDER BY id LIMIT :limit
+
+-- name: where_ids
+id IN (SELECT value FROM json_each(:ids))
