@@ -5,8 +5,9 @@ Reads (jobs, stats, health, schedules) and the state-changing actions, each of w
 """
 
 from jobdeck.control.audit import audited, cli_actor, os_user
-from jobdeck.control.bulk import BULK_ACTIONS, bulk_act
+from jobdeck.control.bulk import BULK_ACTIONS, MAX_SELECTED, bulk_act, bulk_count
 from jobdeck.control.jobs import (
+    COUNT_CAP,
     PAGE_SIZE,
     JobAction,
     JobDetail,
@@ -33,17 +34,22 @@ from jobdeck.control.schedules import (
     schedule_statuses,
     set_paused,
 )
+from jobdeck.control.search import MAX_SEARCH, SEARCH_WINDOW, parse_search, redact_job
 from jobdeck.control.stats import DEFAULT_PERIOD, PERIODS, Stats, stats
 from jobdeck.fleet import DEGRADED, HEALTHY, LOST_VISIBLE, UNHEALTHY, Health, worker_health
 
 __all__ = [
     "BULK_ACTIONS",
+    "COUNT_CAP",
     "DEFAULT_PERIOD",
     "DEGRADED",
     "HEALTHY",
     "LOST_VISIBLE",
+    "MAX_SEARCH",
+    "MAX_SELECTED",
     "PAGE_SIZE",
     "PERIODS",
+    "SEARCH_WINDOW",
     "UNHEALTHY",
     "Health",
     "JobAction",
@@ -56,6 +62,7 @@ __all__ = [
     "act_on_job",
     "audited",
     "bulk_act",
+    "bulk_count",
     "cancel_job",
     "cli_actor",
     "count_jobs",
@@ -63,7 +70,9 @@ __all__ = [
     "job_of_search",
     "list_jobs",
     "os_user",
+    "parse_search",
     "recent_runs",
+    "redact_job",
     "resolve_task_names",
     "retry_job",
     "run_now",

@@ -4,7 +4,7 @@ rows an operator selected), in batches, with one audit row naming the filter and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from jobdeck.control.audit import audited
 from jobdeck.control.jobs import JobQuery, to_filter
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import BulkRequest, Store
+from jobdeck.store.bulk import ALLOWED
 from jobdeck.store.records import BulkAction
 
 BULK_ACTIONS: tuple[BulkAction, ...] = ("retry", "cancel", "delete")
@@ -66,6 +67,16 @@ def bulk_act(
         details=lambda n: {"count": n, "filter": filter_details(query)},
         reason=reason,
     )
+
+
+def bulk_count(store: Store, action: str, query: JobQuery, *, redact: Iterable[str] = ()) -> int:
+    """How many jobs ``action`` would touch now: what the confirmation step says."""
+    if action not in BULK_ACTIONS:
+        raise ConfigError(f"unknown bulk action {action!r}: use retry, cancel or delete")
+    filters = to_filter(store, query, redact)
+    allowed = ALLOWED[action]
+    states = allowed & filters.states if filters.states else allowed
+    return store.count_jobs(replace(filters, states=frozenset(states))) if states else 0
 
 
 def filter_details(query: JobQuery) -> dict[str, Any]:
