@@ -73,7 +73,7 @@ def test_search_by_path_label_text_and_id_masks_redacted_arguments(site: Site) -
 
 def test_counts_by_status_follow_the_filters(site: Site) -> None:
     client, csrf = admin(site)
-    pro, free, _ = sign_ups(site)
+    _, free, _ = sign_ups(site)
     client.post(f"/api/jobs/{free}/cancel", headers=csrf)
     counts = client.get("/api/jobs/counts").json()
     assert {c["status"]: c["count"] for c in counts["counts"]} == {

@@ -148,7 +148,9 @@ class BulkIn(BaseModel):
     ids: list[Annotated[int, Field(ge=1)]] | None = Field(
         default=None, max_length=500, description="Only these jobs (still filtered)."
     )
-    dry_run: StrictBool = Field(default=False, description="Count the jobs it would touch; change none.")
+    dry_run: StrictBool = Field(
+        default=False, description="Count the jobs it would touch; change none."
+    )
     reason: str | None = Field(
         default=None,
         max_length=MAX_REASON,
