@@ -201,12 +201,12 @@ def _bulk(
 ) -> None:
     """A bulk action: ask with the count first (unless --yes or one job), print progress."""
     filtered = any(v is not None for v in (status, task_text, queue, search))
-    if job_id is None and not all_matching:
-        raise ConfigError(f"name a JOB_ID, or --all (with filters) to {action} many jobs")
     if job_id is not None and (all_matching or filtered):
         raise ConfigError("give a JOB_ID or --all with filters, not both")
     if filtered and not all_matching:
         raise ConfigError("filters need --all")
+    if job_id is None and not all_matching:
+        raise ConfigError(f"name a JOB_ID, or --all (with filters) to {action} many jobs")
     deck = ctx.deck
     redact = deck.settings.redact
     query = control.JobQuery(task_text=task_text, status=status, queue=queue, search=search)
