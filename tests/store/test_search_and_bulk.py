@@ -74,6 +74,8 @@ def test_a_search_looks_at_the_newest_jobs_only(store: Store) -> None:
     assert ids_of(store, JobFilter(text="{}")) == [old, new]
     assert ids_of(store, JobFilter(text="{}", newest=1)) == [new]
     assert store.count_jobs(JobFilter(text="{}", newest=1)) == 1
+    # The window ends where the filter's id range does (a date range narrows to one).
+    assert ids_of(store, JobFilter(text="{}", newest=1, max_id=old)) == [old]
 
 
 def test_counts_by_state_follow_the_filter_and_stop_at_the_cap(store: Store) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import JobRow
 
-SEARCH_WINDOW = 100_000
+SEARCH_WINDOW = 20_000
 MAX_SEARCH = 200
 MASK = "[redacted]"
 

@@ -55,7 +55,10 @@ def narrow(db: Reader, filters: JobFilter) -> JobFilter:
     bounds = _id_bounds(db)
     if bounds is None:
         return filters
-    window_start = bounds[1] - filters.newest + 1
+    # The window ends where the filter does: a date range a month back searches its own
+    # newest jobs, not the table's.
+    top = min(bounds[1], filters.max_id) if filters.max_id is not None else bounds[1]
+    window_start = top - filters.newest + 1
     return replace(filters, min_id=max(filters.min_id or window_start, window_start))
 
 
