@@ -30,6 +30,7 @@ def test_terms_name_an_argument_path_or_a_label() -> None:
         ("args..a:1", "names joined by dots"),
         ("x" * 201, "at most 200"),
         ("a\x00b", "NUL"),
+        ("args.a:1 args.b:2 args.c:3 args.d:4", "at most 3"),
     ],
 )
 def test_bad_searches_are_refused_in_one_line(raw: str, message: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import JobRow
+from jobdeck.store.listing import MAX_TERMS
 
 SEARCH_WINDOW = 20_000
 MAX_SEARCH = 200
@@ -61,6 +62,8 @@ def parse_search(raw: str | None, redact: Iterable[str] = ()) -> Search:
         if column == "args" and hidden & {part.lower() for part in path.split(".")}:
             raise ConfigError(f"args.{path} is redacted on this deck: it cannot be searched")
         terms[column].append((path, value))
+        if len(terms[column]) > MAX_TERMS:
+            raise ConfigError(f"at most {MAX_TERMS} {column}.path:value terms in one search")
     return Search(
         text=" ".join(words).lower() or None,
         arg_terms=tuple(terms["args"]),

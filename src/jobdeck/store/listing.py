@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from jobdeck.errors import ConfigError
 from jobdeck.states import JobState
 from jobdeck.store.dialect import Reader, where_of
 from jobdeck.store.records import JobFilter, JobRow
@@ -104,8 +104,8 @@ def filter_where(
         "max_id": filters.max_id,
         "text": filters.text,
         "ids": db.encode_list(list(filters.ids or ())),
-        "arg_terms": json.dumps([list(t) for t in filters.arg_terms]),
-        "label_terms": json.dumps([list(t) for t in filters.label_terms]),
+        **_term_params("arg", filters.arg_terms),
+        **_term_params("label", filters.label_terms),
     }
     return where_of(db, names), params
 
@@ -138,10 +138,25 @@ def filter_clauses(
         "where_after_id": after_id is not None,
         "where_ids": filters.ids is not None,
         "where_text": bool(filters.text),
-        "where_arg_terms": bool(filters.arg_terms),
-        "where_label_terms": bool(filters.label_terms),
+        **{f"where_arg_{i}": i < len(filters.arg_terms) for i in range(MAX_TERMS)},
+        **{f"where_label_{i}": i < len(filters.label_terms) for i in range(MAX_TERMS)},
     }
     return [name for name, needed in wanted.items() if needed]
+
+
+# Search terms of each kind a filter may hold: one fixed fragment each. A fragment per term
+# is a plain expression per row; a JSON list of terms joined per row (json_each) cost 3-4x.
+MAX_TERMS = 3
+
+
+def _term_params(kind: str, terms: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    if len(terms) > MAX_TERMS:
+        raise ConfigError(f"at most {MAX_TERMS} {kind}.path:value terms in one search")
+    params: dict[str, Any] = {}
+    for i in range(MAX_TERMS):
+        path, value = terms[i] if i < len(terms) else (None, None)
+        params[f"{kind}_path_{i}"], params[f"{kind}_value_{i}"] = path, value
+    return params
 
 
 def _id_bounds(db: Reader) -> tuple[int, int] | None:

@@ -547,16 +547,26 @@ SELECT COUNT(*) AS n FROM folded
  OR strpos(lower(COALESCE(summary, '')), %(text)s) > 0
  OR strpos(lower(COALESCE(error, '')), %(text)s) > 0)
 
--- name: where_arg_terms
--- Every [dotted path, value] term holds: the argument at that path, as text, equals the value.
-NOT EXISTS (
-    SELECT 1 FROM json_array_elements(%(arg_terms)s::json) AS t
-    WHERE (args #>> string_to_array(t->>0, '.')) IS DISTINCT FROM t->>1)
+-- name: where_arg_0
+-- The argument at the dotted path, as text, is the value.
+(args #>> string_to_array(%(arg_path_0)s, '.')) = %(arg_value_0)s
 
--- name: where_label_terms
-NOT EXISTS (
-    SELECT 1 FROM json_array_elements(%(label_terms)s::json) AS t
-    WHERE (labels #>> string_to_array(t->>0, '.')) IS DISTINCT FROM t->>1)
+-- name: where_label_0
+(labels #>> string_to_array(%(label_path_0)s, '.')) = %(label_value_0)s
+
+-- name: where_arg_1
+-- The argument at the dotted path, as text, is the value.
+(args #>> string_to_array(%(arg_path_1)s, '.')) = %(arg_value_1)s
+
+-- name: where_label_1
+(labels #>> string_to_array(%(label_path_1)s, '.')) = %(label_value_1)s
+
+-- name: where_arg_2
+-- The argument at the dotted path, as text, is the value.
+(args #>> string_to_array(%(arg_path_2)s, '.')) = %(arg_value_2)s
+
+-- name: where_label_2
+(labels #>> string_to_array(%(label_path_2)s, '.')) = %(label_value_2)s
 
 -- name: count_capped
 SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE {where} LIMIT %(cap)s) AS capped

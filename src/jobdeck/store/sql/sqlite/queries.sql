@@ -313,20 +313,35 @@ WHERE slot < :before
 (instr(lower(args), :text) > 0 OR instr(lower(labels), :text) > 0
  OR instr(lower(COALESCE(summary, '')), :text) > 0 OR instr(lower(COALESCE(error, '')), :text) > 0)
 
--- name: where_arg_terms
--- Every [dotted path, value] term holds: the argument at that path, as text, equals the value.
-NOT EXISTS (
-    SELECT 1 FROM json_each(:arg_terms) AS t
-    WHERE CASE json_type(args, '$.' || json_extract(t.value, '$[0]'))
-              WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-              ELSE CAST(json_extract(args, '$.' || json_extract(t.value, '$[0]')) AS TEXT)
-          END IS NOT json_extract(t.value, '$[1]'))
+-- name: where_arg_0
+-- The argument at the dotted path, as text (true/false as JSON writes them), is the value.
+CASE json_type(args, '$.' || :arg_path_0)
+    WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+    ELSE CAST(json_extract(args, '$.' || :arg_path_0) AS TEXT)
+END = :arg_value_0
 
--- name: where_label_terms
-NOT EXISTS (
-    SELECT 1 FROM json_each(:label_terms) AS t
-    WHERE CAST(json_extract(labels, '$.' || json_extract(t.value, '$[0]')) AS TEXT)
-          IS NOT json_extract(t.value, '$[1]'))
+-- name: where_label_0
+CAST(json_extract(labels, '$.' || :label_path_0) AS TEXT) = :label_value_0
+
+-- name: where_arg_1
+-- The argument at the dotted path, as text (true/false as JSON writes them), is the value.
+CASE json_type(args, '$.' || :arg_path_1)
+    WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+    ELSE CAST(json_extract(args, '$.' || :arg_path_1) AS TEXT)
+END = :arg_value_1
+
+-- name: where_label_1
+CAST(json_extract(labels, '$.' || :label_path_1) AS TEXT) = :label_value_1
+
+-- name: where_arg_2
+-- The argument at the dotted path, as text (true/false as JSON writes them), is the value.
+CASE json_type(args, '$.' || :arg_path_2)
+    WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+    ELSE CAST(json_extract(args, '$.' || :arg_path_2) AS TEXT)
+END = :arg_value_2
+
+-- name: where_label_2
+CAST(json_extract(labels, '$.' || :label_path_2) AS TEXT) = :label_value_2
 
 -- name: count_capped
 SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE {where} LIMIT :cap) AS capped
