@@ -160,3 +160,10 @@ def test_the_page_shows_counts_and_opens_a_searched_job(site: Site) -> None:
     assert f'"id": {jobs[1]}' in table.headers["HX-Trigger"]
     refused = client.get("/jobs/table", params={"q": "args.token:abc"})
     assert refused.status_code == 200 and "Search ignored" in refused.text
+
+
+def test_bulk_ids_past_a_bigint_or_not_numbers_are_refused_not_a_500(site: Site) -> None:
+    client, csrf = admin(site)
+    for ids in ([2**63], ["5"], [0]):
+        answer = client.post("/api/jobs/bulk/retry", json={"ids": ids}, headers=csrf)
+        assert answer.status_code == 422, (ids, answer.text)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from jobdeck import control
 from jobdeck.control import schedules as schedule_control
@@ -30,6 +30,7 @@ from jobdeck.web.api.models import (
     WorkersOut,
 )
 from jobdeck.web.params import (
+    MAX_ID,
     NO_NUL,
     Cursor,
     Day,
@@ -145,7 +146,7 @@ def status_counts(request: Request, principal: Viewer, query: Filters) -> Status
 class BulkIn(BaseModel):
     """Which jobs: ``ids`` (at most 500), or with none every job the query's filters match."""
 
-    ids: list[Annotated[int, Field(ge=1)]] | None = Field(
+    ids: list[Annotated[StrictInt, Field(ge=1, le=MAX_ID)]] | None = Field(
         default=None, max_length=500, description="Only these jobs (still filtered)."
     )
     dry_run: StrictBool = Field(
