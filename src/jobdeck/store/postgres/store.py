@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.store.access import AccessVerbs
+from jobdeck.store.postgres.errorgroups import PostgresErrorGroups
 from jobdeck.store.postgres.insight import PostgresInsight
 from jobdeck.store.postgres.queue import PostgresQueue
 from jobdeck.store.postgres.schedules import PostgresSchedules
@@ -12,7 +13,12 @@ from jobdeck.store.postgres.statements import PgDatabase
 
 
 class PostgresStore(
-    PostgresSchema, PostgresQueue, PostgresInsight, PostgresSchedules, AccessVerbs[PgDatabase]
+    PostgresSchema,
+    PostgresQueue,
+    PostgresInsight,
+    PostgresSchedules,
+    PostgresErrorGroups,
+    AccessVerbs[PgDatabase],
 ):
     """The server store for ``postgresql://user@host/db``: any number of workers on any
     number of hosts; see jobdeck.store.base for the verbs."""

@@ -42,6 +42,7 @@ from jobdeck.store.sqlite.connection import (
     minute_key,
     to_db,
 )
+from jobdeck.store.sqlite.errorgroups import record_error_groups
 from jobdeck.store.sqlite.wake import Wakeups
 
 # Between wake-ups, a waiting worker looks for commits by processes that do not ring this often.
@@ -123,6 +124,7 @@ class SQLiteQueue(QueueStore):
             )
             increments = stats_increments(outcomes, set(started_at), minute_key)
             db.executemany(self._db.q["add_stats"], [{**inc, "shard": shard} for inc in increments])
+            record_error_groups(db, self._db.q, outcomes, started_at, shard)
         return [o.job_id for o in outcomes if o.job_id in started_at]
 
     def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
@@ -285,6 +287,7 @@ def _outcome_values(outcome: Outcome) -> list[Any]:
         outcome.result_json,
         outcome.summary,
         outcome.error,
+        outcome.error_group.fingerprint if outcome.error_group else None,
     ]
 
 
@@ -299,4 +302,5 @@ def _attempt_params(outcome: Outcome, worker_id: str, started_at: str) -> dict[s
         "duration_ms": outcome.duration_ms,
         "error": outcome.error,
         "traceback": outcome.traceback,
+        "error_group": outcome.error_group.fingerprint if outcome.error_group else None,
     }

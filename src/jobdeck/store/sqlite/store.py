@@ -6,6 +6,7 @@ from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import StoreUnavailable
 from jobdeck.store.sqlite.access import SQLiteAccess
 from jobdeck.store.sqlite.connection import SQLiteDatabase, parse_sqlite_url
+from jobdeck.store.sqlite.errorgroups import SQLiteErrorGroups
 from jobdeck.store.sqlite.insight import SQLiteInsight
 from jobdeck.store.sqlite.queue import SQLiteQueue
 from jobdeck.store.sqlite.schedules import SQLiteSchedules
@@ -13,7 +14,9 @@ from jobdeck.store.sqlite.schema import SQLiteSchema
 from jobdeck.store.sqlite.wake import wakeups_for
 
 
-class SQLiteStore(SQLiteSchema, SQLiteQueue, SQLiteInsight, SQLiteSchedules, SQLiteAccess):
+class SQLiteStore(
+    SQLiteSchema, SQLiteQueue, SQLiteInsight, SQLiteSchedules, SQLiteErrorGroups, SQLiteAccess
+):
     """The embedded store for ``sqlite:///file.db`` (``?synchronous=normal`` to trade
     durability against an OS crash for speed); see jobdeck.store.base for the verbs."""
 
