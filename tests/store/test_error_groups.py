@@ -144,3 +144,19 @@ def test_compacting_the_rollup_keeps_every_count(store: Store) -> None:
     assert store.compact_error_groups(NOW - timedelta(days=1)) == 0
     after = store.list_error_groups(old - HOUR, NOW, True, 10)
     assert [g.failures for g in after] == [g.failures for g in before] == [2]
+
+
+def test_the_pruner_folds_the_error_group_rollup_as_it_folds_the_stats(store: Store) -> None:
+    from jobdeck.clock import ManualClock
+    from jobdeck.settings import Settings
+    from jobdeck.worker.upkeep import Pruner
+
+    old = NOW - timedelta(days=3)
+    fail_jobs(store, "charge", ["KeyError: user 1"], finished=old, shard=1)
+    fail_jobs(store, "charge", ["KeyError: user 2"], finished=old + timedelta(minutes=2), shard=2)
+    pruner = Pruner(store, ManualClock(NOW), Settings())
+    pruner.run_once()
+    assert not pruner.failing
+    assert store.compact_error_groups(NOW - timedelta(days=1)) == 0  # already folded
+    [group] = store.list_error_groups(old - HOUR, NOW, True, 10)
+    assert group.failures == 2

@@ -156,6 +156,6 @@ class Pruner(Looper):
                 break
         self.store.prune_audit(now - self.audit_retention)
         # Views up to 24h read minute rows; keep 25 hours of them, fold the rest into hours.
-        self.store.compact_stats(
-            (now - timedelta(hours=25)).replace(minute=0, second=0, microsecond=0)
-        )
+        fold_before = (now - timedelta(hours=25)).replace(minute=0, second=0, microsecond=0)
+        self.store.compact_stats(fold_before)
+        self.store.compact_error_groups(fold_before)  # the Failures view reads them alike
