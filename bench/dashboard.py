@@ -1,5 +1,6 @@
 """Dashboard requests over a big history: seeds 1,000,000 jobs and 3,000,000 attempts (plus
-30 days of per-minute rollups) and times every request the Jobs page makes, p50/p95.
+30 days of per-minute rollups and 20 busy error groups) and times every request the Jobs page
+and the Failures view make, p50/p95.
 
     .venv/bin/python bench/dashboard.py --dialect sqlite [--jobs 1000000] [--keep PATH]
     .venv/bin/python bench/dashboard.py --dialect postgres
@@ -66,6 +67,25 @@ SELECT (CAST(strftime('%s', 'now') AS INTEGER) / 60 - i) * 60, t.task, 1,
        20 + i % 7, i % 3, (20 + i % 7) * 150
 FROM m, (SELECT '{t0}' AS task UNION ALL SELECT '{t1}' UNION ALL SELECT '{t2}'
          UNION ALL SELECT '{t3}' UNION ALL SELECT '{t4}') t;
+-- Error groups (migration 0011): the failed and retrying jobs' latest failure in one of 20
+-- groups, each failing in its task every minute of the 30 days (864,000 rollup rows before
+-- the pruner's fold). attempts.error_group is left empty: no request reads it.
+UPDATE jobs SET error_group = printf('%016x', 1 + (id / 50) % 20)
+WHERE state IN ('failed', 'retryable');
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 20)
+INSERT INTO error_groups (fingerprint, exception, title, frame, task, first_seen,
+                          sample_job_id, sample_error, sample_traceback)
+SELECT printf('%016x', n), 'ValueError', 'boom <n>', 'app/tasks.py in run', '{t0}',
+       strftime('%Y-%m-%d %H:%M:%f', 'now', '-30 days'), n * 50, 'ValueError: boom',
+       'Traceback (most recent call last): ...'
+FROM g;
+WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 43200),
+     g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 20)
+INSERT INTO error_group_minute (minute, fingerprint, task, shard, failures)
+SELECT (CAST(strftime('%s', 'now') AS INTEGER) / 60 - i) * 60, printf('%016x', n),
+       CASE n % 5 WHEN 0 THEN '{t0}' WHEN 1 THEN '{t1}' WHEN 2 THEN '{t2}' WHEN 3 THEN '{t3}'
+       ELSE '{t4}' END, 1, 1 + (i + n) % 3
+FROM m, g;
 ANALYZE;
 """
 
@@ -92,6 +112,18 @@ INSERT INTO stats_minute (minute, task, shard, succeeded, failed, duration_ms)
 SELECT date_trunc('minute', now()) - i * interval '1 minute', t, 1, 20 + i % 7, i % 3,
        (20 + i % 7) * 150
 FROM generate_series(0, 43200) i, unnest(ARRAY['{t0}','{t1}','{t2}','{t3}','{t4}']) t;
+UPDATE jobs SET error_group = lpad(to_hex(1 + (id / 50) % 20), 16, '0')
+WHERE state IN ('failed', 'retryable');
+INSERT INTO error_groups (fingerprint, exception, title, frame, task, first_seen,
+                          sample_job_id, sample_error, sample_traceback)
+SELECT lpad(to_hex(n), 16, '0'), 'ValueError', 'boom <n>', 'app/tasks.py in run', '{t0}',
+       now() - interval '30 days', n * 50, 'ValueError: boom',
+       'Traceback (most recent call last): ...'
+FROM generate_series(1, 20) n;
+INSERT INTO error_group_minute (minute, fingerprint, task, shard, failures)
+SELECT date_trunc('minute', now()) - i * interval '1 minute', lpad(to_hex(n), 16, '0'),
+       (ARRAY['{t0}','{t1}','{t2}','{t3}','{t4}'])[n % 5 + 1], 1, 1 + (i + n) % 3
+FROM generate_series(0, 43200) i, generate_series(1, 20) n;
 VACUUM ANALYZE;
 """
 
@@ -137,6 +169,16 @@ def requests(client: TestClient, some_id: int) -> dict[str, Callable[[], object]
     }
     for period in ("1h", "24h", "7d", "30d"):
         calls[f"stats {period}"] = lambda p=period: client.get("/jobs/stats", params={"period": p})
+    group = f"{1:016x}"  # seeded with 1,000 failed jobs
+    calls["page /failures"] = lambda: client.get("/failures")
+    for period in ("1h", "24h", "7d", "30d"):
+        calls[f"failures {period}"] = lambda p=period: client.get(
+            "/failures/groups", params={"period": p}
+        )
+    calls["api /errors 24h"] = lambda: client.get("/api/errors")
+    calls["list, error group"] = lambda: client.get("/jobs/table", params={"group": group})
+    calls["retry-all count"] = lambda: client.get(f"/failures/{group}/retry")
+    calls["/metrics"] = lambda: client.get("/metrics")
     return calls
 
 
@@ -167,6 +209,7 @@ def main() -> None:
         # The worker's pruner folds rollups older than 25 h into hours every hour.
         cutoff = deck.clock.now() - timedelta(hours=25)
         deck.store.compact_stats(cutoff.replace(minute=0, second=0, microsecond=0))
+        deck.store.compact_error_groups(cutoff.replace(minute=0, second=0, microsecond=0))
         client = TestClient(deck.asgi(authorize=local_operator))
         some_id = args.jobs - 100 * 50
         print(f"\n{'request':<24}{'p50 ms':>10}{'p95 ms':>10}")

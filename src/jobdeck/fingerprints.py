@@ -2,7 +2,7 @@
 groups instead of jobs.
 
 A fingerprint is the exception type, its message with the parts that change from job to job
-(numbers, ids, uuids, hex, paths, quoted values) written as placeholders, and the innermost
+(numbers, ids, uuids, hex, emails, paths, quoted values) written as placeholders, and the innermost
 frame of the task's own code: not jobdeck's, not the standard library's, not an installed
 package's, so a ``KeyError`` raised deep in a library groups by the application line that
 called it. Line numbers are left out: a deploy that moves a line must not start a new group.
@@ -32,6 +32,7 @@ _NORMALISERS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "<uuid>",
     ),
+    (re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"), "<email>"),
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
     (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-]+){2,}[\\/]?"), "<path>"),
     # A long run of hex with at least one digit: a hash, a token, an object id.

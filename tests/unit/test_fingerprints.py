@@ -35,6 +35,7 @@ def trace(*frames: tuple[str, str]) -> str:
         ("unknown key 'billing_address'", "unknown key <str>"),
         ('bad value "12 Main St" for street', "bad value <str> for street"),
         ("timed out after 2.5 s", "timed out after <n> s"),
+        ("no mailbox for ann.lee+billing@mail.example.org", "no mailbox for <email>"),
         ("  spaced   out\nover lines  ", "spaced out over lines"),
     ],
 )

@@ -16,14 +16,16 @@ ON CONFLICT (minute, fingerprint, task, shard) DO UPDATE
 SET failures = failures + excluded.failures
 
 -- name: list_error_groups
--- The period's minutes of the rollup (its primary key leads with the minute), then one
--- primary-key lookup per group found.
+-- The period's minutes of the rollup, read along its primary key (which leads with the
+-- minute), then one primary-key lookup per group found. The unary + keeps SQLite off the
+-- (fingerprint, minute) index, which saves the GROUP BY's sort but costs a lookup per row:
+-- 21 ms against 14 ms for a day of 20 groups failing every minute.
 WITH counted AS (
     SELECT fingerprint, SUM(failures) AS failures, COUNT(DISTINCT task) AS tasks,
            MAX(minute) AS last_minute
     FROM error_group_minute
     WHERE minute >= :since AND minute < :until
-    GROUP BY fingerprint
+    GROUP BY +fingerprint
 )
 SELECT g.*, c.failures, c.tasks, c.last_minute
 FROM counted AS c JOIN error_groups AS g ON g.fingerprint = c.fingerprint
@@ -39,11 +41,13 @@ WHERE g.fingerprint = :fingerprint
 GROUP BY g.fingerprint
 
 -- name: error_group_series
+-- Along the primary key too, as list_error_groups (the groups asked for are most of the
+-- period's rows anyway: the view asks for its busiest).
 SELECT fingerprint, (minute / :bucket) * :bucket AS bucket, SUM(failures) AS failures
 FROM error_group_minute
-WHERE fingerprint IN (SELECT value FROM json_each(:fingerprints))
+WHERE +fingerprint IN (SELECT value FROM json_each(:fingerprints))
   AND minute >= :since AND minute < :until
-GROUP BY fingerprint, bucket
+GROUP BY +fingerprint, bucket
 ORDER BY fingerprint, bucket
 
 -- name: set_error_group_muted
