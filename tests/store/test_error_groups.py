@@ -160,3 +160,22 @@ def test_the_pruner_folds_the_error_group_rollup_as_it_folds_the_stats(store: St
     assert store.compact_error_groups(NOW - timedelta(days=1)) == 0  # already folded
     [group] = store.list_error_groups(old - HOUR, NOW, True, 10)
     assert group.failures == 2
+
+
+def test_the_pruner_folds_recent_hours_into_the_buckets_the_views_read(store: Store) -> None:
+    from jobdeck.clock import ManualClock
+    from jobdeck.settings import Settings
+    from jobdeck.worker.upkeep import Pruner
+
+    old = NOW - 3 * HOUR  # past the 1h view: read in 5-minute buckets from now on
+    fail_jobs(store, "charge", ["KeyError: user 1"], finished=old + timedelta(minutes=1), shard=1)
+    fail_jobs(store, "charge", ["KeyError: user 2"], finished=old + timedelta(minutes=3), shard=2)
+    fail_jobs(store, "charge", ["KeyError: user 3"], finished=NOW, shard=1)
+    [group] = store.list_error_groups(old - HOUR, NOW + HOUR, True, 10)
+    Pruner(store, ManualClock(NOW), Settings()).run_once()
+    points = store.error_group_series(old - HOUR, NOW + HOUR, 60, [group.fingerprint])
+    assert all(p.bucket.timestamp() % 300 == 0 for p in points if p.bucket < NOW - HOUR)
+    assert sum(p.failures for p in points) == 3
+    assert {p.bucket: p.failures for p in points}[NOW] == 1  # the last hour keeps its minutes
+    again = store.compact_error_groups(NOW - HOUR - timedelta(minutes=NOW.minute % 5), 300)
+    assert again == 0

@@ -230,8 +230,10 @@ class ErrorGroupStore(Protocol):
         ``after_id``, in id order; the ids retried (pass their highest as the next after_id)."""
         ...
 
-    def compact_error_groups(self, before: datetime) -> int:
-        """Fold the rollup's minutes older than ``before`` into hours, as ``compact_stats``."""
+    def compact_error_groups(self, before: datetime, bucket_seconds: int = 3600) -> int:
+        """Fold the rollup's rows older than ``before`` into rows of ``bucket_seconds`` (a
+        divisor of a day, ``before`` on its boundary), as ``compact_stats`` folds into hours;
+        how many rows were folded."""
         ...
 
 

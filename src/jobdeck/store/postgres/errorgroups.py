@@ -3,7 +3,7 @@ keyed by timestamptz; ``complete_jobs`` writes them in its one statement (querie
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jobdeck.store.errorgroups import ErrorGroupVerbs
@@ -16,7 +16,10 @@ class PostgresErrorGroups(ErrorGroupVerbs[PgDatabase]):
         return moment
 
     def _minute_value(self, value: Any) -> datetime:
+        if isinstance(value, int):  # a series bucket, in epoch seconds
+            return datetime.fromtimestamp(value, UTC)
         return required_time(self._db.parse_time(value))
 
-    def compact_error_groups(self, before: datetime) -> int:
-        return int(self._db.value("compact_error_groups", {"before": before}, "n"))
+    def compact_error_groups(self, before: datetime, bucket_seconds: int = 3600) -> int:
+        params = {"before": before, "bucket": bucket_seconds}
+        return int(self._db.value("compact_error_groups", params, "n"))

@@ -32,12 +32,11 @@ class SQLiteErrorGroups(ErrorGroupVerbs[SQLiteDatabase]):
             self._wakeups.notify()
         return retried
 
-    def compact_error_groups(self, before: datetime) -> int:
+    def compact_error_groups(self, before: datetime, bucket_seconds: int = 3600) -> int:
+        params = {"before": epoch(before), "bucket": bucket_seconds}
         with self._db.write() as db:
-            db.execute(self._db.q["compact_error_groups_fold"], {"before": epoch(before)})
-            return db.execute(
-                self._db.q["compact_error_groups_delete"], {"before": epoch(before)}
-            ).rowcount
+            db.execute(self._db.q["compact_error_groups_fold"], params)
+            return db.execute(self._db.q["compact_error_groups_delete"], params).rowcount
 
 
 def record_error_groups(

@@ -25,8 +25,9 @@ WHERE g.fingerprint = %(fingerprint)s
 GROUP BY g.fingerprint
 
 -- name: error_group_series
+-- The bucket in epoch seconds, as stats_series: a timestamptz per row costs a third more.
 SELECT fingerprint,
-       to_timestamp(floor(extract(epoch FROM minute) / %(bucket)s) * %(bucket)s) AS bucket,
+       (FLOOR(EXTRACT(EPOCH FROM minute) / %(bucket)s) * %(bucket)s)::bigint AS bucket,
        SUM(failures) AS failures
 FROM error_group_minute
 WHERE fingerprint = ANY(%(fingerprints)s::text[])
@@ -66,15 +67,20 @@ SELECT id, (SELECT COUNT(pg_notify('jobdeck_jobs', q))
 FROM changed
 
 -- name: compact_error_groups
+-- Rows older than before fold into one row per (bucket, group, task) in shard 0, in one
+-- atomic statement; a shard-0 row on a bucket's start is such a row already and stays, so a
+-- second run folds nothing. Safe to replay.
 WITH folded AS (
     DELETE FROM error_group_minute
     WHERE minute < %(before)s
-      AND NOT (shard = 0 AND date_trunc('hour', minute, 'UTC') = minute)
+      AND NOT (shard = 0 AND extract(epoch FROM minute)::bigint %% %(bucket)s = 0)
     RETURNING minute, fingerprint, task, failures
 ),
 summed AS (
     INSERT INTO error_group_minute AS g (minute, fingerprint, task, shard, failures)
-    SELECT date_trunc('hour', minute, 'UTC'), fingerprint, task, 0, SUM(failures)
+    SELECT to_timestamp(extract(epoch FROM minute)::bigint
+                        - extract(epoch FROM minute)::bigint %% %(bucket)s),
+           fingerprint, task, 0, SUM(failures)
     FROM folded
     GROUP BY 1, 2, 3
     ORDER BY 1, 2, 3

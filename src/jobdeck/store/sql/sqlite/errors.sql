@@ -69,19 +69,21 @@ WHERE id IN (
 RETURNING id
 
 -- name: compact_error_groups_fold
+-- Rows older than :before fold into one row per (bucket, group, task) in shard 0; a shard-0
+-- row on a bucket's start is such a row already and stays, so a second run folds nothing.
 INSERT INTO error_group_minute (minute, fingerprint, task, shard, failures)
-SELECT minute - minute % 3600 AS hour, fingerprint, task, 0, SUM(failures)
+SELECT minute - minute % :bucket AS start, fingerprint, task, 0, SUM(failures)
 FROM error_group_minute
 WHERE minute < :before
-  AND NOT (shard = 0 AND minute % 3600 = 0)
-GROUP BY hour, fingerprint, task
+  AND NOT (shard = 0 AND minute % :bucket = 0)
+GROUP BY start, fingerprint, task
 ON CONFLICT (minute, fingerprint, task, shard) DO UPDATE
 SET failures = failures + excluded.failures
 
 -- name: compact_error_groups_delete
 DELETE FROM error_group_minute
 WHERE minute < :before
-  AND NOT (shard = 0 AND minute % 3600 = 0)
+  AND NOT (shard = 0 AND minute % :bucket = 0)
 
 -- name: where_error_group
 -- A task-list filter (store/listing.py): the jobs whose latest failure is in the group.
