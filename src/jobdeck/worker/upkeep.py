@@ -163,11 +163,13 @@ class Pruner(Looper):
     # The Failures view's sparklines read the error-group rollup at each period's bucket size
     # (control.PERIODS): rows older than the shortest period that needs a finer bucket fold
     # into the next one, so a day reads a few hundred rows per group, not one a minute per
-    # worker. (age, bucket seconds), finest first.
+    # worker. (age, bucket seconds), finest first; each bucket divides the next, so a fold never
+    # splits a row the next tier reads.
     ERROR_GROUP_TIERS = (
         (timedelta(hours=1), 300),
         (timedelta(hours=6), 900),
         (timedelta(hours=25), 3600),
+        (timedelta(days=7), 21600),
     )
 
     def compact_error_groups(self, now: datetime) -> None:
