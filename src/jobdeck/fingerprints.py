@@ -101,12 +101,9 @@ def _short_path(path: str) -> str:
 
 
 _JOBDECK_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PATHS = sysconfig.get_paths()
 _STDLIB_DIRS = tuple(
-    {
-        os.path.abspath(p) + os.sep
-        for p in (sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib"))
-        if p
-    }
+    {os.path.abspath(p) + os.sep for p in (_PATHS.get("stdlib"), _PATHS.get("platstdlib")) if p}
 )
 
 
