@@ -1,4 +1,5 @@
-"""The bench deck: one no-op task, used by the benchmark process and the worker subprocess.
+"""The bench deck: a no-op task and one that always fails, used by the benchmark process and
+the worker subprocess.
 
 The worker runs it as ``python -m jobdeck worker --app bench.app:deck --database URL``.
 Environment hooks, read when the module is imported (only the bench sets them):
@@ -21,9 +22,10 @@ import sys
 import threading
 from typing import Any
 
-from jobdeck import JobDeck
+from jobdeck import JobDeck, PermanentFailure
 
 NOOP_TASK = "bench.noop"
+FAIL_TASK = "bench.fail"  # bench/failures_drain.py: every run raises, ids in the message
 
 
 def settings_from_env() -> dict[str, Any]:
@@ -43,6 +45,12 @@ def make_deck(database_url: str | None = None, **settings: Any) -> JobDeck:
     @new.task(name=NOOP_TASK)
     def noop() -> None:
         return None
+
+    @new.task(name=FAIL_TASK, max_attempts=1)
+    def fail(n: int = 0) -> None:
+        # PermanentFailure: out of attempts without an "exhausted" alert per job, whose
+        # store write and delivery would be what this drain measured.
+        raise PermanentFailure(f"no invoice {n} for customer {n * 7 % 1000}")
 
     return new
 

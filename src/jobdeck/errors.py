@@ -54,6 +54,10 @@ class JobNotFound(JobDeckError, LookupError):
     """No job has the given id."""
 
 
+class ErrorGroupNotFound(JobDeckError, LookupError):
+    """No error group has the given fingerprint."""
+
+
 class InvalidTransition(JobDeckError):
     """An operator action does not apply to the job's current state."""
 

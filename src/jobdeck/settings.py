@@ -79,6 +79,9 @@ class Settings:
     alert_failure_percent: int | None = None
     alert_failure_window: float = 900.0
     alert_failure_min_attempts: int = 10
+    # An error group first seen less than this long ago (unless muted); it recovers once it has
+    # not failed for as long, or is muted.
+    alert_new_error_group: float | None = None
     stats_shard: int | None = None
     # Role -> permissions; None keeps the defaults (admin all, partner all but admin, ...).
     role_permissions: dict[str, tuple[str, ...]] | None = None
@@ -133,6 +136,10 @@ class Settings:
         if self.alert_failure_percent is not None and not 0 < self.alert_failure_percent <= 100:
             raise ConfigError(
                 f"alert_failure_percent must be between 1 and 100, got {self.alert_failure_percent}"
+            )
+        if self.alert_new_error_group is not None and self.alert_new_error_group <= 0:
+            raise ConfigError(
+                f"alert_new_error_group must be positive, got {self.alert_new_error_group!r}"
             )
         if self.alert_failure_window <= 0 or self.alert_failure_min_attempts < 1:
             raise ConfigError(

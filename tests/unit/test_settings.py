@@ -47,6 +47,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "alert_queue_wait": ("10m", 600.0),
     "alert_failure_percent": ("20", 20),
     "alert_failure_window": ("30m", 1800.0),
+    "alert_new_error_group": ("1h", 3600.0),
     "alert_failure_min_attempts": ("5", 5),
     "stats_shard": ("3", 3),
     "role_permissions": ('{"ops": ["view", "logs"]}', {"ops": ("view", "logs")}),

@@ -5,6 +5,15 @@ Reads (jobs, stats, health, schedules) and the state-changing actions, each of w
 """
 
 from jobdeck.control.audit import audited, cli_actor, os_user
+from jobdeck.control.failures import (
+    Failures,
+    GroupSummary,
+    error_group,
+    failures,
+    mute_error_group,
+    retry_error_group,
+    retryable_in_group,
+)
 from jobdeck.control.jobs import (
     PAGE_SIZE,
     JobAction,
@@ -40,6 +49,8 @@ __all__ = [
     "PAGE_SIZE",
     "PERIODS",
     "UNHEALTHY",
+    "Failures",
+    "GroupSummary",
     "Health",
     "JobAction",
     "JobDetail",
@@ -52,12 +63,17 @@ __all__ = [
     "cancel_job",
     "cli_actor",
     "count_jobs",
+    "error_group",
+    "failures",
     "job_detail",
     "list_jobs",
+    "mute_error_group",
     "os_user",
     "recent_runs",
     "resolve_task_names",
+    "retry_error_group",
     "retry_job",
+    "retryable_in_group",
     "run_now",
     "schedule_status",
     "schedule_statuses",

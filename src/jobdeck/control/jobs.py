@@ -28,6 +28,7 @@ class JobQuery:
     date_to: datetime | None = None
     queue: str | None = None
     schedule: str | None = None
+    error_group: str | None = None  # a fingerprint: the jobs whose latest failure is in it
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def to_filter(store: Store, query: JobQuery) -> JobFilter:
         tasks=resolve_task_names(store, query.task_text),
         queue=query.queue,
         schedule=query.schedule,
+        error_group=query.error_group,
         enqueued_from=query.date_from,
         enqueued_to=query.date_to,
     )

@@ -22,6 +22,8 @@ from jobdeck.store.records import (
     AuditRow,
     ClaimedJob,
     ClaimRequest,
+    ErrorGroupPoint,
+    ErrorGroupRow,
     InsertResult,
     JobFilter,
     JobRow,
@@ -54,6 +56,9 @@ __all__ = [
     "AuditRow",
     "ClaimRequest",
     "ClaimedJob",
+    "ErrorGroupPoint",
+    "ErrorGroupRow",
+    "ErrorGroupStore",
     "FleetStore",
     "InsertResult",
     "InsightStore",
@@ -228,6 +233,45 @@ class ScheduleStore(Protocol):
     def list_alerts(self, limit: int = 50) -> list[AlertRow]: ...
 
 
+class ErrorGroupStore(Protocol):
+    """Failures grouped by fingerprint: written by ``complete_jobs`` (a failed ``Outcome``'s
+    ``error_group``), read from the per-minute rollup, muted, and retried a batch at a time.
+    The jobs of a group are ``list_jobs(JobFilter(error_group=...))``."""
+
+    def list_error_groups(
+        self, since: datetime, until: datetime, include_muted: bool, limit: int
+    ) -> list[ErrorGroupRow]:
+        """Groups that failed in [since, until), most failures first."""
+        ...
+
+    def error_group_series(
+        self, since: datetime, until: datetime, bucket_seconds: int, fingerprints: Sequence[str]
+    ) -> list[ErrorGroupPoint]:
+        """Failures per bucket of these groups (buckets with none are left out)."""
+        ...
+
+    def get_error_group(self, fingerprint: str) -> ErrorGroupRow | None:
+        """One group with its all-time counts."""
+        ...
+
+    def set_error_group_muted(self, fingerprint: str, muted_by: str | None, now: datetime) -> bool:
+        """Mute the group in ``muted_by``'s name, or unmute it with None; False: no such group."""
+        ...
+
+    def retry_error_group(
+        self, fingerprint: str, now: datetime, after_id: int, limit: int
+    ) -> list[int]:
+        """Run again now up to ``limit`` failed or retrying jobs of the group with ids above
+        ``after_id``, in id order; the ids retried (pass their highest as the next after_id)."""
+        ...
+
+    def compact_error_groups(self, before: datetime, bucket_seconds: int = 3600) -> int:
+        """Fold the rollup's rows older than ``before`` into rows of ``bucket_seconds`` (a
+        divisor of a day, ``before`` on its boundary), as ``compact_stats`` folds into hours;
+        how many rows were folded."""
+        ...
+
+
 class AccessStore(Protocol):
     """Who may do what: users, sessions, API tokens, login throttling, and the audit log."""
 
@@ -294,6 +338,13 @@ class FleetStore(Protocol):
 
 
 class Store(
-    SchemaStore, QueueStore, InsightStore, ScheduleStore, AccessStore, FleetStore, Protocol
+    SchemaStore,
+    QueueStore,
+    InsightStore,
+    ScheduleStore,
+    ErrorGroupStore,
+    AccessStore,
+    FleetStore,
+    Protocol,
 ):
     """One implementation per dialect; ``tests/store`` runs every verb against both."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
+from jobdeck.fingerprints import ErrorGroupKey
 from jobdeck.states import AttemptStatus, JobState, Trigger
 
 
@@ -88,6 +89,7 @@ class Outcome:
     summary: str | None = None
     error: str | None = None
     traceback: str | None = None
+    error_group: ErrorGroupKey | None = None  # a failure's fingerprint (jobdeck.fingerprints)
     # False for a PermanentFailure: a bad input, not an incident to alert operators about.
     alert: bool = True
     wait_ms: int | None = None  # the claimed job's wait (ClaimedJob.wait_ms): None, not counted
@@ -169,6 +171,7 @@ class JobRow:
     result: Any
     summary: str | None
     error: str | None
+    error_group: str | None = None  # the fingerprint of its latest failure
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ class JobFilter:
     enqueued_from: datetime | None = None
     enqueued_to: datetime | None = None
     schedule: str | None = None
+    error_group: str | None = None  # jobs whose latest failure has this fingerprint
     # Set by stores from the date range (see store/listing.py), never by callers.
     min_id: int | None = None
     max_id: int | None = None
@@ -223,6 +227,40 @@ class LatencyRow:
     bucket: int  # index into jobdeck.latency.BOUNDS_MS (its length: past the last bound)
     count: int
     total_ms: int
+
+
+@dataclass(frozen=True)
+class ErrorGroupRow:
+    """One error group: what it is, its first failure as a sample, and its counts in the
+    period read (all time for ``get_error_group``)."""
+
+    fingerprint: str
+    exception: str
+    title: str  # the normalised message
+    frame: str  # the innermost frame of the task's own code ("" when none)
+    task: str  # the task it was first seen in
+    first_seen: datetime
+    sample_job_id: int
+    sample_error: str
+    sample_traceback: str | None
+    muted_at: datetime | None
+    muted_by: str | None
+    failures: int  # failed attempts in the period
+    tasks: int  # distinct tasks that failed with it in the period
+    last_seen: datetime  # the start of the last minute it failed in
+
+    @property
+    def muted(self) -> bool:
+        return self.muted_at is not None
+
+
+@dataclass(frozen=True)
+class ErrorGroupPoint:
+    """Failures of one group in one bucket of a sparkline."""
+
+    fingerprint: str
+    bucket: datetime
+    failures: int
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def create_app(
     with it, ``authorize(request)`` maps your app's logged-in user to a Principal.
     """
     from jobdeck.web import api
-    from jobdeck.web.pages import admin, auth, fleet, jobs, metrics, schedules
+    from jobdeck.web.pages import admin, auth, failures, fleet, jobs, metrics, schedules
 
     app = FastAPI(title="jobdeck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.deck = deck
@@ -88,6 +88,7 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(schedules.router)
     app.include_router(fleet.router)
+    app.include_router(failures.router)
     app.include_router(admin.router)
     app.include_router(metrics.router)
     for router in extra_routers or []:

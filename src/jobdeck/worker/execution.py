@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from jobdeck.errors import SerializationError
+from jobdeck.fingerprints import fingerprint
 from jobdeck.limits import PayloadLimits, encode_result
 from jobdeck.logs import active_log_format, current_job_fields, prepare_child
 from jobdeck.retry import retry_at
@@ -96,6 +97,8 @@ def failure_outcome(
 ) -> Outcome:
     out_of_attempts = final or job.attempt >= job.max_attempts
     base = task.retry_backoff if task else settings.backoff_base
+    stored_error = storable_text(_clip(error, ERROR_CHARS))
+    stored_trace = None if trace is None else storable_text(_clip_middle(trace))
     return Outcome(
         job_id=job.id,
         attempt=job.attempt,
@@ -108,8 +111,10 @@ def failure_outcome(
         run_at=None
         if out_of_attempts
         else retry_at(finished, job.attempt, base, settings.backoff_max),
-        error=storable_text(_clip(error, ERROR_CHARS)),
-        traceback=None if trace is None else storable_text(_clip_middle(trace)),
+        error=stored_error,
+        traceback=stored_trace,
+        # From the stored text, so a child process's failure groups as a thread's does.
+        error_group=fingerprint(stored_error, stored_trace),
         wait_ms=job.wait_ms,
     )
 

@@ -120,6 +120,7 @@ class PostgresQueue(QueueStore):
             # Buckets are found here, by the same function as SQLite's: one definition of them.
             "wait_bucket": [None if o.wait_ms is None else bucket_of(o.wait_ms) for o in ordered],
             "duration_bucket": [bucket_of(o.duration_ms) for o in ordered],
+            **_error_groups(ordered),
         }
         applied = {r["id"] for r in self._db.rows("complete_jobs", params)}
         return [o.job_id for o in outcomes if o.job_id in applied]
@@ -181,3 +182,14 @@ class PostgresQueue(QueueStore):
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         return int(self._db.value("prune_finished", {"before": before, "limit": limit}, "n"))
+
+
+def _error_groups(ordered: Sequence[Outcome]) -> dict[str, list[str | None]]:
+    """complete_jobs' error-group arrays (migration 0011): None for every success."""
+    keys = [o.error_group for o in ordered]
+    return {
+        "error_group": [k.fingerprint if k else None for k in keys],
+        "group_exception": [k.exception if k else None for k in keys],
+        "group_title": [k.title if k else None for k in keys],
+        "group_frame": [k.frame if k else None for k in keys],
+    }

@@ -44,6 +44,7 @@ from jobdeck.store.sqlite.connection import (
     minute_key,
     to_db,
 )
+from jobdeck.store.sqlite.errorgroups import record_error_groups
 from jobdeck.store.sqlite.wake import Wakeups
 
 # Between wake-ups, a waiting worker looks for commits by processes that do not ring this often.
@@ -128,6 +129,7 @@ class SQLiteQueue(QueueStore):
             db.executemany(self._db.q["add_stats"], [{**inc, "shard": shard} for inc in increments])
             latency = latency_increments(outcomes, applied, _slot_key)
             db.executemany(self._db.q["add_latency"], [{**inc, "shard": shard} for inc in latency])
+            record_error_groups(db, self._db.q, outcomes, started_at, shard)
         return [o.job_id for o in outcomes if o.job_id in started_at]
 
     def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
@@ -295,6 +297,7 @@ def _outcome_values(outcome: Outcome) -> list[Any]:
         outcome.result_json,
         outcome.summary,
         outcome.error,
+        outcome.error_group.fingerprint if outcome.error_group else None,
     ]
 
 
@@ -309,4 +312,5 @@ def _attempt_params(outcome: Outcome, worker_id: str, started_at: str) -> dict[s
         "duration_ms": outcome.duration_ms,
         "error": outcome.error,
         "traceback": outcome.traceback,
+        "error_group": outcome.error_group.fingerprint if outcome.error_group else None,
     }

@@ -39,6 +39,7 @@ from jobdeck.web.params import (
 
 Status = Literal["all", "success", "failed", "running", "pending", "cancelled"]
 Period = Literal["1h", "6h", "24h", "7d", "30d"]
+ErrorGroupFilter = Annotated[str | None, Query(pattern="^[0-9a-f]{16}$")]
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -82,13 +83,16 @@ def list_jobs(
     before: Cursor = None,
     after: Cursor = None,
     limit: Limit = 50,
+    group: ErrorGroupFilter = None,
 ) -> JobPageOut:
-    """Jobs newest first, with the task list's filters; page with ``before`` / ``after``."""
+    """Jobs newest first, with the task list's filters; page with ``before`` / ``after``;
+    ``group``: the jobs whose latest failure is in that error group (see /errors)."""
     query = control.JobQuery(
         task_text=task,
         status=None if status == "all" else status,
         date_from=day_start(date_from) if date_from else None,
         date_to=day_end(date_to) if date_to else None,
+        error_group=group,
     )
     page = control.list_jobs(deck_of(request).store, query, before, limit, after_id=after)
     return JobPageOut(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STOP_POLLING = 286  # htmx's status for "stop polling this element"
 STATUS_CHOICES = ("all", "success", "failed", "running", "pending", "cancelled")
+FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass
@@ -55,6 +57,7 @@ class ListParams:
     date_to: str = ""
     before: int | None = None
     after: int | None = None
+    group: str = ""  # an error group's fingerprint (the Failures view links here)
     errors: list[str] = field(default_factory=list)
 
     def query(self) -> control.JobQuery:
@@ -63,6 +66,7 @@ class ListParams:
             status=None if self.status == "all" else self.status,
             date_from=_day_start(self.date_from),
             date_to=_day_end(self.date_to),
+            error_group=self.group or None,
         )
 
     def url(self, **changes: Any) -> str:
@@ -75,6 +79,7 @@ class ListParams:
             "to": self.date_to,
             "before": self.before,
             "after": self.after,
+            "group": self.group,
             **changes,
         }
         kept = {k: v for k, v in state.items() if v not in (None, "", "all")}
@@ -109,6 +114,11 @@ def read_params(request: Request) -> ListParams:
             params.errors.append(f"{label} must be a date like 2025-01-31; ignored.")
         elif value:
             setattr(params, "date_from" if key == "from" else "date_to", value)
+    group = q.get("group", "").strip().lower()
+    if group and FINGERPRINT.fullmatch(group):
+        params.group = group
+    elif group:
+        params.errors.append(f"Ignored group={group[:20]!r}: not an error group's fingerprint.")
     for key in ("before", "after"):
         value = q.get(key, "")
         cursor = or_none(parse_id, value) if value else None

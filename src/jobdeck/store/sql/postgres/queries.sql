@@ -164,29 +164,56 @@ WITH outcome AS (
                 %(next_state)b::text[], %(finished_at)b::timestamptz[], %(duration_ms)b::bigint[],
                 %(run_at)b::timestamptz[], %(result)b::json[], %(summary)b::text[],
                 %(error)b::text[], %(traceback)b::text[], %(wait_ms)b::bigint[],
-                %(wait_bucket)b::smallint[], %(duration_bucket)b::smallint[])
+                %(wait_bucket)b::smallint[], %(duration_bucket)b::smallint[],
+                %(error_group)b::text[], %(group_exception)b::text[], %(group_title)b::text[],
+                %(group_frame)b::text[])
          AS o(job_id, attempt, status, next_state, finished_at, duration_ms, run_at, result,
-              summary, error, traceback, wait_ms, wait_bucket, duration_bucket)
+              summary, error, traceback, wait_ms, wait_bucket, duration_bucket,
+              error_group, group_exception, group_title, group_frame)
 ),
 finished AS (
     UPDATE jobs AS j
     SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
         lease_expires_at = NULL, run_at = COALESCE(o.run_at, j.run_at),
-        result = o.result, summary = o.summary, error = o.error,
+        result = o.result, summary = o.summary, error = o.error, error_group = o.error_group,
         dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
                           ELSE j.dedupe_key END
     FROM outcome AS o
     WHERE j.id = o.job_id AND j.attempt = o.attempt AND j.state = 'running'
       AND j.worker_id = %(worker_id)s
     RETURNING j.id, j.task, j.attempt, j.started_at, o.status, o.finished_at, o.duration_ms,
-              o.error, o.traceback, o.wait_ms, o.wait_bucket, o.duration_bucket
+              o.error, o.traceback, o.wait_ms, o.wait_bucket, o.duration_bucket,
+              o.error_group, o.group_exception, o.group_title, o.group_frame
 ),
 attempts_written AS (
     INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at,
-                          duration_ms, error, traceback)
+                          duration_ms, error, traceback, error_group)
     SELECT id, attempt, status, %(worker_id)s, started_at, finished_at, duration_ms, error,
-           traceback
+           traceback, error_group
     FROM finished
+),
+-- Error groups (0011): a group's row is written once, when first seen (DO NOTHING takes no
+-- row lock, so workers failing in the same group never wait on each other); its failures
+-- count in this worker's shard of the per-minute rollup. Both read only the failed rows.
+groups_seen AS (
+    INSERT INTO error_groups (fingerprint, exception, title, frame, task, first_seen,
+                              sample_job_id, sample_error, sample_traceback)
+    SELECT DISTINCT ON (error_group) error_group, group_exception, group_title, group_frame,
+           task, finished_at, id, error, traceback
+    FROM finished
+    WHERE error_group IS NOT NULL
+    ORDER BY error_group, finished_at, id
+    ON CONFLICT (fingerprint) DO NOTHING
+),
+groups_counted AS (
+    INSERT INTO error_group_minute AS g (minute, fingerprint, task, shard, failures)
+    SELECT date_trunc('minute', finished_at, 'UTC'), error_group, task, %(shard)s, COUNT(*)
+    FROM finished
+    WHERE error_group IS NOT NULL
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT (minute, fingerprint, task, shard) DO UPDATE
+    SET failures = g.failures + excluded.failures
 ),
 rolled_up AS (
     INSERT INTO stats_minute AS s (minute, task, shard, succeeded, failed, duration_ms)

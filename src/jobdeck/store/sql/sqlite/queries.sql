@@ -56,14 +56,15 @@ RETURNING id, task, queue, args, CASE WHEN :labels THEN labels ELSE '{}' END AS 
 
 -- name: finish_jobs
 -- The whole batch in one statement: each element of :outcomes is
--- [job_id, attempt, next_state, finished_at, duration_ms, run_at, result, summary, error].
+-- [job_id, attempt, next_state, finished_at, duration_ms, run_at, result, summary, error,
+-- error_group].
 -- The fence (attempt, running, worker) decides which rows change; RETURNING names them. The
 -- unary + keeps SQLite from driving the join off jobs_state_id (every running job, each
 -- joined with the whole batch): the batch drives, one rowid lookup per outcome.
 UPDATE jobs
 SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
     lease_expires_at = NULL, run_at = COALESCE(o.run_at, jobs.run_at),
-    result = o.result, summary = o.summary, error = o.error,
+    result = o.result, summary = o.summary, error = o.error, error_group = o.error_group,
     dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
                       ELSE jobs.dedupe_key END
 FROM (
@@ -71,7 +72,7 @@ FROM (
            json_extract(value, '$[2]') AS next_state, json_extract(value, '$[3]') AS finished_at,
            json_extract(value, '$[4]') AS duration_ms, json_extract(value, '$[5]') AS run_at,
            json_extract(value, '$[6]') AS result, json_extract(value, '$[7]') AS summary,
-           json_extract(value, '$[8]') AS error
+           json_extract(value, '$[8]') AS error, json_extract(value, '$[9]') AS error_group
     FROM json_each(:outcomes)
 ) AS o
 WHERE jobs.id = o.job_id AND jobs.attempt = o.attempt AND +jobs.state = 'running'
@@ -81,9 +82,9 @@ RETURNING id, started_at
 -- name: insert_attempt
 -- An attempt's row is written once, when it ends.
 INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at, duration_ms,
-                      error, traceback)
+                      error, traceback, error_group)
 VALUES (:job_id, :attempt, :status, :worker_id, :started_at, :finished_at, :duration_ms,
-        :error, :traceback)
+        :error, :traceback, :error_group)
 
 -- name: add_stats
 INSERT INTO stats_minute (minute, task, shard, succeeded, failed, duration_ms)
