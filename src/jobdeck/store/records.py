@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from jobdeck.states import AttemptStatus, JobState, Trigger
+from jobdeck.store.limiting import ClaimLimits
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class ClaimRequest:
     # Return each job's labels too (the trace context enqueue left there); off, the claim
     # reads no labels at all: on PostgreSQL that costs about a tenth of the drain rate.
     labels: bool = False
+    # The deck's concurrency and rate limits: None (no limit declared) claims by the one
+    # unlimited statement, unchanged; otherwise the claim admits only jobs that fit them.
+    limits: ClaimLimits | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from jobdeck import tracing
 from jobdeck.errors import JobDeckError, SchemaError
 from jobdeck.settings import Settings
 from jobdeck.store.base import ClaimedJob, ClaimRequest, Store
+from jobdeck.store.limiting import ClaimLimits
 from jobdeck.worker.executors import Executors
 
 log = logging.getLogger("jobdeck.worker")
@@ -28,6 +29,8 @@ class Fetcher:
         executors: Executors,
         stopping: threading.Event,
         on_store_error: Callable[[], None] = lambda: None,
+        *,
+        limits: ClaimLimits | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -38,6 +41,12 @@ class Fetcher:
         # The queues claimed from: the settings' less those operators paused, which the
         # heartbeat sets (a read per heartbeat, none per claim).
         self.queues: tuple[str, ...] = tuple(settings.queues)
+        # None when the deck declares no limit: every claim is then the one unlimited statement.
+        self.limits = limits
+        # After a claim that took jobs, a rate-limited deck looks again once its tightest rate
+        # slot has passed: the jobs it held back were moved to then, and nothing rings for them.
+        # An empty claim waits as usual, so an idle worker does not poll at the rate's pace.
+        self.rate_wait = limits.smallest_interval() if limits else None
 
     def run(self) -> None:
         """Fetch until ``stopping`` is set; runs on the worker's main thread."""
@@ -74,7 +83,10 @@ class Fetcher:
             for job in jobs:
                 self.executors.dispatch(job)
             if len(jobs) < limit:
-                self._wait_for_work()
+                if jobs and self.rate_wait is not None:
+                    self.stopping.wait(min(self.rate_wait, self.settings.poll_interval))
+                else:
+                    self._wait_for_work()
 
     def _claim(self, limit: int) -> list[ClaimedJob]:
         # No time of ours in the request: the store stamps the claim and its lease with its own
@@ -86,6 +98,7 @@ class Fetcher:
             limit,
             settings.lease_duration,
             labels=tracing.active(settings.tracing),  # the trace context rides in the labels
+            limits=self.limits,
         )
         return self.store.claim_jobs(request)
 
