@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from jobdeck.deck import Deck
 
 _WAITING = (JobState.SCHEDULED, JobState.AVAILABLE, JobState.RETRYABLE)
-_KIND_WORDS = {"queue": "queue", "task": "task", "key": "key"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,8 @@ def waiting_because(deck: Deck, job: JobRow, now: datetime) -> str | None:
         opens = usage.next_free.get(slot)
         if opens is not None and opens > now:
             kind, _, name = slot.partition(":")
-            return f"rate limit {rate} of {kind} {name}: next start at {opens:%H:%M:%S.%f}"[:-3]
+            at = f"{opens:%H:%M:%S}.{opens.microsecond // 1000:03d}"
+            return f"rate limit {rate} of {kind} {name}: next start at {at} UTC"
     return None
 
 
@@ -93,9 +93,7 @@ def limit_views(deck: Deck, usage: LimitUsage | None = None) -> list[LimitView]:
 
 def _concurrency(kind: str, name: str, cap: int, usage: LimitUsage, note: str = "") -> LimitView:
     running = usage.running[(kind, name)]
-    return LimitView(
-        f"{_KIND_WORDS[kind]} {name}{note}", "concurrency", f"{cap} at once", running, cap, None
-    )
+    return LimitView(f"{kind} {name}{note}", "concurrency", f"{cap} at once", running, cap, None)
 
 
 def _rate(what: str, rate: str, opens: datetime | None) -> LimitView:
