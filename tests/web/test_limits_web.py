@@ -46,5 +46,9 @@ def test_the_drawer_and_queues_page_show_when_a_rate_slot_opens(site: Site) -> N
     assert "rate limit 1/m of task call_api: next start at" in drawer
     queues = client.get("/queues").text
     assert "1/m" in queues and "next start at" in queues
+    limits = client.get("/api/queues").json()["limits"]
+    [rate] = [limit for limit in limits if limit["kind"] == "rate"]
+    assert (rate["what"], rate["kind"], rate["limit"]) == ("task call_api", "rate", "1/m")
+    assert rate["next_free_at"] is not None
     site.clock.advance(seconds=61)
     assert "waiting-because" not in client.get(f"/jobs/{held.id}/drawer").text
