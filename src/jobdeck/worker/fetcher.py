@@ -105,6 +105,11 @@ class Fetcher:
         return self.store.claim_jobs(request)
 
     def _wait_after(self, took: bool) -> None:
+        if took and self.limits is not None and self.rate_wait is None:
+            # A limited claim that took some but not all looks again at once: a task that
+            # filled up during the claim hid the jobs queued behind it, which the next claim's
+            # scan leaves out. Nothing more to take, that claim comes back empty and waits.
+            return
         now = time.monotonic()
         if took:
             self._last_taken = now
