@@ -80,7 +80,7 @@ def test_a_rate_limit_moves_held_jobs_to_their_slot(store: Store) -> None:
     assert limited(store, limits, queue="api") == []
     waiting = [store.get_job(i) for i in range(1, 6)]
     moved = [j for j in waiting if j is not None and j.state != "running"]
-    assert moved and all(j.run_at == slot for j in moved)
+    assert len(moved) == 4 and all(j.run_at == slot and j.state == "scheduled" for j in moved)
     clock.advance(seconds=0.1)
     assert len(limited(store, limits, queue="api")) == 1
     clock.advance(seconds=0.05)

@@ -581,7 +581,9 @@ ON CONFLICT (key) DO UPDATE SET next_free_at = excluded.next_free_at
 
 -- name: hold_until
 -- A job over its rate limit becomes due when its slot opens: no claim looks at it before.
-UPDATE jobs SET run_at = %(run_at)s
+-- It is scheduled until then (waiting for a time, as the Queues page and the drawer say), so
+-- the queue's latency, read off its oldest available job, never comes out negative.
+UPDATE jobs SET run_at = %(run_at)s, state = 'scheduled'
 WHERE id = %(id)s AND state IN ('scheduled', 'available', 'retryable')
 
 -- name: claim_admitted
