@@ -45,7 +45,7 @@ def deck_limits(deck: Deck) -> ClaimLimits:
 
 def waiting_because(deck: Deck, job: JobRow, now: datetime) -> str | None:
     """Why a due job has not started, when a limit is the reason: "waiting: 5/5 of queue mail
-    running" or "rate limit 100/m of task send: next start at 12:00:01"; else None."""
+    running" or "rate limit 100/m of task send: next start at 12:00:01.200 UTC"; else None."""
     limits = deck_limits(deck)
     if job.state not in _WAITING or not limits:
         return None
