@@ -108,6 +108,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # OpenTelemetry spans for enqueue and execution, when the application has set up OTel.
     tracing: bool = True
+    # How many jobs of a queue may run at once across every worker and host: {"mail": 5}.
+    queue_limits: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         positive = (
@@ -160,6 +162,11 @@ class Settings:
             raise ConfigError(f"log_format must be text or json, got {self.log_format!r}")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be between 0 and 65535, got {self.metrics_port}")
+        for queue, limit in (self.queue_limits or {}).items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ConfigError(
+                    f"queue_limits[{queue!r}] must be a whole number of at least 1, got {limit!r}"
+                )
         if self.max_nesting_depth > DEPTH_CEILING:
             raise ConfigError(
                 f"max_nesting_depth must be at most {DEPTH_CEILING} (deeper values are not "
@@ -294,6 +301,8 @@ def _parser_for(name: str, hint: Any) -> _Parser:
     args = typing.get_args(hint)
     optional = type(None) in args
     base = next(arg for arg in args if arg is not type(None)) if optional else hint
+    if name == "queue_limits":
+        return _Parser(_limit_map, optional)
     if base is float:
         return _Parser(_number if name.endswith("_days") else _seconds, optional)
     return _Parser(_BY_TYPE.get(typing.get_origin(base) or base, _text), optional)
@@ -338,6 +347,13 @@ def _role_map(raw: str) -> dict[str, tuple[str, ...]]:
     return {str(role): tuple(perms) for role, perms in value.items()}
 
 
+def _limit_map(raw: str) -> dict[str, int]:
+    value = json.loads(raw)
+    if not isinstance(value, dict) or not all(isinstance(n, int) for n in value.values()):
+        raise ValueError(raw)
+    return {str(queue): int(n) for queue, n in value.items()}
+
+
 _BY_TYPE: dict[Any, Callable[[str], Any]] = {
     int: _whole,
     bool: _flag,
@@ -352,4 +368,5 @@ _EXPECTED: dict[Callable[[str], Any], str] = {
     _number: "expected a number such as 30",
     _flag: "expected true or false",
     _role_map: 'expected a JSON object such as {"ops": ["view", "logs"]}',
+    _limit_map: 'expected a JSON object such as {"mail": 5}',
 }

@@ -66,6 +66,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "metrics_port": ("9464", 9464),
     "metrics_host": ("0.0.0.0", "0.0.0.0"),
     "tracing": ("false", False),
+    "queue_limits": ('{"mail": 5}', {"mail": 5}),
 }
 
 

@@ -119,9 +119,13 @@ def write_event(log: str, kind: str, token: int) -> None:
         os.close(fd)
 
 
-def make_deck(database_url: str | None = None, **settings: Any) -> JobDeck:
-    """A deck with every test task registered under a short name."""
+def make_deck(database_url: str | None = None, limited: bool = False, **settings: Any) -> JobDeck:
+    """A deck with every test task registered under a short name; ``limited`` adds the tasks
+    with limits (only then, since a deck that declares a limit claims by the limited path)."""
     new = JobDeck(database_url, **settings)
+    if limited:
+        new.task(name="logged_limited", concurrency=3)(logged)
+        new.task(name="logged_rated", rate_limit="20/s")(logged)
     new.task(name="echo")(echo)
     new.task(name="echo_async")(echo_async)
     new.task(name="boom", retry_backoff=0.05)(boom)

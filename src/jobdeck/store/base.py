@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, Unpack
 
 from jobdeck.states import JobState
+from jobdeck.store.limiting import LimitUsage
 from jobdeck.store.records import (
     AlertRow,
     AttemptRow,
@@ -176,6 +177,11 @@ class InsightStore(Protocol):
     def count_jobs(self, filters: JobFilter) -> int: ...
     def count_by_state(self) -> dict[JobState, int]: ...
     def task_names(self) -> list[str]: ...
+    def limit_usage(self) -> LimitUsage:
+        """What the concurrency limits count now (running jobs per queue, task and key) and
+        when each rate-limited task or key may next start a job."""
+        ...
+
     def stats_series(
         self, since: datetime, until: datetime, bucket_seconds: int
     ) -> list[StatsRow]: ...

@@ -9,8 +9,9 @@ from jobdeck.states import JobState
 from jobdeck.store import listing
 from jobdeck.store.base import InsightStore
 from jobdeck.store.dialect import Reader
+from jobdeck.store.limiting import LimitUsage, running_counts
 from jobdeck.store.records import AttemptRow, JobFilter, JobRow
-from jobdeck.store.rows import from_row
+from jobdeck.store.rows import from_row, required_time
 
 D = TypeVar("D", bound=Reader)
 
@@ -40,6 +41,13 @@ class InsightVerbs(InsightStore, Generic[D]):
 
     def task_names(self) -> list[str]:
         return sorted(r["task"] for r in self._db.read("task_names"))
+
+    def limit_usage(self) -> LimitUsage:
+        slots = {
+            r["key"]: required_time(self._db.parse_time(r["next_free_at"]))
+            for r in self._db.read("all_rate_slots")
+        }
+        return LimitUsage(running_counts(self._db.read("running_by_limit")), slots)
 
 
 def read_job(db: Reader, job_id: int) -> JobRow | None:

@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 
 from jobdeck.fingerprints import ErrorGroupKey
 from jobdeck.states import AttemptStatus, JobState, Trigger
+from jobdeck.store.limiting import ClaimLimits
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class ClaimRequest:
     # Return each job's labels too (the trace context enqueue left there); off, the claim
     # reads no labels at all: on PostgreSQL that costs about a tenth of the drain rate.
     labels: bool = False
+    # The deck's concurrency and rate limits: None (no limit declared) claims by the one
+    # unlimited statement, unchanged; otherwise the claim admits only jobs that fit them.
+    limits: ClaimLimits | None = None
 
 
 @dataclass(frozen=True)

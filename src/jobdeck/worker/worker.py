@@ -20,6 +20,7 @@ from jobdeck.errors import JobDeckError
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
 from jobdeck.store.base import Outcome, RescuedJob, WorkerInfo, WorkerOrders
+from jobdeck.tasks import claim_limits
 from jobdeck.worker.completer import Completer
 from jobdeck.worker.executors import Executors
 from jobdeck.worker.fetcher import Fetcher
@@ -68,8 +69,15 @@ class Worker:
         )
         self.alerter = Alerter(self.store, self.clock, settings)
         self.executors = Executors(deck.tasks, settings, self.id, self.completer)
+        limits = claim_limits(deck.tasks.values(), settings.queue_limits or {})
         self.fetcher = Fetcher(
-            self.store, settings, self.id, self.executors, self._stopping, store_error
+            self.store,
+            settings,
+            self.id,
+            self.executors,
+            self._stopping,
+            store_error,
+            limits=limits or None,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------

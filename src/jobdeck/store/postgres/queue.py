@@ -13,11 +13,22 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.rows import DictRow, dict_row
 
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError
 from jobdeck.latency import bucket_of
 from jobdeck.store.base import QueueStore
+from jobdeck.store.limiting import (
+    ClaimLimits,
+    admit,
+    candidate_from_row,
+    limited_scan,
+    lock_keys,
+    rate_keys,
+    running_counts,
+)
+from jobdeck.store.postgres.connection import Connection
 from jobdeck.store.postgres.inserts import insert_on
 from jobdeck.store.postgres.statements import PgDatabase
 from jobdeck.store.records import (
@@ -90,13 +101,64 @@ class PostgresQueue(QueueStore):
             "limit": request.limit,
             "labels": request.labels,
         }
-        rows = self._db.rows("claim_jobs", params)
+        if request.limits:
+            limits = request.limits
+            rows = self._db.run(lambda conn: self._claim_limited(conn, request, limits, params))
+        else:
+            rows = self._db.rows("claim_jobs", params)
         by_claim_order(rows)
         parse = self._db.parse_time
         return [
             claimed_from_row(r, required_time(parse(r["started_at"])), parse(r["run_at"]))
             for r in rows
         ]
+
+    def _claim_limited(
+        self,
+        conn: Connection,
+        request: ClaimRequest,
+        limits: ClaimLimits,
+        params: dict[str, Any],
+    ) -> list[DictRow]:
+        """One transaction: lock the candidates (SKIP LOCKED), then their limits' keys in
+        sorted order, count what runs once they are ours, and claim what fits."""
+        q = self._db.q
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            now = cur.execute(q["limits_now"], {"now": params["now"]}).fetchone()
+            moment = required_time(self._db.parse_time(now["now"] if now else None))
+            before = running_counts(cur.execute(q["running_by_limit"]).fetchall())
+            full = limits.full_queues(before)
+            scan = {
+                "now": moment,
+                "limit": limited_scan(request.limit),
+                "full_tasks": limits.full_tasks(before),
+            }
+            rows: list[DictRow] = []
+            for queue in sorted(set(request.queues) - full):
+                rows += cur.execute(q["due_in_queue_limited"], {**scan, "queue": queue}).fetchall()
+            by_claim_order(rows)
+            candidates = [candidate_from_row(r) for r in rows]
+            for key in lock_keys(candidates, limits):
+                cur.execute(q["lock_limit"], {"key": key})
+            # Counted again in a statement of its own: it sees every claim that held these
+            # locks before us, committed (read committed takes a new snapshot per statement).
+            running = running_counts(cur.execute(q["running_by_limit"]).fetchall())
+            # The time again, now that the locks are ours: rate slots are spaced from it.
+            now = cur.execute(q["limits_now"], {"now": params["now"]}).fetchone()
+            moment = required_time(self._db.parse_time(now["now"] if now else None))
+            keys = rate_keys(candidates, limits)
+            slots = {
+                r["key"]: required_time(self._db.parse_time(r["next_free_at"]))
+                for r in cur.execute(q["rate_slots_of"], {"keys": keys}).fetchall()
+            }
+            admission = admit(candidates, limits, running, slots, moment, request.limit)
+            for key, free_at in sorted(admission.slots.items()):
+                cur.execute(q["move_rate_slot"], {"key": key, "next_free_at": free_at})
+            for job_id, run_at in sorted(admission.held.items()):
+                cur.execute(q["hold_until"], {"id": job_id, "run_at": run_at})
+            if not admission.ids:
+                return []
+            return cur.execute(q["claim_admitted"], {**params, "ids": admission.ids}).fetchall()
 
     def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
         if not outcomes:

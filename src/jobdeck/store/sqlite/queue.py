@@ -18,6 +18,14 @@ from jobdeck.errors import ConfigError
 from jobdeck.states import JobState
 from jobdeck.store.base import QueueStore
 from jobdeck.store.insight import read_job
+from jobdeck.store.limiting import (
+    ClaimLimits,
+    admit,
+    candidate_from_row,
+    limited_scan,
+    rate_keys,
+    running_counts,
+)
 from jobdeck.store.records import (
     ClaimedJob,
     ClaimRequest,
@@ -33,6 +41,7 @@ from jobdeck.store.rows import (
     by_claim_order,
     claimed_from_row,
     latency_increments,
+    required_time,
     rescued_from_row,
     stats_increments,
     worker_params,
@@ -86,7 +95,10 @@ class SQLiteQueue(QueueStore):
             # whole lease from the moment it is written.
             started = self.clock.now()
             now = to_db(started)
-            ids = self._pick_due(db, request.queues, now, request.limit)
+            if request.limits:
+                ids = self._admit_limited(db, request, request.limits, started)
+            else:
+                ids = self._pick_due(db, request.queues, now, request.limit)
             params = {
                 "worker_id": request.worker_id,
                 "lease_until": to_db(started + timedelta(seconds=request.lease_seconds)),
@@ -108,6 +120,39 @@ class SQLiteQueue(QueueStore):
             candidates += db.execute(self._db.q["due_in_queue"], params).fetchall()
         by_claim_order(candidates)
         return [row["id"] for row in candidates[:limit]]
+
+    def _admit_limited(
+        self, db: sqlite3.Connection, request: ClaimRequest, limits: ClaimLimits, now: datetime
+    ) -> list[int]:
+        """The ids a limited claim takes; the write lock held makes count and claim one step."""
+        q = self._db.q
+        running = running_counts(db.execute(q["running_by_limit"]).fetchall())
+        full = limits.full_queues(running)
+        params = {
+            "now": to_db(now),
+            "limit": limited_scan(request.limit),
+            "full_tasks": json_list(limits.full_tasks(running)),
+        }
+        rows = []
+        for queue in request.queues:
+            if queue not in full:
+                rows += db.execute(q["due_in_queue_limited"], {**params, "queue": queue}).fetchall()
+        by_claim_order(rows)
+        candidates = [candidate_from_row(r) for r in rows]
+        keys = json_list(rate_keys(candidates, limits))
+        slots = {
+            r["key"]: required_time(from_db(r["next_free_at"]))
+            for r in db.execute(q["rate_slots_of"], {"keys": keys})
+        }
+        admission = admit(candidates, limits, running, slots, now, request.limit)
+        db.executemany(
+            q["move_rate_slot"],
+            [{"key": k, "next_free_at": to_db(t)} for k, t in admission.slots.items()],
+        )
+        db.executemany(
+            q["hold_until"], [{"id": i, "run_at": to_db(t)} for i, t in admission.held.items()]
+        )
+        return admission.ids
 
     def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
         if not outcomes:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
 from jobdeck.control.history import MAX_REASON, job_actions
+from jobdeck.control.limits import waiting_because
 from jobdeck.errors import JobDeckError, JobNotFound, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
@@ -331,6 +332,7 @@ def _drawer_context(deck: Deck, job_id: int, principal: Principal) -> dict[str, 
         "attempts": detail.attempts,
         "latest": latest,
         "stuck": _may_be_stuck(deck, job, deck.clock.now()),
+        "waiting_because": waiting_because(deck, job, deck.clock.now()),
         "can_retry": job.state in (JobState.FAILED, JobState.RETRYABLE, JobState.CANCELLED),
         "can_cancel": job.state in (JobState.SCHEDULED, JobState.AVAILABLE, JobState.RETRYABLE),
     }

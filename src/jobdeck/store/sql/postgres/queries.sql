@@ -567,3 +567,61 @@ coarser AS (
     SET n = h.n + excluded.n, total_ms = h.total_ms + excluded.total_ms
 )
 SELECT COUNT(*) AS n FROM folded
+
+-- name: limits_now
+SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now
+
+-- name: running_by_limit
+-- What the limits count: running jobs, never more than the workers' slots. Read after the
+-- claim holds its keys' locks, in a statement of its own, so it sees every claim that held
+-- them before.
+SELECT queue, task, labels ->> 'concurrency_key' AS ckey, COUNT(*)::int AS n
+FROM jobs
+WHERE state = 'running'
+GROUP BY queue, task, ckey
+
+-- name: due_in_queue_limited
+-- claim_jobs' per-queue scan for a limited claim, with the task and key each job's limits
+-- depend on, and without the tasks already at their limit (they would hide the jobs behind).
+SELECT id, priority, run_at, queue, task, labels ->> 'concurrency_key' AS ckey
+FROM jobs
+WHERE queue = %(queue)s AND state IN ('scheduled', 'available', 'retryable')
+  AND run_at <= %(now)s AND task <> ALL(%(full_tasks)s::text[])
+ORDER BY priority DESC, run_at, id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+
+-- name: lock_limit
+-- Held to the end of the claim's transaction: claimers of one limit take turns, and each
+-- counts the running jobs only once the claimer before it has committed.
+SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 7524))
+
+-- name: rate_slots_of
+SELECT key, next_free_at FROM rate_slots WHERE key = ANY(%(keys)s::text[])
+
+-- name: all_rate_slots
+SELECT key, next_free_at FROM rate_slots
+
+-- name: move_rate_slot
+INSERT INTO rate_slots (key, next_free_at) VALUES (%(key)s, %(next_free_at)s)
+ON CONFLICT (key) DO UPDATE SET next_free_at = excluded.next_free_at
+
+-- name: hold_until
+-- A job over its rate limit becomes due when its slot opens: no claim looks at it before.
+-- It is scheduled until then (waiting for a time, as the Queues page and the drawer say), so
+-- the queue's latency, read off its oldest available job, never comes out negative.
+UPDATE jobs SET run_at = %(run_at)s, state = 'scheduled'
+WHERE id = %(id)s AND state IN ('scheduled', 'available', 'retryable')
+
+-- name: claim_admitted
+-- The jobs a limited claim admitted, already locked by its due_in_queue_limited.
+UPDATE jobs AS j
+SET state = 'running', attempt = j.attempt + 1, worker_id = %(worker_id)s,
+    lease_expires_at = a.now + make_interval(secs => %(lease_seconds)s),
+    started_at = a.now, finished_at = NULL, duration_ms = NULL,
+    dedupe_key = CASE WHEN j.unique_while = 'pending' THEN NULL ELSE j.dedupe_key END
+FROM (SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now) AS a
+WHERE j.id = ANY(%(ids)s::bigint[])
+RETURNING j.id, j.task, j.queue, j.args::text AS args,
+          CASE WHEN %(labels)s THEN j.labels::text ELSE '{}' END AS labels,
+          j.attempt, j.max_attempts, j.timeout, j.priority, j.run_at, j.started_at

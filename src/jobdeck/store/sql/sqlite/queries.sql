@@ -308,3 +308,38 @@ SET n = n + excluded.n, total_ms = total_ms + excluded.total_ms
 DELETE FROM stats_latency
 WHERE slot < :before
   AND NOT (shard = 0 AND slot % :size = 0)
+
+-- name: running_by_limit
+-- What the limits count: running jobs, never more than the workers' slots, read through the
+-- partial jobs_worker index.
+SELECT queue, task, json_extract(labels, '$.concurrency_key') AS ckey, COUNT(*) AS n
+FROM jobs INDEXED BY jobs_worker
+WHERE state = 'running'
+GROUP BY queue, task, ckey
+
+-- name: due_in_queue_limited
+-- due_in_queue for a limited claim: with the task and key each job's limits depend on, and
+-- without the tasks already at their limit, so those do not hide the jobs queued behind them.
+SELECT id, priority, run_at, queue, task, json_extract(labels, '$.concurrency_key') AS ckey
+FROM jobs
+WHERE state IN ('scheduled', 'available', 'retryable') AND queue = :queue AND run_at <= :now
+  AND task NOT IN (SELECT value FROM json_each(:full_tasks))
+ORDER BY priority DESC, run_at, id
+LIMIT :limit
+
+-- name: rate_slots_of
+SELECT key, next_free_at FROM rate_slots WHERE key IN (SELECT value FROM json_each(:keys))
+
+-- name: all_rate_slots
+SELECT key, next_free_at FROM rate_slots
+
+-- name: move_rate_slot
+INSERT INTO rate_slots (key, next_free_at) VALUES (:key, :next_free_at)
+ON CONFLICT (key) DO UPDATE SET next_free_at = excluded.next_free_at
+
+-- name: hold_until
+-- A job over its rate limit becomes due when its slot opens: no claim looks at it before.
+-- It is scheduled until then (waiting for a time, as the Queues page and the drawer say), so
+-- the queue's latency, read off its oldest available job, never comes out negative.
+UPDATE jobs SET run_at = :run_at, state = 'scheduled'
+WHERE id = :id AND state IN ('scheduled', 'available', 'retryable')
