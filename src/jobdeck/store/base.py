@@ -24,9 +24,11 @@ from jobdeck.store.records import (
     ClaimRequest,
     InsertResult,
     JobFilter,
+    JobProgress,
     JobRow,
     LatencyRow,
     LoginAttempts,
+    LogLine,
     ManualRun,
     ManualRunRequest,
     NewJob,
@@ -58,8 +60,10 @@ __all__ = [
     "InsertResult",
     "InsightStore",
     "JobFilter",
+    "JobProgress",
     "JobRow",
     "LatencyRow",
+    "LogLine",
     "LoginAttempts",
     "ManualRun",
     "ManualRunRequest",
@@ -153,7 +157,14 @@ class QueueStore(Protocol):
 
     # operating
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None: ...
-    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None: ...
+    def cancel_job(
+        self, job_id: int, now: datetime, cancelled_by: str | None = None
+    ) -> JobRow | None:
+        """Cancel a pending job at once; mark a running one cancelled by ``cancelled_by``, for
+        its worker to stop at its next heartbeat (the job stays running until it has). None
+        when the job is finished (or a running one was already asked)."""
+        ...
+
     def prune_finished(self, before: datetime, limit: int) -> int: ...
 
 
@@ -197,6 +208,19 @@ class InsightStore(Protocol):
         ...
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]: ...
+    def get_progress(self, job_ids: Sequence[int]) -> list[JobProgress]:
+        """The last progress each attempt of these jobs reported (one row per attempt)."""
+        ...
+
+    def get_log_lines(self, job_id: int) -> list[LogLine]:
+        """The lines the job's attempts logged, oldest first."""
+        ...
+
+    # written by workers, in batches off the jobs' hot path
+    def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
+        """Upsert each attempt's progress (the latest per attempt wins) and append log lines,
+        in one transaction."""
+        ...
 
 
 class ScheduleStore(Protocol):
