@@ -13,6 +13,7 @@ from jobdeck.errors import (
     DeliveryError,
     InvalidPayload,
     InvalidTransition,
+    JobCancelled,
     JobDeckError,
     JobNotFound,
     MissingExtra,
@@ -24,6 +25,7 @@ from jobdeck.errors import (
     UnknownTask,
     UnknownWorker,
 )
+from jobdeck.running import CurrentJob, current_job
 from jobdeck.settings import Settings
 from jobdeck.states import JobState, Trigger
 from jobdeck.tasks import BoundTask, JobHandle, Task
@@ -33,9 +35,11 @@ __all__ = [
     "BoundTask",
     "Clock",
     "ConfigError",
+    "CurrentJob",
     "DeliveryError",
     "InvalidPayload",
     "InvalidTransition",
+    "JobCancelled",
     "JobDeck",
     "JobDeckError",
     "JobHandle",
@@ -55,4 +59,5 @@ __all__ = [
     "UnknownTask",
     "UnknownWorker",
     "__version__",
+    "current_job",
 ]

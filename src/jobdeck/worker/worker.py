@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 from jobdeck._version import __version__
 from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
 from jobdeck.errors import JobDeckError
+from jobdeck.running import JobLogHandler
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
 from jobdeck.store.base import Outcome, RescuedJob, WorkerInfo, WorkerOrders
 from jobdeck.worker.completer import Completer
 from jobdeck.worker.executors import Executors
 from jobdeck.worker.fetcher import Fetcher
+from jobdeck.worker.reports import ReportBuffer, ReportFlusher
 from jobdeck.worker.services import Looper
 from jobdeck.worker.signals import SignalWatch
 from jobdeck.worker.upkeep import Heartbeat, Pruner, Rescuer, TimeoutWatch
@@ -67,7 +69,11 @@ class Worker:
             store_error,
         )
         self.alerter = Alerter(self.store, self.clock, settings)
-        self.executors = Executors(deck.tasks, settings, self.id, self.completer)
+        self.reports = ReportBuffer()
+        self.executors = Executors(
+            deck.tasks, settings, self.id, self.completer, self.reports, self._labels_of
+        )
+        self._log_capture = JobLogHandler()
         self.fetcher = Fetcher(
             self.store, settings, self.id, self.executors, self._stopping, store_error
         )
@@ -122,7 +128,10 @@ class Worker:
             self.rescuer,
             TimeoutWatch(self._expire_timeouts),
             Pruner(self.store, self.clock, self.settings),
+            ReportFlusher(self.store, self.reports, self.settings.report_flush_interval),
         ]
+        # Log records tasks emit while they run become their job's log lines.
+        logging.getLogger().addHandler(self._log_capture)
         if self.settings.scheduler_enabled and self.deck.schedules:
             from jobdeck.worker.scheduler import Scheduler
 
@@ -161,7 +170,7 @@ class Worker:
 
     def _obey(self, orders: WorkerOrders) -> None:
         """Follow the operators' orders the heartbeat read: claim only from queues not paused,
-        and drain and stop when asked."""
+        stop the running jobs they cancelled, and drain and stop when asked."""
         claimable = tuple(q for q in self.settings.queues if q not in orders.paused_queues)
         if claimable != self.fetcher.queues:
             paused = [q for q in self.settings.queues if q in orders.paused_queues]
@@ -175,6 +184,7 @@ class Worker:
             if resumed:  # wake a fetcher waiting for jobs, so it claims at once
                 with contextlib.suppress(JobDeckError):
                     self.store.notify_jobs()
+        self.executors.cancel(orders.cancelled_jobs)
         if orders.stop_requested and not self._stopping.is_set():
             log.info("asked to drain and stop: finishing %d running jobs", self.in_flight)
             self._stop_requested = True
@@ -188,6 +198,10 @@ class Worker:
             "stopping now" if already else "draining (send again to stop at once)",
         )
         self.stop(hurry=already)
+
+    def _labels_of(self, job_id: int) -> dict[str, str]:
+        job = self.store.get_job(job_id)
+        return {} if job is None else job.labels
 
     def _metrics(self) -> WorkerMetrics:
         from jobdeck.worker.metrics import WorkerMetrics
@@ -257,6 +271,7 @@ class Worker:
         self.completer.stop()
         for service in self.services:
             service.stop()
+        logging.getLogger().removeHandler(self._log_capture)
         self.alerter.flush(5.0)
         try:
             self.store.deregister_worker(self.id)
