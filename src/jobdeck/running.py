@@ -174,9 +174,9 @@ def _is_number(value: object) -> bool:
 
 def _clip(text: str) -> str:
     """Bounded, and storable: PostgreSQL refuses NUL, and no UTF-8 holds a lone surrogate."""
+    text = text.replace("\x00", "\\x00")
     if len(text) > MAX_REPORT_CHARS:
         text = text[: MAX_REPORT_CHARS - 1] + "…"
-    text = text.replace("\x00", "\\x00")
     return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 

@@ -252,6 +252,8 @@ class Executors:
         final: bool = False,
         exc: BaseException | None = None,
     ) -> Outcome:
+        if running.cancelled_by is not None:  # stopped as asked: not a failure to warn about
+            return cancelled_outcome(running.job, running.cancelled_by, running.now())
         if running.span is not None:
             tracing.record_failure(running.span, error, exc)
         log.warning(
