@@ -178,7 +178,7 @@ def act_on_job(
             changed = store.retry_job(job_id, clock.now())
         else:
             changed = store.cancel_job(job_id, clock.now(), actor.name)
-        if changed is None and job.cancel_requested_at is not None and action == "cancel":
+        if changed is None and action == "cancel" and job.state == JobState.RUNNING:
             raise InvalidTransition(
                 f"job {job_id} is being cancelled already (by {job.cancelled_by}): its worker "
                 "stops it at its next heartbeat"
