@@ -12,12 +12,11 @@ Reports are kept in memory and written by the worker in batches (see worker/repo
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -124,30 +123,32 @@ class CurrentJob:
         self._sink.line(LogLine(self.id, self.attempt, _now(), level, _clip(str(message))))
 
 
-_current: ContextVar[CurrentJob | None] = ContextVar("jobdeck_current_job", default=None)
+class JobSource(Protocol):
+    """What the worker puts in the running task's context: it makes the ``CurrentJob`` on
+    first use only, so a task that never asks costs its worker nothing for it."""
+
+    def current_job(self) -> CurrentJob: ...
+
+
+_current: ContextVar[JobSource | None] = ContextVar("jobdeck_current_job", default=None)
 
 
 def current_job() -> CurrentJob:
     """The job the calling task runs as (in a thread or async task; not in a process task)."""
-    job = _current.get()
-    if job is None:
+    source = _current.get()
+    if source is None:
         raise LookupError("jobdeck.current_job() is only available inside a running task")
-    return job
+    return source.current_job()
 
 
-def running_job() -> CurrentJob | None:
-    """The job the caller runs in, or None outside one."""
-    return _current.get()
+def enter_job(source: JobSource) -> Token[JobSource | None]:
+    """Make ``source``'s job the current one in this context (a thread's or an asyncio
+    task's) until ``leave_job`` with the token."""
+    return _current.set(source)
 
 
-@contextlib.contextmanager
-def running_as(job: CurrentJob) -> Iterator[None]:
-    """Make ``job`` the current job for the code inside (a thread's or an asyncio task's)."""
-    token = _current.set(job)
-    try:
-        yield
-    finally:
-        _current.reset(token)
+def leave_job(token: Token[JobSource | None]) -> None:
+    _current.reset(token)
 
 
 class JobLogHandler(logging.Handler):
@@ -155,11 +156,11 @@ class JobLogHandler(logging.Handler):
     records are left out: they are about the worker, and stay on its log)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        job = _current.get()
-        if job is None or record.name.startswith("jobdeck"):
+        source = _current.get()
+        if source is None or record.name.startswith("jobdeck"):
             return
         try:
-            job.log(record.getMessage(), record.levelname.lower())
+            source.current_job().log(record.getMessage(), record.levelname.lower())
         except Exception:
             self.handleError(record)
 

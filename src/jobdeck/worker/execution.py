@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,12 +39,32 @@ class RunningJob:
     abandoned: bool = False
     future: Future[None] | None = None  # an async task's, on the worker's event loop
     span: Any = None  # its OpenTelemetry span, when the application traces
-    context: CurrentJob | None = None  # what jobdeck.current_job() gives its task
     cancelled_by: str | None = None  # an operator cancelled it: it ends cancelled
+    cancel_event: threading.Event | None = None  # a process task's: set, its child is ended
+    # Makes what jobdeck.current_job() gives the task, the first time the task asks.
+    make_context: Callable[[RunningJob], CurrentJob] | None = None
+    context: CurrentJob | None = None
     began: float = field(default_factory=time.monotonic)  # just after the claim came back
 
     def elapsed(self) -> float:
         return time.monotonic() - self.began
+
+    def current_job(self) -> CurrentJob:
+        if self.context is None:
+            assert self.make_context is not None
+            self.context = self.make_context(self)
+            # Stored before the check, as cancel() stores cancelled_by before looking at the
+            # context: whichever runs second sees the other, so no cancel is missed.
+            if self.cancelled_by is not None:
+                self.context.cancel(self.cancelled_by)
+        return self.context
+
+    def cancel(self, cancelled_by: str) -> None:
+        self.cancelled_by = cancelled_by
+        if self.context is not None:
+            self.context.cancel(cancelled_by)
+        if self.cancel_event is not None:
+            self.cancel_event.set()
 
     def now(self) -> datetime:
         """The time on the store's clock: the claim's time plus what this host's monotonic

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from jobdeck import tracing
 from jobdeck.errors import PermanentFailure
 from jobdeck.logs import job_context
-from jobdeck.running import CurrentJob, running_as
+from jobdeck.running import CurrentJob, enter_job, leave_job
 from jobdeck.settings import Settings
 from jobdeck.store.base import ClaimedJob, Outcome
 from jobdeck.worker.completer import Completer
@@ -115,7 +115,7 @@ class Executors:
 
     def dispatch(self, job: ClaimedJob) -> None:
         task = self.tasks.get(job.task)
-        running = RunningJob(job, task, context=self._context_of(job))
+        running = RunningJob(job, task, make_context=self._context_of)
         with self._lock:
             self._in_flight[job.id, job.attempt] = running
         if task is None:
@@ -137,11 +137,13 @@ class Executors:
                 running.deadline = running.began + job.timeout + ASYNC_CANCEL_GRACE
             running.future = self._loop.submit(self._run_async(running))
         elif task.executor == "process":
+            running.cancel_event = threading.Event()
             self._threads.submit(lambda: self._run_process(running))
         else:
             self._threads.submit(lambda: self._run_thread(running))
 
-    def _context_of(self, job: ClaimedJob) -> CurrentJob:
+    def _context_of(self, running: RunningJob) -> CurrentJob:
+        job = running.job
         if job.labels_json != "{}":  # the claim read them (tracing): no second read
             labels = json.loads(job.labels_json)
             read = lambda: labels  # noqa: E731
@@ -171,24 +173,24 @@ class Executors:
         """Tag the log lines of a running job (the task's own too) with the job and worker,
         and trace it when the application traces (its spans become the job's children)."""
         job = running.job
-        assert running.context is not None
-        with (
-            running_as(running.context),
-            job_context(
+        token = enter_job(running)  # jobdeck.current_job(), made only if the task asks
+        try:
+            with job_context(
                 job_id=job.id,
                 task=job.task,
                 attempt=job.attempt,
                 queue=job.queue,
                 worker_id=self.worker_id,
-            ),
-        ):
-            if not tracing.active(self.settings.tracing):
-                yield
-                return
-            labels = json.loads(job.labels_json)
-            with tracing.process(job.task, job.queue, job.id, job.attempt, labels) as span:
-                running.span = span
-                yield
+            ):
+                if not tracing.active(self.settings.tracing):
+                    yield
+                    return
+                labels = json.loads(job.labels_json)
+                with tracing.process(job.task, job.queue, job.id, job.attempt, labels) as span:
+                    running.span = span
+                    yield
+        finally:
+            leave_job(token)
 
     async def _run_async(self, running: RunningJob) -> None:
         task = running.task
@@ -222,12 +224,11 @@ class Executors:
         assert task is not None
         with self._job_logs(running):
             try:
-                assert running.context is not None
                 value = run_in_child(
                     task,
                     decode_args(running.job),
                     running.job.timeout,
-                    running.context.cancel_event,
+                    running.cancel_event,
                 )
                 outcome = success_outcome(running.job, value, running.now(), self.settings, task)
             except TimeoutError as exc:
@@ -295,7 +296,7 @@ class Executors:
                 r for key, r in self._in_flight.items() if key in orders and r.cancelled_by is None
             ]
             for running in to_stop:
-                running.cancelled_by = orders[running.job.id, running.job.attempt]
+                running.cancelled_by = orders[running.job.id, running.job.attempt]  # taken
                 running.deadline = min(running.deadline or grace_end, grace_end)
         for running in to_stop:
             log.info(
@@ -305,8 +306,7 @@ class Executors:
                 running.job.attempt,
                 running.cancelled_by,
             )
-            assert running.context is not None and running.cancelled_by is not None
-            running.context.cancel(running.cancelled_by)
+            running.cancel(orders[running.job.id, running.job.attempt])
             if running.future is not None:
                 running.future.cancel()  # thread-safe: the loop cancels the coroutine's task
 
