@@ -31,7 +31,7 @@ def test_the_drawer_shows_progress_and_lines_and_cancels_a_running_job(site: Sit
     client = site.login("admin@example.com")
     job_id = running_job(site)
     drawer = client.get(f"/jobs/{job_id}/drawer").text
-    assert '<progress value="30.0" max="120.0">' in drawer and "25%" in drawer
+    assert '<progress value="30.0" max="120.0">' in drawer and "30 of 120 (25%)" in drawer
     assert "sending &lt;batch&gt;" in drawer and "connected to &lt;smtp&gt;" in drawer
     assert 'id="drawer-cancel"' in drawer and "Stop job" in drawer
     table = client.get("/jobs/table").text
