@@ -21,9 +21,10 @@ import sys
 import threading
 from typing import Any
 
-from jobdeck import JobDeck
+from jobdeck import JobDeck, current_job
 
 NOOP_TASK = "bench.noop"
+REPORTING_TASK = "bench.reporting"  # reports progress and a log line: the drain_reporting workload
 
 
 def settings_from_env() -> dict[str, Any]:
@@ -43,6 +44,12 @@ def make_deck(database_url: str | None = None, **settings: Any) -> JobDeck:
     @new.task(name=NOOP_TASK)
     def noop() -> None:
         return None
+
+    @new.task(name=REPORTING_TASK)
+    def reporting() -> None:
+        job = current_job()
+        job.report_progress(1, 1, "done")
+        job.log("done")
 
     return new
 

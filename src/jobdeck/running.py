@@ -12,6 +12,7 @@ Reports are kept in memory and written by the worker in batches (see worker/repo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -148,7 +149,10 @@ def enter_job(source: JobSource) -> Token[JobSource | None]:
 
 
 def leave_job(token: Token[JobSource | None]) -> None:
-    _current.reset(token)
+    # A coroutine left on the loop (it swallowed its cancel) is closed by the garbage
+    # collector, in another context, at shutdown: that context never held the job.
+    with contextlib.suppress(ValueError):
+        _current.reset(token)
 
 
 class JobLogHandler(logging.Handler):
