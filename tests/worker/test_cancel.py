@@ -144,3 +144,19 @@ def _alive(pid: int) -> bool:
     # A zombie child waits for its parent's join: it has stopped running.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_a_worker_stopping_ends_a_cancelled_job_still_stopping_instead_of_handing_it_back(
+    deck: JobDeck,
+) -> None:
+    ignoring = deck.get_task("stuck").enqueue().id
+    with running_worker(deck, cancel_grace=30.0, shutdown_grace=0.2) as worker:
+        wait_state(deck, ignoring, JobState.RUNNING)
+        cancel(deck, ignoring)
+        wait_until(lambda: worker.executors.stuck == 0 and _cancel_taken(worker), 5, "the cancel")
+    assert_cancelled_once(deck, ignoring)
+
+
+def _cancel_taken(worker) -> bool:  # type: ignore[no-untyped-def]
+    with worker.executors._lock:
+        return any(r.cancelled_by for r in worker.executors._in_flight.values())

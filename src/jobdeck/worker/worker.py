@@ -22,6 +22,7 @@ from jobdeck.settings import Settings
 from jobdeck.states import JobState
 from jobdeck.store.base import Outcome, RescuedJob, WorkerInfo, WorkerOrders
 from jobdeck.worker.completer import Completer
+from jobdeck.worker.execution import cancelled_outcome
 from jobdeck.worker.executors import Executors
 from jobdeck.worker.fetcher import Fetcher
 from jobdeck.worker.reports import ReportBuffer, ReportFlusher
@@ -284,6 +285,14 @@ class Worker:
 
     def _hand_back_unfinished(self) -> None:
         unfinished = self.executors.take_unfinished()
+        # A job an operator cancelled that is still stopping ends cancelled, not back in the
+        # queue (the completer writes it before it stops).
+        for running in unfinished:
+            if running.cancelled_by is not None:
+                self.completer.add(
+                    cancelled_outcome(running.job, running.cancelled_by, running.now())
+                )
+        unfinished = [r for r in unfinished if r.cancelled_by is None]
         if not unfinished:
             return
         pairs = [(r.job.id, r.job.attempt) for r in unfinished]
