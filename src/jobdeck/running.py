@@ -169,6 +169,29 @@ class JobLogHandler(logging.Handler):
             self.handleError(record)
 
 
+_HANDLER = JobLogHandler()
+_capturing = 0
+_capturing_lock = threading.Lock()
+
+
+def capture_task_logging() -> None:
+    """Copy tasks' log records into their jobs' lines, from now until the matching
+    ``release_task_logging`` (counted: several workers in one process install one handler)."""
+    global _capturing
+    with _capturing_lock:
+        if _capturing == 0:
+            logging.getLogger().addHandler(_HANDLER)
+        _capturing += 1
+
+
+def release_task_logging() -> None:
+    global _capturing
+    with _capturing_lock:
+        _capturing = max(0, _capturing - 1)
+        if _capturing == 0:
+            logging.getLogger().removeHandler(_HANDLER)
+
+
 def _is_number(value: object) -> bool:
     return (
         isinstance(value, int | float)

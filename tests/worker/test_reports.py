@@ -48,3 +48,12 @@ def test_current_job_outside_a_task_and_bad_progress_say_so() -> None:
     job.report_progress(1, 2, "x\x00" * 2000)
     [report], _ = job._sink.take()  # type: ignore[attr-defined]
     assert len(report.note) == 2_000 and "\x00" not in report.note
+
+
+def test_two_workers_in_one_process_capture_each_logging_record_once(deck: JobDeck) -> None:
+    with running_worker(deck, report_flush_interval=0.1), running_worker(deck):
+        handle = deck.get_task("reporter").enqueue(lines=30)  # both workers are up
+        wait_until(lambda: len(deck.store.get_log_lines(handle.id)) >= 30, 10, "30 lines")
+        assert deck.store.get_job(handle.id).state == JobState.SUCCEEDED  # type: ignore[union-attr]
+    lines = deck.store.get_log_lines(handle.id)
+    assert len(lines) == 30 and sum(ln.level == "warning" for ln in lines) == 3

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from jobdeck._version import __version__
 from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
 from jobdeck.errors import JobDeckError
-from jobdeck.running import JobLogHandler
+from jobdeck.running import capture_task_logging, release_task_logging
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
 from jobdeck.store.base import Outcome, RescuedJob, WorkerInfo, WorkerOrders
@@ -74,7 +74,6 @@ class Worker:
         self.executors = Executors(
             deck.tasks, settings, self.id, self.completer, self.reports, self._labels_of
         )
-        self._log_capture = JobLogHandler()
         self.fetcher = Fetcher(
             self.store, settings, self.id, self.executors, self._stopping, store_error
         )
@@ -132,7 +131,7 @@ class Worker:
             ReportFlusher(self.store, self.reports, self.settings.report_flush_interval),
         ]
         # Log records tasks emit while they run become their job's log lines.
-        logging.getLogger().addHandler(self._log_capture)
+        capture_task_logging()
         if self.settings.scheduler_enabled and self.deck.schedules:
             from jobdeck.worker.scheduler import Scheduler
 
@@ -272,7 +271,7 @@ class Worker:
         self.completer.stop()
         for service in self.services:
             service.stop()
-        logging.getLogger().removeHandler(self._log_capture)
+        release_task_logging()
         self.alerter.flush(5.0)
         try:
             self.store.deregister_worker(self.id)
