@@ -26,9 +26,10 @@ import threading
 import time
 from typing import Any
 
-from jobdeck import JobDeck, PermanentFailure
+from jobdeck import JobDeck, PermanentFailure, current_job
 
 NOOP_TASK = "bench.noop"
+REPORTING_TASK = "bench.reporting"  # reports progress and a log line: the drain_reporting workload
 FAIL_TASK = "bench.fail"  # bench/failures_drain.py: every run raises, ids in the message
 SLOT_TASK = "bench.slot"  # at most SLOT_LIMIT at once, across every worker
 RATED_TASK = "bench.rated"  # at most RATE starts per second, across every worker
@@ -63,6 +64,13 @@ def make_deck(database_url: str | None = None, **settings: Any) -> JobDeck:
     if os.environ.get("JOBDECK_BENCH_LIMITS"):
         new.task(name=SLOT_TASK, concurrency=SLOT_LIMIT)(record_run)
         new.task(name=RATED_TASK, rate_limit=f"{RATE}/s")(record_run)
+
+    @new.task(name=REPORTING_TASK)
+    def reporting() -> None:
+        job = current_job()
+        job.report_progress(1, 1, "done")
+        job.log("done")
+
     return new
 
 

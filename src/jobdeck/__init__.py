@@ -14,6 +14,7 @@ from jobdeck.errors import (
     ErrorGroupNotFound,
     InvalidPayload,
     InvalidTransition,
+    JobCancelled,
     JobDeckError,
     JobNotFound,
     MissingExtra,
@@ -25,6 +26,7 @@ from jobdeck.errors import (
     UnknownTask,
     UnknownWorker,
 )
+from jobdeck.running import CurrentJob, current_job
 from jobdeck.settings import Settings
 from jobdeck.states import JobState, Trigger
 from jobdeck.tasks import BoundTask, JobHandle, Task
@@ -34,10 +36,12 @@ __all__ = [
     "BoundTask",
     "Clock",
     "ConfigError",
+    "CurrentJob",
     "DeliveryError",
     "ErrorGroupNotFound",
     "InvalidPayload",
     "InvalidTransition",
+    "JobCancelled",
     "JobDeck",
     "JobDeckError",
     "JobHandle",
@@ -57,4 +61,5 @@ __all__ = [
     "UnknownTask",
     "UnknownWorker",
     "__version__",
+    "current_job",
 ]

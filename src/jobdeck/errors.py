@@ -34,6 +34,11 @@ class PermanentFailure(JobDeckError):
     help (a corrupt upload, a record that no longer exists)."""
 
 
+class JobCancelled(JobDeckError):
+    """Raised by ``jobdeck.current_job().check_cancelled()`` once an operator cancelled the
+    running job: let it propagate, and the attempt ends cancelled (never retried)."""
+
+
 class ArgumentsError(JobDeckError, TypeError):
     """Enqueued arguments do not fit the task's function signature."""
 

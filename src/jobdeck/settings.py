@@ -59,6 +59,14 @@ class Settings:
     default_max_attempts: int = 3
     expected_duration: float = 60.0
     max_abandoned_threads: int = 50
+    # A cancelled sync task that has not stopped this long after its worker asked is left
+    # behind (its attempt ends cancelled, its slot goes to other jobs), as a timed-out one is.
+    cancel_grace: float = 5.0
+    # Log lines kept per attempt (jobdeck.current_job().log and captured logging); past it, one
+    # line says how many more were left out.
+    job_log_lines: int = 200
+    # How often a worker writes the progress and log lines its tasks reported, in one batch.
+    report_flush_interval: float = 0.5
     scheduler_interval: float = 1.0
     scheduler_enabled: bool = True
     # Ticks later than this are "missed" (downtime) and follow the schedule's catch_up policy.
@@ -120,6 +128,8 @@ class Settings:
             "complete_flush_interval",
             "scheduler_interval",
             "clock_skew_warning",
+            "cancel_grace",
+            "report_flush_interval",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -131,6 +141,8 @@ class Settings:
                 f"lease_duration ({self.lease_duration}s) must be longer than "
                 f"heartbeat_interval ({self.heartbeat_interval}s), or leases expire between beats"
             )
+        if self.job_log_lines < 0:
+            raise ConfigError(f"job_log_lines must be 0 or more, got {self.job_log_lines}")
         if self.expected_workers < 0:
             raise ConfigError(f"expected_workers must be 0 or more, got {self.expected_workers}")
         if self.alert_queue_wait is not None and self.alert_queue_wait <= 0:

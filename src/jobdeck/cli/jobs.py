@@ -18,6 +18,7 @@ from jobdeck.cli.context import (
 )
 from jobdeck.deck import Deck
 from jobdeck.errors import ConfigError, InvalidPayload
+from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 
 
@@ -145,9 +146,14 @@ def jobs_retry(ctx: Context, job_id: int, reason: str | None) -> None:
 @subcommand(jobs, "cancel", "job_id", type=int)
 @reason_option
 def jobs_cancel(ctx: Context, job_id: int, reason: str | None) -> None:
-    """Cancel a job that has not started."""
+    """Cancel a job: a pending one at once, a running one by its worker (within a heartbeat)."""
     job = _act(ctx, "cancel", job_id, reason)
-    click.echo(f"job {job.id} ({job.task}) cancelled")
+    if job.state == JobState.RUNNING:
+        click.echo(
+            f"job {job.id} ({job.task}) cancelled: its worker stops it at its next heartbeat"
+        )
+    else:
+        click.echo(f"job {job.id} ({job.task}) cancelled")
 
 
 def _act(ctx: Context, action: control.JobAction, job_id: int, reason: str | None) -> JobRow:

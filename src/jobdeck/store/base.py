@@ -27,9 +27,11 @@ from jobdeck.store.records import (
     ErrorGroupRow,
     InsertResult,
     JobFilter,
+    JobProgress,
     JobRow,
     LatencyRow,
     LoginAttempts,
+    LogLine,
     ManualRun,
     ManualRunRequest,
     NewJob,
@@ -64,8 +66,10 @@ __all__ = [
     "InsertResult",
     "InsightStore",
     "JobFilter",
+    "JobProgress",
     "JobRow",
     "LatencyRow",
+    "LogLine",
     "LoginAttempts",
     "ManualRun",
     "ManualRunRequest",
@@ -159,7 +163,14 @@ class QueueStore(Protocol):
 
     # operating
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None: ...
-    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None: ...
+    def cancel_job(
+        self, job_id: int, now: datetime, cancelled_by: str | None = None
+    ) -> JobRow | None:
+        """Cancel a pending job at once; mark a running one cancelled by ``cancelled_by``, for
+        its worker to stop at its next heartbeat (the job stays running until it has). None
+        when the job is finished (or a running one was already asked)."""
+        ...
+
     def prune_finished(self, before: datetime, limit: int) -> int: ...
 
 
@@ -208,6 +219,19 @@ class InsightStore(Protocol):
         ...
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]: ...
+    def get_progress(self, job_ids: Sequence[int]) -> list[JobProgress]:
+        """The last progress each attempt of these jobs reported (one row per attempt)."""
+        ...
+
+    def get_log_lines(self, job_id: int) -> list[LogLine]:
+        """The lines the job's attempts logged, oldest first."""
+        ...
+
+    # written by workers, in batches off the jobs' hot path
+    def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
+        """Upsert each attempt's progress (the latest per attempt wins) and append log lines,
+        in one transaction."""
+        ...
 
 
 class ScheduleStore(Protocol):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
@@ -146,6 +146,8 @@ class WorkerOrders:
 
     paused_queues: frozenset[str] = frozenset()
     stop_requested: bool = False
+    # Running jobs of this worker an operator cancelled: (job id, attempt) -> who cancelled.
+    cancelled_jobs: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,9 @@ class JobRow:
     summary: str | None
     error: str | None
     error_group: str | None = None  # the fingerprint of its latest failure
+    # Set when an operator cancelled the job while it ran (its worker stops it) or before.
+    cancel_requested_at: datetime | None = None
+    cancelled_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,29 @@ class AttemptRow:
     duration_ms: int | None
     error: str | None
     traceback: str | None
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far one attempt got, as its task last reported (``total`` None: unknown)."""
+
+    job_id: int
+    attempt: int
+    done: float
+    total: float | None
+    note: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a task logged during an attempt (``jobdeck.current_job().log`` or ``logging``)."""
+
+    job_id: int
+    attempt: int
+    at: datetime
+    level: str
+    message: str
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ from jobdeck.store.records import (
     ClaimedJob,
     ClaimRequest,
     InsertResult,
+    JobProgress,
     JobRow,
+    LogLine,
     NewJob,
     Outcome,
     RescuedJob,
@@ -238,9 +240,30 @@ class PostgresQueue(QueueStore):
         rows = self._db.rows("retry_job", {"id": job_id, "now": now})
         return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
 
-    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None:
-        rows = self._db.rows("cancel_job", {"id": job_id, "now": now})
+    def cancel_job(
+        self, job_id: int, now: datetime, cancelled_by: str | None = None
+    ) -> JobRow | None:
+        params = {"id": job_id, "now": now, "cancelled_by": cancelled_by}
+        rows = self._db.rows("cancel_job", params)
         return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
+
+    def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
+        if not progress and not lines:
+            return
+        params = {
+            "p_job_id": [p.job_id for p in progress],
+            "p_attempt": [p.attempt for p in progress],
+            "p_done": [p.done for p in progress],
+            "p_total": [p.total for p in progress],
+            "p_note": [p.note for p in progress],
+            "p_updated_at": [p.updated_at for p in progress],
+            "l_job_id": [ln.job_id for ln in lines],
+            "l_attempt": [ln.attempt for ln in lines],
+            "l_at": [ln.at for ln in lines],
+            "l_level": [ln.level for ln in lines],
+            "l_message": [ln.message for ln in lines],
+        }
+        self._db.rows("write_reports", params, replay_if_lost=False)
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         return int(self._db.value("prune_finished", {"before": before, "limit": limit}, "n"))

@@ -30,7 +30,9 @@ from jobdeck.store.records import (
     ClaimedJob,
     ClaimRequest,
     InsertResult,
+    JobProgress,
     JobRow,
+    LogLine,
     NewJob,
     Outcome,
     RescuedJob,
@@ -209,6 +211,7 @@ class SQLiteQueue(QueueStore):
                         "now": to_db(now),
                         "duration_ms": r["duration_ms"],
                         "error": r["error"],
+                        "status": "cancelled" if r["state"] == "cancelled" else "failed",
                     }
                     for r in rows
                 ],
@@ -275,20 +278,38 @@ class SQLiteQueue(QueueStore):
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None:
         return self._transition("retry_job", job_id, now)
 
-    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None:
-        return self._transition("cancel_job", job_id, now)
+    def cancel_job(
+        self, job_id: int, now: datetime, cancelled_by: str | None = None
+    ) -> JobRow | None:
+        return self._transition("cancel_job", job_id, now, cancelled_by=cancelled_by)
 
-    def _transition(self, query: str, job_id: int, now: datetime) -> JobRow | None:
-        changed = self._db.write_one(query, {"id": job_id, "now": to_db(now)})
+    def _transition(
+        self, query: str, job_id: int, now: datetime, **more: str | None
+    ) -> JobRow | None:
+        changed = self._db.write_one(query, {"id": job_id, "now": to_db(now), **more})
         if changed and query == "retry_job":
             self._wakeups.notify()
         return read_job(self._db, job_id) if changed else None
+
+    def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
+        if not progress and not lines:
+            return
+        with self._db.write() as db:
+            db.executemany(
+                self._db.q["write_progress"],
+                [{**vars(p), "updated_at": to_db(p.updated_at)} for p in progress],
+            )
+            db.executemany(
+                self._db.q["append_log_line"], [{**vars(ln), "at": to_db(ln.at)} for ln in lines]
+            )
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         with self._db.write() as db:
             params = {"before": to_db(before), "limit": limit}
             ids = [r[0] for r in db.execute(self._db.q["prunable_jobs"], params)]
             db.execute(self._db.q["delete_attempts_of"], {"ids": json_list(ids)})
+            db.execute(self._db.q["delete_reports_of"], {"ids": json_list(ids)})
+            db.execute(self._db.q["delete_log_lines_of"], {"ids": json_list(ids)})
             db.execute(self._db.q["delete_jobs"], {"ids": json_list(ids)})
         return len(ids)
 

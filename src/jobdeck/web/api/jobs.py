@@ -21,7 +21,9 @@ from jobdeck.web.api.models import (
     JobDetailOut,
     JobOut,
     JobPageOut,
+    LogLineOut,
     OperatorActionOut,
+    ProgressOut,
     StatsOut,
     WorkersOut,
 )
@@ -104,7 +106,8 @@ def list_jobs(
 
 @router.get("/jobs/{job_id}", response_model=JobDetailOut)
 def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailOut:
-    """A job, its attempts and, for a caller who may read the logs, its operator actions."""
+    """A job, its attempts, the progress and log lines its task reported and, for a caller
+    who may read the logs, its operator actions."""
     store = deck_of(request).store
     detail = control.job_detail(store, job_id)
     actions = None
@@ -113,6 +116,8 @@ def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailO
     return JobDetailOut(
         job=JobOut.of(detail.job),
         attempts=[AttemptOut.of(a) for a in detail.attempts],
+        progress=[ProgressOut.of(p) for p in detail.progress],
+        log_lines=[LogLineOut.of(ln) for ln in detail.log_lines],
         actions=actions,
     )
 
@@ -137,8 +142,9 @@ def operate(
     principal: Operator,
     body: Annotated[JobActionIn | None, Body()] = None,
 ) -> JobOut:
-    """Retry a failed, retrying or cancelled job, or cancel one that has not started; the
-    body ``{"reason": "..."}`` is optional."""
+    """Retry a failed, retrying or cancelled job, or cancel a pending or running one (a
+    running job is stopped by its worker within a heartbeat: the answer still shows it
+    running, with ``cancel_requested_at``); the body ``{"reason": "..."}`` is optional."""
     deck, actor = deck_of(request), actor_of(request, principal, via="api")
     reason = body.reason if body else None
     job = control.act_on_job(deck.store, deck.clock, action, job_id, actor, reason=reason)

@@ -305,7 +305,14 @@ def _table_context(deck: Deck, params: ListParams) -> dict[str, Any]:
     page = control.list_jobs(deck.store, params.query(), params.before, after_id=params.after)
     now = deck.clock.now()
     rows = [(job, _may_be_stuck(deck, job, now)) for job in page.rows]
-    return {"page": page, "rows": rows, "status_choices": STATUS_CHOICES, "now": now}
+    return {
+        "page": page,
+        "rows": rows,
+        "status_choices": STATUS_CHOICES,
+        "now": now,
+        # The running rows' progress bars: one read, only when the page shows a running job.
+        "progress": control.running_progress(deck.store, page.rows),
+    }
 
 
 def _may_be_stuck(deck: Deck, job: JobRow, now: datetime) -> bool:
@@ -334,7 +341,11 @@ def _drawer_context(deck: Deck, job_id: int, principal: Principal) -> dict[str, 
         "stuck": _may_be_stuck(deck, job, deck.clock.now()),
         "waiting_because": waiting_because(deck, job, deck.clock.now()),
         "can_retry": job.state in (JobState.FAILED, JobState.RETRYABLE, JobState.CANCELLED),
-        "can_cancel": job.state in (JobState.SCHEDULED, JobState.AVAILABLE, JobState.RETRYABLE),
+        "can_cancel": control.can_cancel(job),
+        # What the task reported in the attempt running now (or the last one), and per attempt.
+        "progress": detail.progress_of(job.attempt),
+        "log_lines": detail.lines_of(job.attempt),
+        "detail": detail,
     }
 
 

@@ -176,7 +176,7 @@ finished AS (
     SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
         lease_expires_at = NULL, run_at = COALESCE(o.run_at, j.run_at),
         result = o.result, summary = o.summary, error = o.error, error_group = o.error_group,
-        dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
+        dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed', 'cancelled') THEN NULL
                           ELSE j.dedupe_key END
     FROM outcome AS o
     WHERE j.id = o.job_id AND j.attempt = o.attempt AND j.state = 'running'
@@ -308,12 +308,20 @@ expired AS (
 ),
 rescued AS (
     UPDATE jobs AS j
-    SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retryable' END,
+    -- A job an operator cancelled ends cancelled: its worker is gone, nothing retries it.
+    SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+                     WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retryable' END,
         finished_at = c.now, lease_expires_at = NULL,
         duration_ms = ROUND(EXTRACT(EPOCH FROM (c.now - j.started_at)) * 1000)::bigint,
-        error = 'worker ' || COALESCE(j.worker_id, '?') || ' was lost: its lease expired at '
-                || to_char(j.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
-        dedupe_key = CASE WHEN j.attempt >= j.max_attempts THEN NULL ELSE j.dedupe_key END
+        error = CASE WHEN j.cancel_requested_at IS NOT NULL
+                     THEN 'cancelled by ' || COALESCE(j.cancelled_by, '?') || ' (its worker '
+                          || COALESCE(j.worker_id, '?') || ' was lost before it stopped)'
+                     ELSE 'worker ' || COALESCE(j.worker_id, '?')
+                          || ' was lost: its lease expired at '
+                          || to_char(j.lease_expires_at AT TIME ZONE 'UTC',
+                                     'YYYY-MM-DD HH24:MI:SS.US') END,
+        dedupe_key = CASE WHEN j.attempt >= j.max_attempts OR j.cancel_requested_at IS NOT NULL
+                          THEN NULL ELSE j.dedupe_key END
     FROM expired, clock AS c
     WHERE j.id = expired.id
     RETURNING j.id, j.task, j.attempt, j.state, j.worker_id, j.started_at, j.finished_at,
@@ -322,7 +330,8 @@ rescued AS (
 attempts_failed AS (
     INSERT INTO attempts AS a (job_id, attempt, status, worker_id, started_at, finished_at,
                                duration_ms, error)
-    SELECT id, attempt, 'failed', worker_id, started_at, finished_at, duration_ms, error
+    SELECT id, attempt, CASE WHEN state = 'cancelled' THEN 'cancelled' ELSE 'failed' END,
+           worker_id, started_at, finished_at, duration_ms, error
     FROM rescued
     ORDER BY id
     -- A job claimed by a version before 0005 has its running attempt's row already.
@@ -493,16 +502,23 @@ GROUP BY task, kind, bucket
 WITH changed AS (
     UPDATE jobs
     SET state = 'available', run_at = %(now)s, max_attempts = GREATEST(max_attempts, attempt + 1),
-        finished_at = NULL, lease_expires_at = NULL
+        finished_at = NULL, lease_expires_at = NULL, cancel_requested_at = NULL,
+        cancelled_by = NULL
     WHERE id = %(id)s AND state IN ('failed', 'cancelled', 'retryable')
     RETURNING *
 )
 SELECT changed.*, pg_notify('jobdeck_jobs', changed.queue)::text AS notified FROM changed
 
 -- name: cancel_job
+-- A pending job ends now; a running one is marked, and its worker stops it when it reads the
+-- mark at its next heartbeat (a job already marked is left as the first cancel wrote it).
 UPDATE jobs
-SET state = 'cancelled', finished_at = %(now)s, dedupe_key = NULL
-WHERE id = %(id)s AND state IN ('scheduled', 'available', 'retryable')
+SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+    finished_at = CASE WHEN state = 'running' THEN finished_at ELSE %(now)s END,
+    dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
+    cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
+WHERE id = %(id)s AND (state IN ('scheduled', 'available', 'retryable')
+                       OR (state = 'running' AND cancel_requested_at IS NULL))
 RETURNING *
 
 -- name: prune_finished
@@ -516,6 +532,12 @@ WITH doomed AS (
 ),
 attempts_gone AS (
     DELETE FROM attempts WHERE job_id IN (SELECT id FROM doomed)
+),
+progress_gone AS (
+    DELETE FROM job_progress WHERE job_id IN (SELECT id FROM doomed)
+),
+log_lines_gone AS (
+    DELETE FROM job_logs WHERE job_id IN (SELECT id FROM doomed)
 ),
 gone AS (
     DELETE FROM jobs WHERE id IN (SELECT id FROM doomed) RETURNING id
@@ -625,3 +647,35 @@ WHERE j.id = ANY(%(ids)s::bigint[])
 RETURNING j.id, j.task, j.queue, j.args::text AS args,
           CASE WHEN %(labels)s THEN j.labels::text ELSE '{}' END AS labels,
           j.attempt, j.max_attempts, j.timeout, j.priority, j.run_at, j.started_at
+
+-- name: get_progress
+SELECT job_id, attempt, done, total, note, updated_at FROM job_progress
+WHERE job_id = ANY(%(ids)s::bigint[])
+ORDER BY job_id, attempt
+
+-- name: get_log_lines
+SELECT job_id, attempt, at, level, message FROM job_logs WHERE job_id = %(job_id)s ORDER BY id
+
+-- name: write_reports
+-- One round trip per flush: the batch's progress (the last report per attempt; the caller
+-- sends one) and its log lines.
+WITH progress AS (
+    INSERT INTO job_progress AS p (job_id, attempt, done, total, note, updated_at)
+    SELECT * FROM unnest(%(p_job_id)s::bigint[], %(p_attempt)s::integer[],
+                         %(p_done)s::double precision[], %(p_total)s::double precision[],
+                         %(p_note)s::text[], %(p_updated_at)s::timestamptz[])
+    ON CONFLICT (job_id, attempt) DO UPDATE
+    SET done = excluded.done, total = excluded.total, note = excluded.note,
+        updated_at = excluded.updated_at
+    RETURNING 1
+),
+lines AS (
+    INSERT INTO job_logs (job_id, attempt, at, level, message)
+    SELECT job_id, attempt, at, level, message
+    FROM unnest(%(l_job_id)s::bigint[], %(l_attempt)s::integer[],
+                         %(l_at)s::timestamptz[], %(l_level)s::text[], %(l_message)s::text[])
+    WITH ORDINALITY AS l(job_id, attempt, at, level, message, n)
+    ORDER BY n
+    RETURNING 1
+)
+SELECT (SELECT COUNT(*) FROM progress) + (SELECT COUNT(*) FROM lines) AS n

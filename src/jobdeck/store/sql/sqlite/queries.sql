@@ -65,7 +65,7 @@ UPDATE jobs
 SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
     lease_expires_at = NULL, run_at = COALESCE(o.run_at, jobs.run_at),
     result = o.result, summary = o.summary, error = o.error, error_group = o.error_group,
-    dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
+    dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed', 'cancelled') THEN NULL
                       ELSE jobs.dedupe_key END
 FROM (
     SELECT json_extract(value, '$[0]') AS job_id, json_extract(value, '$[1]') AS attempt,
@@ -112,12 +112,19 @@ UPDATE jobs SET lease_expires_at = :until WHERE worker_id = :worker_id AND state
 -- name: rescue_expired
 -- A rescued job keeps its run_at (and priority): it was due before the jobs enqueued since, so
 -- it runs before them.
+-- A job an operator cancelled ends cancelled: its worker is gone, nothing retries it.
 UPDATE jobs
-SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END,
+SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
+                 WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END,
     finished_at = :now, lease_expires_at = NULL,
     duration_ms = CAST(ROUND((julianday(:now) - julianday(started_at)) * 86400000) AS INTEGER),
-    error = 'worker ' || COALESCE(worker_id, '?') || ' was lost: its lease expired at ' || lease_expires_at,
-    dedupe_key = CASE WHEN attempt >= max_attempts THEN NULL ELSE dedupe_key END
+    error = CASE WHEN cancel_requested_at IS NOT NULL
+                 THEN 'cancelled by ' || COALESCE(cancelled_by, '?') || ' (its worker '
+                      || COALESCE(worker_id, '?') || ' was lost before it stopped)'
+                 ELSE 'worker ' || COALESCE(worker_id, '?') || ' was lost: its lease expired at '
+                      || lease_expires_at END,
+    dedupe_key = CASE WHEN attempt >= max_attempts OR cancel_requested_at IS NOT NULL THEN NULL
+                      ELSE dedupe_key END
 WHERE state = 'running' AND lease_expires_at < :now
   AND worker_id IS NOT :skip_worker
 RETURNING id, task, attempt, state, worker_id, started_at, duration_ms, error
@@ -126,7 +133,7 @@ RETURNING id, task, attempt, state, worker_id, started_at, duration_ms, error
 -- A job claimed by a version before 0005 has its running attempt's row already.
 INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at, duration_ms,
                       error)
-VALUES (:job_id, :attempt, 'failed', :worker_id, :started_at, :now, :duration_ms, :error)
+VALUES (:job_id, :attempt, :status, :worker_id, :started_at, :now, :duration_ms, :error)
 ON CONFLICT (job_id, attempt) DO UPDATE
 SET status = excluded.status, finished_at = excluded.finished_at,
     duration_ms = excluded.duration_ms, error = excluded.error
@@ -253,14 +260,20 @@ GROUP BY task, kind, bucket
 -- name: retry_job
 UPDATE jobs
 SET state = 'available', run_at = :now, max_attempts = MAX(max_attempts, attempt + 1),
-    finished_at = NULL, lease_expires_at = NULL
+    finished_at = NULL, lease_expires_at = NULL, cancel_requested_at = NULL, cancelled_by = NULL
 WHERE id = :id AND state IN ('failed', 'cancelled', 'retryable')
 RETURNING id
 
 -- name: cancel_job
+-- A pending job ends now; a running one is marked, and its worker stops it when it reads the
+-- mark at its next heartbeat (a job already marked is left as the first cancel wrote it).
 UPDATE jobs
-SET state = 'cancelled', finished_at = :now, dedupe_key = NULL
-WHERE id = :id AND state IN ('scheduled', 'available', 'retryable')
+SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+    finished_at = CASE WHEN state = 'running' THEN finished_at ELSE :now END,
+    dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
+    cancel_requested_at = :now, cancelled_by = :cancelled_by
+WHERE id = :id AND (state IN ('scheduled', 'available', 'retryable')
+                    OR (state = 'running' AND cancel_requested_at IS NULL))
 RETURNING id
 
 -- name: prunable_jobs
@@ -343,3 +356,29 @@ ON CONFLICT (key) DO UPDATE SET next_free_at = excluded.next_free_at
 -- the queue's latency, read off its oldest available job, never comes out negative.
 UPDATE jobs SET run_at = :run_at, state = 'scheduled'
 WHERE id = :id AND state IN ('scheduled', 'available', 'retryable')
+
+-- name: get_progress
+SELECT job_id, attempt, done, total, note, updated_at FROM job_progress
+WHERE job_id IN (SELECT value FROM json_each(:ids))
+ORDER BY job_id, attempt
+
+-- name: get_log_lines
+SELECT job_id, attempt, at, level, message FROM job_logs WHERE job_id = :job_id ORDER BY id
+
+-- name: write_progress
+INSERT INTO job_progress (job_id, attempt, done, total, note, updated_at)
+VALUES (:job_id, :attempt, :done, :total, :note, :updated_at)
+ON CONFLICT (job_id, attempt) DO UPDATE
+SET done = excluded.done, total = excluded.total, note = excluded.note,
+    updated_at = excluded.updated_at
+
+-- name: append_log_line
+INSERT INTO job_logs (job_id, attempt, at, level, message)
+VALUES (:job_id, :attempt, :at, :level, :message)
+
+-- name: delete_reports_of
+-- With a pruned job go its progress and log lines (two statements: one per table).
+DELETE FROM job_progress WHERE job_id IN (SELECT value FROM json_each(:ids))
+
+-- name: delete_log_lines_of
+DELETE FROM job_logs WHERE job_id IN (SELECT value FROM json_each(:ids))
