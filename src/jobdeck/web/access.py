@@ -145,11 +145,18 @@ Viewer = Annotated[Principal, Depends(needs("view"))]
 LogReader = Annotated[Principal, Depends(needs("logs"))]
 Trigger = Annotated[Principal, Depends(needs("trigger"))]
 Operator = Annotated[Principal, Depends(needs("operate"))]
+Enqueuer = Annotated[Principal, Depends(needs("enqueue"))]
 Admin = Annotated[Principal, Depends(needs("admin"))]
 
 
 def _refusal(principal: Principal, permission: str) -> str:
-    if not principal.can("view") and permission in ("view", "logs", "trigger", "operate"):
+    if not principal.can("view") and permission in (
+        "view",
+        "logs",
+        "trigger",
+        "operate",
+        "enqueue",
+    ):
         return "You don't have access to background jobs."
     return (
         f"Your role ({principal.role}) does not allow this: it needs the {permission} permission."
