@@ -203,6 +203,8 @@ def test_the_api_creates_with_the_same_checks(site: Site) -> None:
         missing.status_code == 404 and "Unknown task 'nope'" in missing.json()["error"]["message"]
     )
     assert api.post("/api/jobs", json={"task": "ping", "delay": -1}).status_code == 422
+    for loose in ({"priority": True}, {"priority": "1"}, {"delay": "60"}):  # no coercion
+        assert api.post("/api/jobs", json={"task": "ping", **loose}).status_code == 422
     assert len(jobs_of(site)) == 1
     actions = [r.action_type for r in site.deck.store.list_audit(AuditFilter(), 50)]
     assert actions.count("enqueue") == 1 and actions.count("enqueue_refused") == 4

@@ -10,12 +10,14 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from jobdeck.control import new_job
 from jobdeck.control.history import MAX_REASON
+from jobdeck.settings import Settings
 from jobdeck.web.access import Enqueuer, actor_of
 from jobdeck.web.api.models import ERROR_RESPONSES, JobOut
 from jobdeck.web.params import MAX_TEXT, NO_NUL, Name, deck_of
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
+DEFAULT_MAX_LABELS = Settings().max_labels
 LabelValue = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NO_NUL)]
 
 
@@ -26,17 +28,26 @@ class NewJobIn(BaseModel):
         description="Keyword arguments, each checked against the type in the task's signature.",
         examples=[{"to": "a@example.com"}],
     )
+    # Strict: a JSON true is not priority 1, nor "60" a delay of a minute.
     delay: float | None = Field(
-        default=None, ge=0, le=new_job.MAX_DELAY, description="Seconds before it may run."
+        default=None,
+        ge=0,
+        le=new_job.MAX_DELAY,
+        strict=True,
+        description="Seconds before it may run.",
     )
     priority: int | None = Field(
         default=None,
         ge=-new_job.MAX_PRIORITY,
         le=new_job.MAX_PRIORITY,
+        strict=True,
         description="The task's own priority when absent.",
     )
     labels: dict[Name, LabelValue] = Field(
-        default_factory=dict, description="Added to the task's labels.", examples=[{"ticket": "1"}]
+        default_factory=dict,
+        max_length=DEFAULT_MAX_LABELS,
+        description="Added to the task's labels (with them, at most the deck's max_labels).",
+        examples=[{"ticket": "1"}],
     )
     reason: str | None = Field(
         default=None,
