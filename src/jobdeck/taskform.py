@@ -19,20 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from jobdeck.errors import ArgumentsError
+from jobdeck.errors import ArgumentError
 from jobdeck.jsonvalues import DEPTH_CEILING, text_depth
 
 FieldKind = Literal["text", "int", "float", "bool", "date", "datetime", "choice", "json"]
 EXTRA = "**kwargs"  # the field of a function's **kwargs: more arguments as one JSON object
 _SCALARS: dict[type, FieldKind] = {str: "text", int: "int", float: "float", bool: "bool"}
-
-
-class ArgumentError(ArgumentsError):
-    """One argument is missing or not of its parameter's type; ``field`` names it."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
 
 
 @dataclass(frozen=True)

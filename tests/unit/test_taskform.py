@@ -9,8 +9,8 @@ from typing import Any, Literal, Optional
 
 import pytest
 
-from jobdeck.errors import ArgumentsError
-from jobdeck.taskform import EXTRA, ArgumentError, ArgumentField, TaskForm, form_of
+from jobdeck.errors import ArgumentError, ArgumentsError
+from jobdeck.taskform import EXTRA, ArgumentField, TaskForm, form_of
 
 
 class Tier(enum.Enum):

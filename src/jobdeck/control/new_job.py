@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from jobdeck.auditlog import Actor
 from jobdeck.control.audit import audited
-from jobdeck.errors import UnknownTask
+from jobdeck.errors import ArgumentError, UnknownTask
 from jobdeck.states import Trigger
-from jobdeck.taskform import ArgumentError, TaskForm, form_of
+from jobdeck.taskform import TaskForm, form_of
 from jobdeck.tasks import JobHandle
 
 if TYPE_CHECKING:

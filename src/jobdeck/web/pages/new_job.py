@@ -11,8 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jobdeck.control import new_job
 from jobdeck.control.history import MAX_REASON
 from jobdeck.durations import parse_duration
-from jobdeck.errors import ArgumentsError, InvalidPayload, JobDeckError, UnknownTask
-from jobdeck.taskform import ArgumentError
+from jobdeck.errors import ArgumentError, ArgumentsError, InvalidPayload, JobDeckError, UnknownTask
 from jobdeck.web.access import Enqueuer, actor_of
 from jobdeck.web.params import FormFields, deck_of
 from jobdeck.web.rendering import PageRoute, render
