@@ -44,7 +44,8 @@ class ArgumentField:
         """The default as the form shows it: what a blank field leaves in place."""
         if self.required:
             return ""
-        return json.dumps(self.default) if _is_json(self.default) else repr(self.default)
+        default = self.default.value if isinstance(self.default, enum.Enum) else self.default
+        return json.dumps(default) if _is_json(default) else repr(default)
 
 
 @dataclass(frozen=True)

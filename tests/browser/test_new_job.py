@@ -88,6 +88,10 @@ def test_new_job_form_fills_submits_and_opens_the_drawer(
     expect(drawer.locator("h2")).to_have_text("reports.build")
     expect(drawer.locator(".drawer-head .badge")).to_have_text("Success", timeout=15_000)
     expect(drawer).to_contain_text("3 silver report(s) for acme due 2025-01-31")
+    actions = drawer.locator(".operator-actions li")
+    expect(actions).to_have_count(1)
+    expect(actions).to_contain_text("enqueue by tester@example.com")
+    expect(actions).to_contain_text("customer asked")
     shot(page, request, "drawer")
 
     job = new_job_site.deck.store.get_job(job_id)

@@ -41,6 +41,7 @@ def everything(
     anything=None,  # type: ignore[no-untyped-def]
     *,
     dry_run: bool = False,
+    fallback: Tier = Tier.SILVER,
 ) -> None: ...
 
 
@@ -67,6 +68,7 @@ def test_each_annotation_maps_to_its_typed_field() -> None:
         "loose": "float",
         "anything": "json",
         "dry_run": "bool",
+        "fallback": "choice",
     }
 
 
@@ -80,6 +82,7 @@ def test_choices_defaults_and_optionals_are_read_from_the_signature() -> None:
     assert (f["retries"].required, f["retries"].default_text) == (False, "3")
     assert f["to"].required and not f["to"].nullable
     assert f["dry_run"].annotation == "bool"
+    assert (f["fallback"].default_text, f["fallback"].annotation) == ('"silver"', "Tier")
 
 
 def test_string_annotations_are_resolved() -> None:

@@ -130,6 +130,9 @@ def test_the_form_creates_the_job_and_opens_its_drawer(site: Site, role: str) ->
     assert "args" not in row.details  # arguments may hold secrets: not copied to the audit log
     drawer = client.get(created.headers["location"])
     assert drawer.status_code == 200 and f"#{job.id}" in drawer.text
+    actions = drawer.text[drawer.text.index("Operator actions") :]
+    assert f"enqueue</b> by {role}@example.com" in actions
+    assert "customer asked for a rerun" in actions
 
 
 @pytest.mark.parametrize(
