@@ -57,9 +57,6 @@ class TaskForm:
     fields: tuple[ArgumentField, ...]
     extra: bool = False
 
-    def field(self, name: str) -> ArgumentField | None:
-        return next((f for f in self.fields if f.name == name), None)
-
     def check(self, args: Mapping[str, Any]) -> None:
         """Refuse a value that does not fit its parameter's type, and a missing required one;
         unknown names are left to the task's own check, which says the same as ``enqueue``."""
