@@ -62,6 +62,7 @@ def test_without_app_the_task_is_known_by_name_only(db_url: str) -> None:
         (("--label", "nokey"), "--label 'nokey': expected key=value"),
         (("--delay", "soon"), "invalid duration 'soon'"),
         (("--delay", "800d"), "delay: must be between 0 and 31622400 seconds"),
+        (("--reason", "x" * 501), "reason: 501 characters long; at most 500"),
     ],
 )
 def test_mistakes_are_one_line_errors_and_enqueue_nothing(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobdeck.auditlog import Actor
 from jobdeck.control.audit import audited
+from jobdeck.control.history import MAX_REASON
 from jobdeck.errors import ArgumentError, UnknownTask
 from jobdeck.states import Trigger
 from jobdeck.taskform import TaskForm, form_of
@@ -78,6 +79,8 @@ def create_job(
     has no signature to check against, and its worker will say what it thinks.
     """
 
+    reason = _checked_reason(reason)  # before audited(): a refused novel is not stored
+
     def enqueue() -> JobHandle:
         check_options(request)
         if form is not None:
@@ -112,6 +115,13 @@ def create_job(
         details=details,
         reason=reason,
     )
+
+
+def _checked_reason(reason: str | None) -> str | None:
+    text = (reason or "").strip()
+    if len(text) > MAX_REASON:
+        raise ArgumentError("reason", f"{len(text)} characters long; at most {MAX_REASON}")
+    return text or None
 
 
 def check_options(request: NewJobRequest) -> None:

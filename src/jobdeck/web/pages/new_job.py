@@ -48,7 +48,7 @@ def create(request: Request, principal: Enqueuer, form: FormFields) -> Response:
             task,
             job_request,
             actor_of(request, principal),
-            reason=_reason(form.get("reason", "")),
+            reason=form.get("reason"),
             form=task_form,
         )
     except FORM_ERRORS as exc:
@@ -116,10 +116,3 @@ def _labels(text: str) -> dict[str, str]:
             raise ArgumentError("labels", f"{line.strip()[:40]!r} is not key=value")
         labels[key.strip()] = value.strip()
     return labels
-
-
-def _reason(text: str) -> str | None:
-    reason = text.strip()
-    if len(reason) > MAX_REASON:
-        raise ArgumentError("reason", f"{len(reason)} characters long; at most {MAX_REASON}")
-    return reason or None
