@@ -8,6 +8,7 @@ from jobdeck._version import __version__
 from jobdeck.app import JobDeck
 from jobdeck.clock import Clock, ManualClock, SystemClock
 from jobdeck.errors import (
+    ArgumentError,
     ArgumentsError,
     ConfigError,
     DeliveryError,
@@ -32,6 +33,7 @@ from jobdeck.states import JobState, Trigger
 from jobdeck.tasks import BoundTask, JobHandle, Task
 
 __all__ = [
+    "ArgumentError",
     "ArgumentsError",
     "BoundTask",
     "Clock",

@@ -43,6 +43,15 @@ class ArgumentsError(JobDeckError, TypeError):
     """Enqueued arguments do not fit the task's function signature."""
 
 
+class ArgumentError(ArgumentsError):
+    """One argument (or job option) is missing or not of its type; ``field`` names it, for a
+    form to mark."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
 class UnknownTask(JobDeckError, LookupError):
     """A job names a task that is not registered in this process."""
 
