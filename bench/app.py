@@ -1,10 +1,14 @@
-"""The bench deck: one no-op task, used by the benchmark process and the worker subprocess.
+"""The bench deck: a no-op task and one that always fails, used by the benchmark process and
+the worker subprocess.
 
 The worker runs it as ``python -m jobdeck worker --app bench.app:deck --database URL``.
 Environment hooks, read when the module is imported (only the bench sets them):
 
 ``JOBDECK_BENCH_SETTINGS``
     JSON object of worker settings for the deck, e.g. ``{"fetch_batch_max": 200}``.
+``JOBDECK_BENCH_LIMITS``
+    set (to anything): also register the limited tasks of ``bench/limits.py``. Only then: a
+    deck that declares a limit claims by the limited path, and the drain measures the other.
 ``JOBDECK_BENCH_MODULES``
     a file path: at exit, write the names in ``sys.modules`` there, one per line.
 ``JOBDECK_BENCH_CPROFILE``
@@ -19,11 +23,18 @@ import json
 import os
 import sys
 import threading
+import time
 from typing import Any
 
-from jobdeck import JobDeck
+from jobdeck import JobDeck, PermanentFailure, current_job
 
 NOOP_TASK = "bench.noop"
+REPORTING_TASK = "bench.reporting"  # reports progress and a log line: the drain_reporting workload
+FAIL_TASK = "bench.fail"  # bench/failures_drain.py: every run raises, ids in the message
+SLOT_TASK = "bench.slot"  # at most SLOT_LIMIT at once, across every worker
+RATED_TASK = "bench.rated"  # at most RATE starts per second, across every worker
+SLOT_LIMIT = 5
+RATE = 100
 
 
 def settings_from_env() -> dict[str, Any]:
@@ -44,7 +55,37 @@ def make_deck(database_url: str | None = None, **settings: Any) -> JobDeck:
     def noop() -> None:
         return None
 
+    @new.task(name=FAIL_TASK, max_attempts=1)
+    def fail(n: int = 0) -> None:
+        # PermanentFailure: out of attempts without an "exhausted" alert per job, whose
+        # store write and delivery would be what this drain measured.
+        raise PermanentFailure(f"no invoice {n} for customer {n * 7 % 1000}")
+
+    if os.environ.get("JOBDECK_BENCH_LIMITS"):
+        new.task(name=SLOT_TASK, concurrency=SLOT_LIMIT)(record_run)
+        new.task(name=RATED_TASK, rate_limit=f"{RATE}/s")(record_run)
+
+    @new.task(name=REPORTING_TASK)
+    def reporting() -> None:
+        job = current_job()
+        job.report_progress(1, 1, "done")
+        job.log("done")
+
     return new
+
+
+def record_run(log: str, seconds: float = 0.0) -> None:
+    """Append "<start> <end>" (wall clock) to ``log``: one short O_APPEND write is atomic
+    across processes, so every worker's runs land whole in one file."""
+    begun = time.time()
+    if seconds:
+        time.sleep(seconds)
+    line = f"{begun:.6f} {time.time():.6f}\n"
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
 
 
 deck = make_deck()

@@ -1,7 +1,7 @@
 """Dashboard requests over a big history: seeds 1,000,000 jobs and 3,000,000 attempts (plus
 30 days of per-minute rollups and of 15-minute wait and duration histograms, eight buckets
-of each per task and slot, a 20,000-job backlog and 20 busy workers) and times every request
-the Jobs, Queues and Workers pages make, p50/p95.
+of each per task and slot, 20 busy error groups, a 20,000-job backlog and 20 busy workers)
+and times every request the Jobs, Failures, Queues and Workers pages make, p50/p95.
 
     .venv/bin/python bench/dashboard.py --dialect sqlite [--jobs 1000000] [--keep PATH]
     .venv/bin/python bench/dashboard.py --dialect postgres
@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from jobdeck import JobDeck
 from jobdeck.store.base import ClaimRequest, NewJob, WorkerInfo
 from jobdeck.web.access import local_operator
+from jobdeck.worker.upkeep import Pruner
 
 TASKS = [
     "send_claim_verification_email",
@@ -77,6 +78,25 @@ SELECT (CAST(strftime('%s', 'now') AS INTEGER) / 900 - i) * 900, t.task, 1, kd.k
 FROM m, b, (SELECT 'wait' AS kind, 14 AS base UNION ALL SELECT 'duration', 20) kd,
      (SELECT '{t0}' AS task UNION ALL SELECT '{t1}' UNION ALL SELECT '{t2}'
       UNION ALL SELECT '{t3}' UNION ALL SELECT '{t4}') t;
+-- Error groups (migration 0011): the failed and retrying jobs' latest failure in one of 20
+-- groups, each failing in its task every minute of the 30 days (864,000 rollup rows before
+-- the pruner's fold). attempts.error_group is left empty: no request reads it.
+UPDATE jobs SET error_group = printf('%016x', 1 + (id / 50) % 20)
+WHERE state IN ('failed', 'retryable');
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 20)
+INSERT INTO error_groups (fingerprint, exception, title, frame, task, first_seen,
+                          sample_job_id, sample_error, sample_traceback)
+SELECT printf('%016x', n), 'ValueError', 'boom <n>', 'app/tasks.py in run', '{t0}',
+       strftime('%Y-%m-%d %H:%M:%f', 'now', '-30 days'), n * 50, 'ValueError: boom',
+       'Traceback (most recent call last): ...'
+FROM g;
+WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 43200),
+     g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 20)
+INSERT INTO error_group_minute (minute, fingerprint, task, shard, failures)
+SELECT (CAST(strftime('%s', 'now') AS INTEGER) / 60 - i) * 60, printf('%016x', n),
+       CASE n % 5 WHEN 0 THEN '{t0}' WHEN 1 THEN '{t1}' WHEN 2 THEN '{t2}' WHEN 3 THEN '{t3}'
+       ELSE '{t4}' END, 1, 1 + (i + n) % 3
+FROM m, g;
 ANALYZE;
 """
 
@@ -109,6 +129,18 @@ SELECT to_timestamp((floor(extract(epoch FROM now()) / 900) - i) * 900), t, 1, k
 FROM generate_series(0, 2880) i, generate_series(0, 7) k,
      (VALUES ('wait', 14), ('duration', 20)) AS kd(kind, base),
      unnest(ARRAY['{t0}','{t1}','{t2}','{t3}','{t4}']) t;
+UPDATE jobs SET error_group = lpad(to_hex(1 + (id / 50) % 20), 16, '0')
+WHERE state IN ('failed', 'retryable');
+INSERT INTO error_groups (fingerprint, exception, title, frame, task, first_seen,
+                          sample_job_id, sample_error, sample_traceback)
+SELECT lpad(to_hex(n), 16, '0'), 'ValueError', 'boom <n>', 'app/tasks.py in run', '{t0}',
+       now() - interval '30 days', n * 50, 'ValueError: boom',
+       'Traceback (most recent call last): ...'
+FROM generate_series(1, 20) n;
+INSERT INTO error_group_minute (minute, fingerprint, task, shard, failures)
+SELECT date_trunc('minute', now()) - i * interval '1 minute', lpad(to_hex(n), 16, '0'),
+       (ARRAY['{t0}','{t1}','{t2}','{t3}','{t4}'])[n % 5 + 1], 1, 1 + (i + n) % 3
+FROM generate_series(0, 43200) i, generate_series(1, 20) n;
 VACUUM ANALYZE;
 """
 
@@ -158,7 +190,16 @@ def requests(client: TestClient, some_id: int) -> dict[str, Callable[[], object]
         calls[f"api stats {period}"] = lambda p=period: client.get(
             "/api/stats", params={"period": p}
         )
-    calls["/metrics (histograms)"] = lambda: client.get("/metrics")
+    group = f"{1:016x}"  # seeded with 1,000 failed jobs
+    calls["page /failures"] = lambda: client.get("/failures")
+    for period in ("1h", "24h", "7d", "30d"):
+        calls[f"failures {period}"] = lambda p=period: client.get(
+            "/failures/groups", params={"period": p}
+        )
+    calls["api /errors 24h"] = lambda: client.get("/api/errors")
+    calls["list, error group"] = lambda: client.get("/jobs/table", params={"group": group})
+    calls["retry-all count"] = lambda: client.get(f"/failures/{group}/retry")
+    calls["/metrics (histograms, error groups)"] = lambda: client.get("/metrics")
     calls.update(fleet_requests(client))
     calls.update(search_requests(client, some_id))
     return calls
@@ -309,10 +350,12 @@ def main() -> None:
         print(f"seeding {args.jobs:,} jobs and {3 * args.jobs:,} attempts on {args.dialect}...")
         print(f"  seeded in {seed(deck, args.jobs):.0f} s")
         seed_fleet(deck)
-        # The worker's pruner folds rollups older than 25 h into hours every hour.
+        # The worker's pruner folds rollups older than 25 h into hours every hour (and the
+        # error groups' older than 1 h and 6 h into 5 and 15 minutes).
         cutoff = deck.clock.now() - timedelta(hours=25)
         deck.store.compact_stats(cutoff.replace(minute=0, second=0, microsecond=0))
-        _vacuum_rollups(deck)
+        Pruner(deck.store, deck.clock, deck.settings).compact_error_groups(deck.clock.now())
+        _settle_rollups(deck)
         client = TestClient(deck.asgi(authorize=local_operator))
         some_id = args.jobs - 100 * 50
         print(f"\n{'request':<24}{'p50 ms':>10}{'p95 ms':>10}")
@@ -331,15 +374,18 @@ def main() -> None:
         cleanup()
 
 
-def _vacuum_rollups(deck: JobDeck) -> None:
-    """What autovacuum does after the pruner's hourly compaction: the seed's 30 days folded at
-    once leave most rollup rows dead, which a running deck never has at one time."""
+def _settle_rollups(deck: JobDeck) -> None:
+    """What autovacuum does after the pruner's hourly compaction: the seed wrote 30 days of
+    rows at once and the folds deleted most of them, which a running deck never holds at one
+    time. On PostgreSQL the stats are vacuumed, and the error-group rollup is rewritten to its
+    steady-state size rather than timed as a table nine tenths dead."""
     if deck.store.dialect != "postgres":
         return
     import psycopg
 
     with psycopg.connect(deck.database_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE stats_minute, stats_latency")
+        conn.execute("VACUUM FULL ANALYZE error_group_minute")
 
 
 def _database(dialect: str) -> tuple[str, Callable[[], None]]:

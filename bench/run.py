@@ -44,6 +44,7 @@ from bench.workloads import (
     Config,
     cpu_reference,
     drain,
+    drain_reporting,
     enqueue_bulk,
     enqueue_single,
     start_latency,
@@ -58,6 +59,7 @@ WORKLOADS: dict[str, Callable[[Target, Config], dict[str, float]]] = {
     "enqueue_bulk": enqueue_bulk,
     "drain": drain,
     "latency": start_latency,
+    "drain_reporting": drain_reporting,
 }
 
 ROWS: list[tuple[str, str, str, bool]] = [
@@ -70,6 +72,13 @@ ROWS: list[tuple[str, str, str, bool]] = [
     ("latency.p95_ms", "enqueue-to-start p95", "ms", False),
     ("latency.p99_ms", "enqueue-to-start p99", "ms", False),
     ("drain.peak_rss_mb", "worker peak RSS (VmHWM)", "MB", False),
+    (
+        "drain_reporting.jobs_per_s",
+        "drain, each job reporting progress + a log line",
+        "jobs/s",
+        True,
+    ),
+    ("drain_reporting.cpu_per_wall", "worker CPU, reporting drain", "cores", False),
 ]
 
 

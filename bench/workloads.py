@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.app import NOOP_TASK, make_deck
+from bench.app import NOOP_TASK, REPORTING_TASK, make_deck
 from bench.targets import Probe, Target
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -141,9 +141,9 @@ def wait_until(what: str, check: Any, timeout: float, poll: float, worker: Worke
 # -- workloads -----------------------------------------------------------------------------------
 
 
-def queue_noop_jobs(url: str, jobs: int, chunk: int) -> None:
+def queue_noop_jobs(url: str, jobs: int, chunk: int, task_name: str = NOOP_TASK) -> None:
     deck = make_deck(url)
-    task = deck.tasks[NOOP_TASK]
+    task = deck.tasks[task_name]
     for start in range(0, jobs, chunk):
         task.enqueue_many([{}] * min(chunk, jobs - start))
     deck.close()
@@ -200,8 +200,18 @@ def _timed_enqueue(target: Target, enqueue: Callable[[Any], None], expected: int
     return elapsed
 
 
+def drain_reporting(target: Target, config: Config) -> dict[str, float]:
+    """The drain, with each job reporting its progress and one log line (jobdeck.current_job()):
+    what the batched report writes cost beside the bare drain."""
+    return drain(target, config, task_name=REPORTING_TASK)
+
+
 def drain(
-    target: Target, config: Config, modules_file: str | None = None, wrap: Sequence[str] = ()
+    target: Target,
+    config: Config,
+    modules_file: str | None = None,
+    wrap: Sequence[str] = (),
+    task_name: str = NOOP_TASK,
 ) -> dict[str, float]:
     """One worker process drains ``jobs`` queued no-op jobs; its peak RSS is read at the end.
 
@@ -213,7 +223,7 @@ def drain(
     probe = target.probe(url)
     worker: WorkerProcess | None = None
     try:
-        queue_noop_jobs(url, config.jobs, 1_000)
+        queue_noop_jobs(url, config.jobs, 1_000, task_name)
         extra_env = {"JOBDECK_BENCH_MODULES": modules_file} if modules_file else {}
         worker = WorkerProcess(url, config, extra_env=extra_env, wrap=wrap)
         spawned = time.perf_counter()

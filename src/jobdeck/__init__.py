@@ -8,11 +8,14 @@ from jobdeck._version import __version__
 from jobdeck.app import JobDeck
 from jobdeck.clock import Clock, ManualClock, SystemClock
 from jobdeck.errors import (
+    ArgumentError,
     ArgumentsError,
     ConfigError,
     DeliveryError,
+    ErrorGroupNotFound,
     InvalidPayload,
     InvalidTransition,
+    JobCancelled,
     JobDeckError,
     JobNotFound,
     MissingExtra,
@@ -24,18 +27,23 @@ from jobdeck.errors import (
     UnknownTask,
     UnknownWorker,
 )
+from jobdeck.running import CurrentJob, current_job
 from jobdeck.settings import Settings
 from jobdeck.states import JobState, Trigger
 from jobdeck.tasks import BoundTask, JobHandle, Task
 
 __all__ = [
+    "ArgumentError",
     "ArgumentsError",
     "BoundTask",
     "Clock",
     "ConfigError",
+    "CurrentJob",
     "DeliveryError",
+    "ErrorGroupNotFound",
     "InvalidPayload",
     "InvalidTransition",
+    "JobCancelled",
     "JobDeck",
     "JobDeckError",
     "JobHandle",
@@ -55,4 +63,5 @@ __all__ = [
     "UnknownTask",
     "UnknownWorker",
     "__version__",
+    "current_job",
 ]

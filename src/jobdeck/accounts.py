@@ -35,11 +35,14 @@ from jobdeck.store.base import (  # noqa: E402
     UserRow,
 )
 
-PERMISSIONS = ("view", "logs", "trigger", "operate", "search", "admin")
+# "enqueue" is its own permission: Run Now ("trigger") runs a schedule's declared arguments and
+# Retry ("operate") a job someone already wrote, but New job runs any task with any arguments
+# typed in, so a role given trigger or operate does not gain it silently.
+PERMISSIONS = ("view", "logs", "trigger", "operate", "enqueue", "search", "admin")
 
 DEFAULT_ROLES: Mapping[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "partner": frozenset({"view", "logs", "trigger", "operate", "search"}),
+    "partner": frozenset({"view", "logs", "trigger", "operate", "enqueue", "search"}),
     "attorney": frozenset({"search"}),
     "manager": frozenset(),
     "ca": frozenset(),

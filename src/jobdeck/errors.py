@@ -34,8 +34,22 @@ class PermanentFailure(JobDeckError):
     help (a corrupt upload, a record that no longer exists)."""
 
 
+class JobCancelled(JobDeckError):
+    """Raised by ``jobdeck.current_job().check_cancelled()`` once an operator cancelled the
+    running job: let it propagate, and the attempt ends cancelled (never retried)."""
+
+
 class ArgumentsError(JobDeckError, TypeError):
     """Enqueued arguments do not fit the task's function signature."""
+
+
+class ArgumentError(ArgumentsError):
+    """One argument (or job option) is missing or not of its type; ``field`` names it, for a
+    form to mark."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
 
 
 class UnknownTask(JobDeckError, LookupError):
@@ -52,6 +66,10 @@ class UnknownWorker(JobDeckError, LookupError):
 
 class JobNotFound(JobDeckError, LookupError):
     """No job has the given id."""
+
+
+class ErrorGroupNotFound(JobDeckError, LookupError):
+    """No error group has the given fingerprint."""
 
 
 class InvalidTransition(JobDeckError):

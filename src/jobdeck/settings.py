@@ -60,6 +60,14 @@ class Settings:
     default_max_attempts: int = 3
     expected_duration: float = 60.0
     max_abandoned_threads: int = 50
+    # A cancelled sync task that has not stopped this long after its worker asked is left
+    # behind (its attempt ends cancelled, its slot goes to other jobs), as a timed-out one is.
+    cancel_grace: float = 5.0
+    # Log lines kept per attempt (jobdeck.current_job().log and captured logging); past it, one
+    # line says how many more were left out.
+    job_log_lines: int = 200
+    # How often a worker writes the progress and log lines its tasks reported, in one batch.
+    report_flush_interval: float = 0.5
     scheduler_interval: float = 1.0
     scheduler_enabled: bool = True
     # Ticks later than this are "missed" (downtime) and follow the schedule's catch_up policy.
@@ -80,6 +88,9 @@ class Settings:
     alert_failure_percent: int | None = None
     alert_failure_window: float = 900.0
     alert_failure_min_attempts: int = 10
+    # An error group first seen less than this long ago (unless muted); it recovers once it has
+    # not failed for as long, or is muted.
+    alert_new_error_group: float | None = None
     stats_shard: int | None = None
     # Role -> permissions; None keeps the defaults (admin all, partner all but admin, ...).
     role_permissions: dict[str, tuple[str, ...]] | None = None
@@ -108,6 +119,8 @@ class Settings:
     tracing: bool = True
     # Argument keys whose values every view, the API and the audit log mask ("password", ...).
     redact: tuple[str, ...] = ()
+    # How many jobs of a queue may run at once across every worker and host: {"mail": 5}.
+    queue_limits: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         positive = (
@@ -118,6 +131,8 @@ class Settings:
             "complete_flush_interval",
             "scheduler_interval",
             "clock_skew_warning",
+            "cancel_grace",
+            "report_flush_interval",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -129,6 +144,8 @@ class Settings:
                 f"lease_duration ({self.lease_duration}s) must be longer than "
                 f"heartbeat_interval ({self.heartbeat_interval}s), or leases expire between beats"
             )
+        if self.job_log_lines < 0:
+            raise ConfigError(f"job_log_lines must be 0 or more, got {self.job_log_lines}")
         if self.expected_workers < 0:
             raise ConfigError(f"expected_workers must be 0 or more, got {self.expected_workers}")
         if self.alert_queue_wait is not None and self.alert_queue_wait <= 0:
@@ -136,6 +153,10 @@ class Settings:
         if self.alert_failure_percent is not None and not 0 < self.alert_failure_percent <= 100:
             raise ConfigError(
                 f"alert_failure_percent must be between 1 and 100, got {self.alert_failure_percent}"
+            )
+        if self.alert_new_error_group is not None and self.alert_new_error_group <= 0:
+            raise ConfigError(
+                f"alert_new_error_group must be positive, got {self.alert_new_error_group!r}"
             )
         if self.alert_failure_window <= 0 or self.alert_failure_min_attempts < 1:
             raise ConfigError(
@@ -156,6 +177,11 @@ class Settings:
             raise ConfigError(f"log_format must be text or json, got {self.log_format!r}")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be between 0 and 65535, got {self.metrics_port}")
+        for queue, limit in (self.queue_limits or {}).items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ConfigError(
+                    f"queue_limits[{queue!r}] must be a whole number of at least 1, got {limit!r}"
+                )
         if self.max_nesting_depth > DEPTH_CEILING:
             raise ConfigError(
                 f"max_nesting_depth must be at most {DEPTH_CEILING} (deeper values are not "
@@ -290,6 +316,8 @@ def _parser_for(name: str, hint: Any) -> _Parser:
     args = typing.get_args(hint)
     optional = type(None) in args
     base = next(arg for arg in args if arg is not type(None)) if optional else hint
+    if name == "queue_limits":
+        return _Parser(_limit_map, optional)
     if base is float:
         return _Parser(_number if name.endswith("_days") else _seconds, optional)
     return _Parser(_BY_TYPE.get(typing.get_origin(base) or base, _text), optional)
@@ -334,6 +362,13 @@ def _role_map(raw: str) -> dict[str, tuple[str, ...]]:
     return {str(role): tuple(perms) for role, perms in value.items()}
 
 
+def _limit_map(raw: str) -> dict[str, int]:
+    value = json.loads(raw)
+    if not isinstance(value, dict) or not all(isinstance(n, int) for n in value.values()):
+        raise ValueError(raw)
+    return {str(queue): int(n) for queue, n in value.items()}
+
+
 _BY_TYPE: dict[Any, Callable[[str], Any]] = {
     int: _whole,
     bool: _flag,
@@ -348,4 +383,5 @@ _EXPECTED: dict[Callable[[str], Any], str] = {
     _number: "expected a number such as 30",
     _flag: "expected true or false",
     _role_map: 'expected a JSON object such as {"ops": ["view", "logs"]}',
+    _limit_map: 'expected a JSON object such as {"mail": 5}',
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
@@ -15,6 +15,7 @@ from jobdeck.limits import PayloadLimits, check_name, encode_args, encode_labels
 from jobdeck.settings import check_option_names
 from jobdeck.states import JobState, Trigger
 from jobdeck.store.base import JobRow, NewJob
+from jobdeck.store.limiting import KEY_LABEL, ClaimLimits, Rate
 
 if TYPE_CHECKING:
     from jobdeck.deck import TaskDeck
@@ -45,6 +46,8 @@ class JobOptions:
     triggered_by: str | None = None
     schedule: str | None = None
     tick_at: datetime | None = None
+    # Jobs sharing a key share its limits (the task's key_concurrency and key_rate_limit).
+    concurrency_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.unique_while not in UNIQUE_WHILE:
@@ -75,6 +78,10 @@ class Task(Generic[P, R]):
         executor: str = "auto",
         retry_backoff: float | None = None,
         expected_duration: float | None = None,
+        concurrency: int | None = None,
+        rate_limit: str | None = None,
+        key_concurrency: int | None = None,
+        key_rate_limit: str | None = None,
     ) -> None:
         if executor not in EXECUTORS:
             raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
@@ -96,6 +103,10 @@ class Task(Generic[P, R]):
             retry_backoff if retry_backoff is not None else deck.settings.backoff_base
         )
         self.expected_duration = expected_duration or deck.settings.expected_duration
+        self.concurrency = _positive_limit(self.name, "concurrency", concurrency)
+        self.key_concurrency = _positive_limit(self.name, "key_concurrency", key_concurrency)
+        self.rate_limit = _rate(self.name, "rate_limit", rate_limit)
+        self.key_rate_limit = _rate(self.name, "key_rate_limit", key_rate_limit)
         self._signature = inspect.signature(fn)
         self._accepted_names: set[frozenset[str]] = set()
 
@@ -107,7 +118,7 @@ class Task(Generic[P, R]):
 
     def options(self, **options: Any) -> BoundTask:
         """Enqueue with per-job options: delay, run_at, priority, queue, unique_key, unique_while,
-        labels, max_attempts, timeout, conn."""
+        labels, max_attempts, timeout, conn, concurrency_key."""
         check_option_names(options, OPTION_NAMES, "enqueue option")
         return BoundTask(self, JobOptions(**options))
 
@@ -196,6 +207,8 @@ class BoundTask:
         names and labels are checked once per call, not once per job."""
         task, opts = self.task, self.opts
         labels = {**task.labels, **labels_as_text(opts.labels), **(trace_labels or {})}
+        if opts.concurrency_key is not None:
+            labels[KEY_LABEL] = self._concurrency_key(opts.concurrency_key)
         queue = opts.queue or task.queue
         for field_name, value in (
             ("task", task.name),
@@ -221,6 +234,17 @@ class BoundTask:
             "triggered_by": opts.triggered_by,
         }
 
+    def _concurrency_key(self, key: object) -> str:
+        task = self.task
+        if task.key_concurrency is None and task.key_rate_limit is None:
+            raise ConfigError(
+                f"task {task.name}: concurrency_key needs key_concurrency= or key_rate_limit= "
+                "on the task, the limit each key gets"
+            )
+        if not isinstance(key, str) or not key:
+            raise ConfigError(f"concurrency_key must be non-empty text, got {key!r}")
+        return key
+
     def _run_at(self) -> datetime | None:
         if self.opts.run_at is not None:
             return self.opts.run_at
@@ -229,6 +253,33 @@ class BoundTask:
         delay = self.opts.delay
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
         return self.task.deck.clock.now() + timedelta(seconds=seconds)
+
+
+def _positive_limit(task: str, name: str, value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(f"task {task}: {name} must be a whole number, 1 or more: {value!r}")
+    return value
+
+
+def _rate(task: str, name: str, value: str | None) -> Rate | None:
+    if value is None:
+        return None
+    try:
+        return Rate.parse(value)
+    except ConfigError as exc:
+        raise ConfigError(f"task {task}: {name}: {exc}") from None
+
+
+def claim_limits(tasks: Iterable[Task[..., Any]], queue_limits: Mapping[str, int]) -> ClaimLimits:
+    """The limits a deck declares, as its workers' claims enforce them."""
+    tasks = list(tasks)
+    return ClaimLimits(
+        queues=dict(queue_limits),
+        tasks={t.name: t.concurrency for t in tasks if t.concurrency is not None},
+        per_key={t.name: t.key_concurrency for t in tasks if t.key_concurrency is not None},
+        task_rates={t.name: t.rate_limit for t in tasks if t.rate_limit is not None},
+        key_rates={t.name: t.key_rate_limit for t in tasks if t.key_rate_limit is not None},
+    )
 
 
 class JobHandle:

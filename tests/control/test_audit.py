@@ -36,7 +36,12 @@ def test_a_done_action_records_who_how_and_why(deck: JobDeck) -> None:
     (row,) = operator_rows(deck)
     assert (row.actor, row.role, row.ip) == ("alice@example.com", "admin", "10.0.0.7")
     assert (row.action_type, row.target) == ("cancel", f"job {job.id}")
-    assert row.details == {"task": "send_email", "via": "api", "reason": "customer asked"}
+    assert row.details == {
+        "task": "send_email",
+        "state": "cancelled",  # a running job's cancel says "running": its worker stops it
+        "via": "api",
+        "reason": "customer asked",
+    }
 
 
 def test_a_refused_action_is_audited_and_still_raises(deck: JobDeck) -> None:

@@ -178,3 +178,29 @@ def test_an_unreachable_store_is_reported_not_raised(tmp_path) -> None:  # type:
         }
         assert samples[("jobdeck_store_up", ())] == 0
         assert samples[("jobdeck_store_errors_total", ("jobs",))] == scrape_number
+
+
+def test_error_groups_are_counted_by_fingerprint_with_the_recent_ones_by_status(
+    deck: JobDeck,
+) -> None:
+    from tests.web.test_failures import fail, group_of
+
+    secret = token(deck, "partner")
+    before = scrape(deck, secret)
+    assert before[("jobdeck_error_groups", (("status", "active"),))] == 0
+    charge = group_of(deck, fail(deck, "charge", "KeyError: customer 1", "KeyError: customer 2")[0])
+    noisy = group_of(deck, fail(deck, "crawl", "TimeoutError: timed out after 5 s")[0])
+    deck.store.set_error_group_muted(noisy, "ops", deck.clock.now())
+    samples = scrape(deck, secret)
+    labels = (("exception", "KeyError"), ("fingerprint", charge), ("task", "charge"))
+    assert samples[("jobdeck_error_group_failures_total", labels)] == 2
+    assert samples[("jobdeck_error_groups", (("status", "active"),))] == 1
+    assert samples[("jobdeck_error_groups", (("status", "muted"),))] == 1
+    assert samples[("jobdeck_error_groups", (("status", "new"),))] == 1
+    deck.clock.advance(hours=2)  # type: ignore[attr-defined]
+    fail(deck, "refund", "KeyError: customer 3")  # the same group, later, in another task
+    later = scrape(deck, secret)
+    assert later[("jobdeck_error_group_failures_total", labels)] == 3  # a counter: it only grows
+    assert later[("jobdeck_error_groups", (("status", "new"),))] == 0
+    assert later[("jobdeck_error_groups", (("status", "muted"),))] == 0
+    assert later[("jobdeck_store_errors_total", (("section", "errors"),))] == 0

@@ -219,3 +219,66 @@ def test_an_alert_url_apprise_cannot_read_is_refused_without_its_secret(db_url: 
     with pytest.raises(ConfigError, match=r"alert URL slakc://\.\.\. is not one") as raised:
         Scheduler(deck)
     assert "very-secret-token" not in str(raised.value)
+
+
+def test_a_new_error_group_fires_once_and_recovers_once_when_quiet(
+    db_url: str, receiver: Receiver
+) -> None:
+    from tests.web.test_failures import fail, group_of
+
+    deck = make_deck(db_url, receiver, alert_new_error_group=3600)
+    scheduler = Scheduler(deck)
+    [first] = fail(deck, "charge", "KeyError: customer 12")
+    group = group_of(deck, first)
+    check(scheduler)
+    deck.clock.advance(minutes=10)  # type: ignore[attr-defined]
+    fail(deck, "charge", "KeyError: customer 99", "KeyError: customer 7")  # the same group
+    check(scheduler)
+    assert kinds(deck) == [("new_error_group", f"error group {group}")]
+    fired = deck.store.list_alerts()[0]
+    assert fired.message == (
+        "new error group in task charge: KeyError: customer <n> in app/billing.py in charge "
+        "(1 failure since 12:00 UTC)"
+    )
+    assert fired.details["fingerprint"] == group and fired.details["rule"] == f"error_group:{group}"
+    deck.clock.advance(minutes=61)  # type: ignore[attr-defined]
+    check(scheduler)
+    assert kinds(deck) == [
+        ("new_error_group", f"error group {group}"),
+        ("recovered", f"error group {group}"),
+    ]
+    assert receiver.titles() == [
+        f"[jobdeck] new_error_group: error group {group}",
+        f"[jobdeck] recovered: error group {group}",
+    ]
+    deck.clock.advance(hours=3)  # type: ignore[attr-defined]
+    fail(deck, "charge", "KeyError: customer 3")  # back, but no longer new
+    check(scheduler)
+    assert len(kinds(deck)) == 2
+
+
+def test_a_muted_group_does_not_alert_and_muting_a_firing_one_recovers_it(
+    db_url: str, receiver: Receiver
+) -> None:
+    from tests.web.test_failures import fail, group_of
+
+    deck = make_deck(db_url, receiver, alert_new_error_group=3600)
+    scheduler = Scheduler(deck)
+    noisy = group_of(deck, fail(deck, "crawl", "TimeoutError: timed out after 5 s")[0])
+    deck.store.set_error_group_muted(noisy, "ops", deck.clock.now())
+    check(scheduler)
+    assert kinds(deck) == []
+    fresh = group_of(deck, fail(deck, "charge", "KeyError: customer 12")[0])
+    check(scheduler)
+    deck.store.set_error_group_muted(fresh, "ops", deck.clock.now())
+    check(scheduler)
+    assert kinds(deck) == [
+        ("new_error_group", f"error group {fresh}"),
+        ("recovered", f"error group {fresh}"),
+    ]
+    assert deck.store.list_alerts()[0].message.endswith(": muted")
+
+
+def test_the_new_error_group_window_must_be_positive(db_url: str) -> None:
+    with pytest.raises(ConfigError, match="alert_new_error_group must be positive"):
+        JobDeck(db_url, alert_new_error_group=0)

@@ -99,7 +99,7 @@ def test_migration_0007_keeps_the_rows_and_the_audit_log_of_an_older_database(
             [old] = store.insert_jobs([NewJob("old", '{"n": 1e16}')])  # as jsonb keeps it
             [job] = store.claim_jobs(ClaimRequest("w1", ["default"], 1, 30.0))
             # Finished the way a version of that time wrote it: today's complete_jobs also
-            # writes the tables later migrations add (stats_latency, 0012).
+            # writes the tables later migrations add (error groups 0011, stats_latency 0012).
             with store.transaction() as conn:
                 conn.execute(
                     "UPDATE jobs SET state = 'succeeded', finished_at = started_at, "

@@ -360,7 +360,10 @@ def test_one_task_in_many_states_pages_newest_first(store: Store) -> None:
 def test_retry_and_cancel_only_where_they_apply(store: Store) -> None:
     ids = [r.job_id for r in store.insert_jobs([NewJob("a", max_attempts=1), NewJob("b")])]
     job = claim(store, limit=1)[0]
-    assert store.cancel_job(job.id, datetime.now(UTC)) is None  # running: not cancellable
+    # Running: marked for its worker to stop, still running; a second cancel changes nothing.
+    marked = store.cancel_job(job.id, datetime.now(UTC), "cli:ann@h")
+    assert marked.state == JobState.RUNNING and marked.cancelled_by == "cli:ann@h"
+    assert store.cancel_job(job.id, datetime.now(UTC)) is None
     store.complete_jobs("w1", [failure(job, JobState.FAILED)], shard=1)
     retried = store.retry_job(job.id, datetime.now(UTC))
     assert retried.state == JobState.AVAILABLE and retried.max_attempts == 2

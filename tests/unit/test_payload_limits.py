@@ -3,7 +3,6 @@ JSON text depth, decoding past the ceiling, previews for people, and outcomes th
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,11 +33,11 @@ def nest(levels: int, leaf: Any = 1) -> Any:
 
 
 def test_nesting_is_measured_without_recursion_at_any_depth() -> None:
-    started = time.monotonic()
+    # A recursive walk would raise RecursionError long before a million levels; no wall-clock
+    # bound here, which failed on a loaded machine and proved nothing more.
     for levels in (33, 10_000, 1_000_000):
         with pytest.raises(InvalidPayload, match=r"^args\.x: nested more than 32 levels deep"):
             encode_args({"x": nest(levels)}, LIMITS)
-    assert time.monotonic() - started < 2
     loop: list[Any] = []
     loop.append(loop)
     with pytest.raises(InvalidPayload, match=r"^args\.x: nested more than 32"):
@@ -79,9 +78,7 @@ def test_json_deeper_than_the_ceiling_decodes_with_a_marker() -> None:
     assert inner == [DEEPER_NOT_DECODED] and value["y"] == [2]
     assert loads('{"a": "[[[["}') == {"a": "[[[["}
     assert loads(None) is None
-    started = time.monotonic()
-    loads("[" * 1_000_000 + "]" * 1_000_000)
-    assert time.monotonic() - started < 3
+    loads("[" * 1_000_000 + "]" * 1_000_000)  # no RecursionError: decoding stops deep down
 
 
 def test_previews_keep_small_values_whole_and_shorten_large_ones() -> None:

@@ -17,6 +17,9 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "heartbeat_interval": ("2s", 2.0),
     "lease_duration": ("1m", 60.0),
     "rescue_interval": ("3", 3.0),
+    "cancel_grace": ("10s", 10.0),
+    "job_log_lines": ("500", 500),
+    "report_flush_interval": ("250ms", 0.25),
     "clock_skew_warning": ("500ms", 0.5),
     "poll_interval": ("500ms", 0.5),
     "fetch_batch_max": ("50", 50),
@@ -47,6 +50,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "alert_queue_wait": ("10m", 600.0),
     "alert_failure_percent": ("20", 20),
     "alert_failure_window": ("30m", 1800.0),
+    "alert_new_error_group": ("1h", 3600.0),
     "alert_failure_min_attempts": ("5", 5),
     "stats_shard": ("3", 3),
     "role_permissions": ('{"ops": ["view", "logs"]}', {"ops": ("view", "logs")}),
@@ -66,6 +70,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "metrics_port": ("9464", 9464),
     "metrics_host": ("0.0.0.0", "0.0.0.0"),
     "tracing": ("false", False),
+    "queue_limits": ('{"mail": 5}', {"mail": 5}),
 }
 
 

@@ -259,7 +259,7 @@ def test_a_bad_fragment_parameter_is_a_toast_for_htmx(site: Site) -> None:
 
 def test_wrong_methods_say_which_ones_the_path_takes(site: Site) -> None:
     cases = {
-        ("PUT", "/api/jobs"): {"GET"},
+        ("PUT", "/api/jobs"): {"GET", "POST"},  # POST: a new job
         ("DELETE", "/api/jobs/1/retry"): {"POST"},
         ("GET", "/api/jobs/1/retry"): {"POST"},
         ("POST", "/api/tokens/1"): {"DELETE"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import threading
@@ -17,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from jobdeck import JobDeck
+from jobdeck import JobDeck, current_job
 
 # In-process tests only: a stuck task waits on RELEASE so a test can free its thread at the end.
 RELEASE = threading.Event()
@@ -119,9 +120,38 @@ def write_event(log: str, kind: str, token: int) -> None:
         os.close(fd)
 
 
-def make_deck(database_url: str | None = None, **settings: Any) -> JobDeck:
-    """A deck with every test task registered under a short name."""
+def cooperative(steps: int = 3000, log: str | None = None, token: int = 0) -> str:
+    """A sync task that checks for a cancel between steps and reports its progress."""
+    if log:
+        write_event(log, "start", token)
+    job = current_job()
+    for step in range(steps):
+        job.check_cancelled()
+        job.report_progress(step, steps, "stepping")
+        time.sleep(0.01)
+    return "finished"
+
+
+def reporter(lines: int, steps: int = 10) -> dict[str, Any]:
+    """Logs ``lines`` lines (every tenth through ``logging``) and reports ``steps`` progress."""
+    job = current_job()
+    for n in range(lines):
+        if n % 10 == 0:
+            logging.getLogger("tests.reporter").warning("through logging %d", n)
+        else:
+            job.log(f"line {n}")
+    for step in range(1, steps + 1):
+        job.report_progress(step, steps, f"step {step}")
+    return {"id": job.id, "attempt": job.attempt, "labels": job.labels}
+
+
+def make_deck(database_url: str | None = None, limited: bool = False, **settings: Any) -> JobDeck:
+    """A deck with every test task registered under a short name; ``limited`` adds the tasks
+    with limits (only then, since a deck that declares a limit claims by the limited path)."""
     new = JobDeck(database_url, **settings)
+    if limited:
+        new.task(name="logged_limited", concurrency=3)(logged)
+        new.task(name="logged_rated", rate_limit="20/s")(logged)
     new.task(name="echo")(echo)
     new.task(name="echo_async")(echo_async)
     new.task(name="boom", retry_backoff=0.05)(boom)
@@ -133,6 +163,8 @@ def make_deck(database_url: str | None = None, **settings: Any) -> JobDeck:
     new.task(name="bad_result")(bad_result)
     new.task(name="kill_self")(kill_self)
     new.task(name="logged")(logged)
+    new.task(name="cooperative")(cooperative)
+    new.task(name="reporter")(reporter)
     return new
 
 

@@ -25,11 +25,12 @@ EXHAUSTED = "exhausted"
 FLEET_LOW = "fleet_low"
 QUEUE_WAIT = "queue_wait"
 FAILURE_RATE = "failure_rate"
+NEW_ERROR_GROUP = "new_error_group"
 
 
 @dataclass(frozen=True)
 class AlertEvent:
-    kind: str  # stale, recovered, exhausted, fleet_low, queue_wait, failure_rate
+    kind: str  # stale, recovered, exhausted, fleet_low, queue_wait, failure_rate, new_error_group
     subject: str  # schedule name or "job <id>"
     message: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -153,6 +154,7 @@ _CHAT_TYPES = {
     FLEET_LOW: "failure",
     QUEUE_WAIT: "warning",
     FAILURE_RATE: "failure",
+    NEW_ERROR_GROUP: "failure",
 }
 
 

@@ -1,5 +1,6 @@
 """Alert rules beyond staleness, checked by the scheduler loop: the worker fleet below
-``expected_workers``, a queue whose oldest job waits too long, a task that fails too often.
+``expected_workers``, a queue whose oldest job waits too long, a task that fails too often, an
+error group never seen before.
 
 Each rule fires once when its condition starts and sends "recovered" once when it ends, as a
 stale schedule does. A rule's state is the latest event in the alerts table for that rule
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from jobdeck.alerts.alerter import (
     FAILURE_RATE,
     FLEET_LOW,
+    NEW_ERROR_GROUP,
     QUEUE_WAIT,
     RECOVERED,
     Alerter,
@@ -70,6 +72,7 @@ class AlertRules:
             s.expected_workers
             or s.alert_queue_wait is not None
             or s.alert_failure_percent is not None
+            or s.alert_new_error_group is not None
         )
 
     def check(self, now: datetime) -> list[AlertEvent]:
@@ -80,6 +83,7 @@ class AlertRules:
             *self._fleet(now),
             *self._queue_waits(now, states),
             *self._failures(now, states),
+            *self._new_error_groups(now, states),
         ]
         sent = []
         for finding in findings:
@@ -196,3 +200,62 @@ class AlertRules:
                 Finding(prefix + task, FAILURE_RATE, f"task {task}", verdict, message, details)
             )
         return findings
+
+    def _new_error_groups(self, now: datetime, states: dict[str, bool]) -> list[Finding]:
+        window = self.settings.alert_new_error_group
+        if window is None:
+            return []
+        prefix = "error_group:"
+        since = now - timedelta(seconds=window)
+        store = self.deck.store
+        # The current minute's rollup row is still filling: read to its end.
+        recent = store.list_error_groups(since, now + timedelta(minutes=1), True, 1000)
+        groups = {g.fingerprint: g for g in recent if g.first_seen >= since}
+        # Groups that fired are looked at until they recover, new or not.
+        for rule, on in states.items():
+            fingerprint = rule[len(prefix) :]
+            if on and rule.startswith(prefix) and fingerprint not in groups:
+                found = store.get_error_group(fingerprint)
+                if found is not None:
+                    groups[fingerprint] = found
+        findings = []
+        for fingerprint, group in sorted(groups.items()):
+            quiet = group.last_seen < since
+            firing = not group.muted and not quiet
+            where = f" in {group.frame}" if group.frame else ""
+            if firing:
+                message = (
+                    f"new error group in task {group.task}: {group.exception}: {group.title}"
+                    f"{where} ({_failures(group.failures)} since {group.first_seen:%H:%M} UTC)"
+                )
+            else:
+                why = (
+                    "muted"
+                    if group.muted
+                    else f"no failure for {format_duration(timedelta(seconds=window))}"
+                )
+                message = f"error group {fingerprint} ({group.exception}: {group.title}): {why}"
+            details = {
+                "fingerprint": fingerprint,
+                "task": group.task,
+                "exception": group.exception,
+                "title": group.title,
+                "frame": group.frame,
+                "failures": group.failures,
+                "first_seen": group.first_seen,
+            }
+            findings.append(
+                Finding(
+                    prefix + fingerprint,
+                    NEW_ERROR_GROUP,
+                    f"error group {fingerprint}",
+                    firing,
+                    message,
+                    details,
+                )
+            )
+        return findings
+
+
+def _failures(count: int) -> str:
+    return f"{count} failure{'' if count == 1 else 's'}"

@@ -17,6 +17,7 @@ import click
 from jobdeck.cli.accounts import tokens, users
 from jobdeck.cli.context import BareDeck, Context, one_line_errors
 from jobdeck.cli.dashboard import dashboard
+from jobdeck.cli.errors import errors
 from jobdeck.cli.jobs import db, enqueue, jobs
 from jobdeck.cli.queues import queues
 from jobdeck.cli.schedules import alerts, scheduler, schedules
@@ -42,6 +43,7 @@ for _command in (
     settings_command,
     enqueue,
     jobs,
+    errors,
     dashboard,
     scheduler,
     schedules,

@@ -18,6 +18,7 @@ from jobdeck.cli.context import (
 )
 from jobdeck.deck import Deck
 from jobdeck.errors import ConfigError, InvalidPayload
+from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 
 
@@ -39,18 +40,8 @@ def enqueue(
     unique_key: str | None,
 ) -> None:
     """Enqueue TASK with --args '{"to": "a@example.com"}'."""
-    from jobdeck.jsonvalues import text_depth
-    from jobdeck.limits import PayloadLimits
-
     deck = ctx.deck
-    depth = PayloadLimits.of(deck.settings).json_limits
-    # Measured on the text: json.loads recurses and fails on deep input before any check.
-    if text_depth(args_json) > depth.max_depth:
-        raise InvalidPayload(
-            f"--args: nested more than {depth.max_depth} levels deep; "
-            f"the limit is {depth.depth_rule}"
-        )
-    args = parse_json_object(args_json, "--args")
+    args = parse_json_object(_checked_depth(deck, args_json), "--args")
     target = deck.get_task(task) if task in deck.tasks or ctx.app_ref else _adhoc_task(deck, task)
     options: dict[str, Any] = {"trigger": "manual", "triggered_by": control.cli_actor().name}
     for key, value in {
@@ -169,9 +160,14 @@ def jobs_retry(ctx: Context, job_id: int | None, reason: str | None, **bulk: Any
 @jobs.command("cancel")
 @bulk_options
 def jobs_cancel(ctx: Context, job_id: int | None, reason: str | None, **bulk: Any) -> None:
-    """Cancel a job that has not started (JOB_ID), or every one the filters match (--all)."""
+    """Cancel a job (JOB_ID: a pending one at once, a running one by its worker within a
+    heartbeat), or every one not started that the filters match (--all)."""
     if job_id is not None and not bulk["all_matching"]:
         job = _act(ctx, "cancel", job_id, reason)
+        if job.state == JobState.RUNNING:
+            return click.echo(
+                f"job {job.id} ({job.task}) cancelled: its worker stops it at its next heartbeat"
+            )
         return click.echo(f"job {job.id} ({job.task}) cancelled")
     _bulk(ctx, "cancel", job_id, reason, **bulk)
 
@@ -270,6 +266,73 @@ def jobs_counts(ctx: Context, task_text: str | None, search: str | None, as_json
         return print_json({c.status: {"count": c.count, "more": c.more} for c in counts})
     for c in counts:
         click.echo(f"{c.status:<10} {c.count:>9,}{'+' if c.more else ''}")
+
+
+@jobs.command("enqueue")
+@common_options
+@click.argument("task")
+@click.option("--args", "args_json", default="{}", help="Keyword arguments as a JSON object.")
+@click.option("--delay", default=None, help="Seconds, or a duration like 15m, before it may run.")
+@click.option("--priority", type=int, default=None, help="The task's own priority if not given.")
+@click.option("--label", "labels", multiple=True, help="key=value, added to the task's labels.")
+@reason_option
+def jobs_enqueue(
+    ctx: Context,
+    task: str,
+    args_json: str,
+    delay: str | None,
+    priority: int | None,
+    labels: tuple[str, ...],
+    reason: str | None,
+) -> None:
+    """Create a job of TASK, audited: --args '{"to": "a@example.com"}' --label ticket=OPS-1.
+
+    With --app the arguments are checked against the task's signature, as the dashboard's
+    New job form checks them; without it the task is known by name only."""
+    from jobdeck.control import new_job
+    from jobdeck.durations import parse_duration
+
+    deck = ctx.deck
+    args = parse_json_object(_checked_depth(deck, args_json), "--args")
+    if ctx.app_ref or task in deck.tasks:
+        target = new_job.task_to_create(deck, task)
+        form = new_job.task_form(target)
+    else:
+        target, form = _adhoc_task(deck, task), None
+    request = new_job.NewJobRequest(
+        args,
+        parse_duration(delay, allow_zero=True).total_seconds() if delay else None,
+        priority,
+        _label_pairs(labels),
+    )
+    handle = new_job.create_job(
+        deck, target, request, control.cli_actor(), reason=reason, form=form
+    )
+    click.echo(f"enqueued: job {handle.id} ({target.name})")
+
+
+def _checked_depth(deck: Deck, text: str) -> str:
+    from jobdeck.jsonvalues import text_depth
+    from jobdeck.limits import PayloadLimits
+
+    depth = PayloadLimits.of(deck.settings).json_limits
+    # Measured on the text: json.loads recurses and fails on deep input before any check.
+    if text_depth(text) > depth.max_depth:
+        raise InvalidPayload(
+            f"--args: nested more than {depth.max_depth} levels deep; "
+            f"the limit is {depth.depth_rule}"
+        )
+    return text
+
+
+def _label_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--label {pair[:40]!r}: expected key=value")
+        labels[key.strip()] = value
+    return labels
 
 
 def _act(ctx: Context, action: control.JobAction, job_id: int, reason: str | None) -> JobRow:

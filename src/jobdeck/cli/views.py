@@ -130,6 +130,13 @@ def job_panel(detail: JobDetail) -> None:
     ]
     if job.summary:
         rows.append(("Summary", Text(_clip(job.summary))))
+    progress = detail.progress_of(job.attempt)
+    if progress is not None:
+        rows.append(
+            ("Progress", Text(_progress_text(progress.done, progress.total, progress.note)))
+        )
+    if job.cancel_requested_at and job.state == "running":
+        rows.append(("Cancel", Text(f"requested by {job.cancelled_by}: stopping", style="red")))
     for name, value in rows:
         facts.add_row(name, value)
     parts: list[object] = [facts]
@@ -158,6 +165,12 @@ def job_panel(detail: JobDetail) -> None:
             Text(_clip(attempt.error or "")),
         )
     console.print(attempts)
+    lines = detail.lines_of(job.attempt)
+    if lines:
+        log = Text(
+            "\n".join(f"{ln.at:%H:%M:%S} {ln.level.upper()} {_clip(ln.message)}" for ln in lines)
+        )
+        console.print(Panel(log, title=f"log of attempt {job.attempt}"))
     for attempt in detail.attempts:
         if attempt.traceback:
             trace = attempt.traceback
@@ -432,8 +445,18 @@ def jobs_json(page: JobPage) -> dict[str, object]:
     return {"jobs": [asdict(job) for job in page.rows], "next_before": page.next_before_id}
 
 
+def _progress_text(done: float, total: float | None, note: str | None) -> str:
+    text = f"{done:g} of {total:g} ({100 * done / total:.0f}%)" if total else f"{done:g} done"
+    return text + (f" · {_clip(note, 200)}" if note else "")
+
+
 def job_json(detail: JobDetail) -> dict[str, object]:
-    return {**asdict(detail.job), "attempts": [asdict(a) for a in detail.attempts]}
+    return {
+        **asdict(detail.job),
+        "attempts": [asdict(a) for a in detail.attempts],
+        "progress": [asdict(p) for p in detail.progress],
+        "log_lines": [asdict(line) for line in detail.log_lines],
+    }
 
 
 def schedules_json(statuses: list[ScheduleStatus]) -> list[dict[str, object]]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from jobdeck.auditlog import Actor
 from jobdeck.control.audit import audited
+from jobdeck.control.limits import LimitView, limit_views
 from jobdeck.control.stats import DEFAULT_PERIOD, PERIODS
 from jobdeck.errors import ConfigError, UnknownWorker
 from jobdeck.fleet import LOST_VISIBLE, OTHER_QUEUES, QueueBacklog, known_queues, oldest_due_at
@@ -64,6 +65,8 @@ class QueuesOverview:
     since: datetime
     until: datetime
     queues: list[QueueView]
+    # The deck's concurrency and rate limits and how full each is now (none declared: empty).
+    limits: list[LimitView] = field(default_factory=list)
 
     @property
     def minutes(self) -> float:
@@ -112,7 +115,7 @@ def queues_overview(deck: Deck, period: str = DEFAULT_PERIOD) -> QueuesOverview:
         )
         for name in sorted(names, key=lambda n: (n == OTHER_QUEUES, n))
     ]
-    return QueuesOverview(period, since, until, views)
+    return QueuesOverview(period, since, until, views, limit_views(deck))
 
 
 def _backlog(store: Store, queue: str, counts: dict[JobState, int]) -> QueueBacklog:

@@ -10,7 +10,8 @@ from jobdeck.states import Trigger
 from jobdeck.store.base import AuditFilter, AuditRow, JobRow, Store
 
 # How far back a list looks: a job's or a schedule's own actions, not the whole log. A manual
-# run older than the schedule's last RUN_NOW_LOOKBACK Run Now clicks shows no reason.
+# run older than the schedule's last RUN_NOW_LOOKBACK Run Now clicks shows no reason, nor a
+# job older than its task's last RUN_NOW_LOOKBACK New jobs.
 JOB_ACTIONS_LIMIT = 50
 MAX_REASON = 500  # characters: a reason is a sentence or two, not a report
 RUN_NOW_LOOKBACK = 100
@@ -46,12 +47,15 @@ class OperatorAction:
 
 
 def job_actions(store: Store, job: JobRow) -> list[OperatorAction]:
-    """Retries and cancels of this job, and the Run Now that created it; newest first."""
+    """Retries and cancels of this job, and the Run Now or New job that created it; newest
+    first."""
     rows = store.list_audit(
         AuditFilter(target=f"job {job.id}", executions=False), JOB_ACTIONS_LIMIT
     )
     if job.trigger == Trigger.MANUAL and job.schedule:
         rows += _run_now_rows(store, job.schedule).get(job.id, [])
+    elif job.trigger == Trigger.MANUAL:
+        rows += _enqueue_rows(store, job)
     rows.sort(key=_newest_first)
     return [OperatorAction.of(row) for row in rows]
 
@@ -74,6 +78,14 @@ def _run_now_rows(store: Store, schedule: str) -> dict[int, list[AuditRow]]:
         if isinstance(job_id, int):
             found.setdefault(job_id, []).append(row)
     return found
+
+
+def _enqueue_rows(store: Store, job: JobRow) -> list[AuditRow]:
+    """The New job (or ``jobdeck jobs enqueue``) that created this job, among its task's
+    recent ones: audited on the task, since the job had no id yet."""
+    filters = AuditFilter(target=f"task {job.task}", action_type="enqueue", executions=False)
+    rows = store.list_audit(filters, RUN_NOW_LOOKBACK)
+    return [row for row in rows if row.details.get("job_id") == job.id]
 
 
 def _newest_first(row: AuditRow) -> tuple[float, int]:

@@ -4,7 +4,7 @@ retry and cancel actions (audited)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -13,8 +13,8 @@ from jobdeck.clock import Clock
 from jobdeck.control.audit import audited
 from jobdeck.control.search import SEARCH_WINDOW, matches_visibly, parse_search, redact_job
 from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound
-from jobdeck.states import STATUS_FILTERS, JobState
-from jobdeck.store.base import AttemptRow, JobFilter, JobRow, Store
+from jobdeck.states import PENDING_STATES, STATUS_FILTERS, JobState
+from jobdeck.store.base import AttemptRow, JobFilter, JobProgress, JobRow, LogLine, Store
 
 PAGE_SIZE = 50
 JobAction = Literal["retry", "cancel"]
@@ -32,6 +32,7 @@ class JobQuery:
     schedule: str | None = None
     search: str | None = None  # the search box: see control/search.py
     ids: tuple[int, ...] | None = None  # only these jobs (the rows an operator selected)
+    error_group: str | None = None  # a fingerprint: the jobs whose latest failure is in it
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,15 @@ class JobPage:
 class JobDetail:
     job: JobRow
     attempts: list[AttemptRow]
+    # What its task reported: the last progress of each attempt, the log lines of all.
+    progress: list[JobProgress] = field(default_factory=list)
+    log_lines: list[LogLine] = field(default_factory=list)
+
+    def progress_of(self, attempt: int) -> JobProgress | None:
+        return next((p for p in self.progress if p.attempt == attempt), None)
+
+    def lines_of(self, attempt: int) -> list[LogLine]:
+        return [line for line in self.log_lines if line.attempt == attempt]
 
 
 def states_for_status(status: str | None) -> frozenset[JobState] | None:
@@ -79,6 +89,7 @@ def to_filter(store: Store, query: JobQuery, redact: Iterable[str] = ()) -> JobF
         tasks=resolve_task_names(store, query.task_text),
         queue=query.queue,
         schedule=query.schedule,
+        error_group=query.error_group,
         enqueued_from=query.date_from,
         enqueued_to=query.date_to,
         text=search.text,
@@ -166,7 +177,20 @@ def job_detail(store: Store, job_id: int, *, redact: Iterable[str] = ()) -> JobD
     job = store.get_job(job_id)
     if job is None:
         raise JobNotFound(f"job {job_id} does not exist")
-    return JobDetail(redact_job(job, redact), store.get_attempts(job_id))
+    return JobDetail(
+        redact_job(job, redact),
+        store.get_attempts(job_id),
+        store.get_progress([job_id]),
+        store.get_log_lines(job_id),
+    )
+
+
+def running_progress(store: Store, jobs: list[JobRow]) -> dict[int, JobProgress]:
+    """The current attempt's progress of each running job among ``jobs`` (for the task list)."""
+    attempts = {job.id: job.attempt for job in jobs if job.state == JobState.RUNNING}
+    return {
+        p.job_id: p for p in store.get_progress(list(attempts)) if attempts[p.job_id] == p.attempt
+    }
 
 
 def retry_job(
@@ -179,14 +203,22 @@ def retry_job(
 def cancel_job(
     store: Store, clock: Clock, job_id: int, actor: Actor, *, reason: str | None = None
 ) -> JobRow:
-    """Cancel a job that has not started; running jobs are not interrupted."""
+    """Cancel a job: a pending one at once; a running one is stopped by its worker, which
+    learns of it at its next heartbeat (the returned row is still running then)."""
     return act_on_job(store, clock, "cancel", job_id, actor, reason=reason)
 
 
 _ALLOWED = {
     "retry": "only failed, retrying or cancelled jobs can be retried",
-    "cancel": "only pending jobs (scheduled, available, retrying) can be cancelled",
+    "cancel": "only pending or running jobs can be cancelled",
 }
+
+
+def can_cancel(job: JobRow) -> bool:
+    """Whether Cancel applies to the job now (a running one asked once already does not)."""
+    if job.state == JobState.RUNNING:
+        return job.cancel_requested_at is None
+    return job.state in PENDING_STATES
 
 
 def act_on_job(
@@ -199,11 +231,18 @@ def act_on_job(
     reason: str | None = None,
 ) -> JobRow:
     """Retry or cancel, as the drawer's buttons and ``POST /api/jobs/{id}/{action}`` ask."""
-    transition = store.retry_job if action == "retry" else store.cancel_job
 
     def operate() -> JobRow:
         job = job_detail(store, job_id).job
-        changed = transition(job_id, clock.now())
+        if action == "retry":
+            changed = store.retry_job(job_id, clock.now())
+        else:
+            changed = store.cancel_job(job_id, clock.now(), actor.name)
+        if changed is None and action == "cancel" and job.state == JobState.RUNNING:
+            raise InvalidTransition(
+                f"job {job_id} is being cancelled already (by {job.cancelled_by}): its worker "
+                "stops it at its next heartbeat"
+            )
         if changed is None:
             raise InvalidTransition(f"job {job_id} is {job.state}: {_ALLOWED[action]}")
         return changed
@@ -215,6 +254,6 @@ def act_on_job(
         action,
         f"job {job_id}",
         operate,
-        details=lambda job: {"task": job.task},
+        details=lambda job: {"task": job.task, "state": str(job.state)},
         reason=reason,
     )

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, Unpack
 
 from jobdeck.states import JobState
+from jobdeck.store.limiting import LimitUsage
 from jobdeck.store.records import (
     AlertRow,
     AttemptRow,
@@ -24,11 +25,15 @@ from jobdeck.store.records import (
     BulkRequest,
     ClaimedJob,
     ClaimRequest,
+    ErrorGroupPoint,
+    ErrorGroupRow,
     InsertResult,
     JobFilter,
+    JobProgress,
     JobRow,
     LatencyRow,
     LoginAttempts,
+    LogLine,
     ManualRun,
     ManualRunRequest,
     NewJob,
@@ -58,12 +63,17 @@ __all__ = [
     "BulkRequest",
     "ClaimRequest",
     "ClaimedJob",
+    "ErrorGroupPoint",
+    "ErrorGroupRow",
+    "ErrorGroupStore",
     "FleetStore",
     "InsertResult",
     "InsightStore",
     "JobFilter",
+    "JobProgress",
     "JobRow",
     "LatencyRow",
+    "LogLine",
     "LoginAttempts",
     "ManualRun",
     "ManualRunRequest",
@@ -157,7 +167,14 @@ class QueueStore(Protocol):
 
     # operating
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None: ...
-    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None: ...
+    def cancel_job(
+        self, job_id: int, now: datetime, cancelled_by: str | None = None
+    ) -> JobRow | None:
+        """Cancel a pending job at once; mark a running one cancelled by ``cancelled_by``, for
+        its worker to stop at its next heartbeat (the job stays running until it has). None
+        when the job is finished (or a running one was already asked)."""
+        ...
+
     def prune_finished(self, before: datetime, limit: int) -> int: ...
     def act_on_jobs(self, request: BulkRequest) -> BulkBatch:
         """One batch of a bulk retry, cancel or delete: the oldest ``request.limit`` jobs
@@ -185,6 +202,11 @@ class InsightStore(Protocol):
         ...
 
     def task_names(self) -> list[str]: ...
+    def limit_usage(self) -> LimitUsage:
+        """What the concurrency limits count now (running jobs per queue, task and key) and
+        when each rate-limited task or key may next start a job."""
+        ...
+
     def stats_series(
         self, since: datetime, until: datetime, bucket_seconds: int
     ) -> list[StatsRow]: ...
@@ -211,6 +233,19 @@ class InsightStore(Protocol):
         ...
 
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]: ...
+    def get_progress(self, job_ids: Sequence[int]) -> list[JobProgress]:
+        """The last progress each attempt of these jobs reported (one row per attempt)."""
+        ...
+
+    def get_log_lines(self, job_id: int) -> list[LogLine]:
+        """The lines the job's attempts logged, oldest first."""
+        ...
+
+    # written by workers, in batches off the jobs' hot path
+    def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
+        """Upsert each attempt's progress (the latest per attempt wins) and append log lines,
+        in one transaction."""
+        ...
 
 
 class ScheduleStore(Protocol):
@@ -240,6 +275,45 @@ class ScheduleStore(Protocol):
     ) -> int: ...
     def mark_alert_delivered(self, alert_id: int, now: datetime, error: str | None) -> None: ...
     def list_alerts(self, limit: int = 50) -> list[AlertRow]: ...
+
+
+class ErrorGroupStore(Protocol):
+    """Failures grouped by fingerprint: written by ``complete_jobs`` (a failed ``Outcome``'s
+    ``error_group``), read from the per-minute rollup, muted, and retried a batch at a time.
+    The jobs of a group are ``list_jobs(JobFilter(error_group=...))``."""
+
+    def list_error_groups(
+        self, since: datetime, until: datetime, include_muted: bool, limit: int
+    ) -> list[ErrorGroupRow]:
+        """Groups that failed in [since, until), most failures first."""
+        ...
+
+    def error_group_series(
+        self, since: datetime, until: datetime, bucket_seconds: int, fingerprints: Sequence[str]
+    ) -> list[ErrorGroupPoint]:
+        """Failures per bucket of these groups (buckets with none are left out)."""
+        ...
+
+    def get_error_group(self, fingerprint: str) -> ErrorGroupRow | None:
+        """One group with its all-time counts."""
+        ...
+
+    def set_error_group_muted(self, fingerprint: str, muted_by: str | None, now: datetime) -> bool:
+        """Mute the group in ``muted_by``'s name, or unmute it with None; False: no such group."""
+        ...
+
+    def retry_error_group(
+        self, fingerprint: str, now: datetime, after_id: int, limit: int
+    ) -> list[int]:
+        """Run again now up to ``limit`` failed or retrying jobs of the group with ids above
+        ``after_id``, in id order; the ids retried (pass their highest as the next after_id)."""
+        ...
+
+    def compact_error_groups(self, before: datetime, bucket_seconds: int = 3600) -> int:
+        """Fold the rollup's rows older than ``before`` into rows of ``bucket_seconds`` (a
+        divisor of a day, ``before`` on its boundary), as ``compact_stats`` folds into hours;
+        how many rows were folded."""
+        ...
 
 
 class AccessStore(Protocol):
@@ -308,6 +382,13 @@ class FleetStore(Protocol):
 
 
 class Store(
-    SchemaStore, QueueStore, InsightStore, ScheduleStore, AccessStore, FleetStore, Protocol
+    SchemaStore,
+    QueueStore,
+    InsightStore,
+    ScheduleStore,
+    ErrorGroupStore,
+    AccessStore,
+    FleetStore,
+    Protocol,
 ):
     """One implementation per dialect; ``tests/store`` runs every verb against both."""

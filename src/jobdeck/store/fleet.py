@@ -1,5 +1,6 @@
 """The fleet verbs both dialects share: pausing and resuming queues, asking a worker to drain
-and stop, and the one read a worker makes at each heartbeat to learn both."""
+and stop, and the one read a worker makes at each heartbeat to learn both (and which of its
+running jobs operators cancelled)."""
 
 from __future__ import annotations
 
@@ -48,5 +49,10 @@ class FleetVerbs(FleetStore, Generic[D]):
 
     def worker_orders(self, worker_id: str) -> WorkerOrders:
         rows = self._db.read("worker_orders", {"worker_id": worker_id})
-        paused = frozenset(r["queue"] for r in rows if not r["stop"])
-        return WorkerOrders(paused, any(r["stop"] for r in rows))
+        paused = frozenset(r["queue"] for r in rows if r["queue"] is not None)
+        cancelled = {
+            (int(r["job_id"]), int(r["attempt"])): r["cancelled_by"] or "?"
+            for r in rows
+            if r["job_id"] is not None
+        }
+        return WorkerOrders(paused, any(r["stop"] for r in rows), cancelled)

@@ -3,14 +3,16 @@ The stats rollups and the workers view stay with each dialect, which keys times 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from jobdeck.states import JobState
 from jobdeck.store import listing
 from jobdeck.store.base import InsightStore
 from jobdeck.store.dialect import Reader
-from jobdeck.store.records import AttemptRow, JobFilter, JobRow
-from jobdeck.store.rows import from_row
+from jobdeck.store.limiting import LimitUsage, running_counts
+from jobdeck.store.records import AttemptRow, JobFilter, JobProgress, JobRow, LogLine
+from jobdeck.store.rows import from_row, required_time
 
 D = TypeVar("D", bound=Reader)
 
@@ -43,6 +45,23 @@ class InsightVerbs(InsightStore, Generic[D]):
 
     def task_names(self) -> list[str]:
         return sorted(r["task"] for r in self._db.read("task_names"))
+
+    def limit_usage(self) -> LimitUsage:
+        slots = {
+            r["key"]: required_time(self._db.parse_time(r["next_free_at"]))
+            for r in self._db.read("all_rate_slots")
+        }
+        return LimitUsage(running_counts(self._db.read("running_by_limit")), slots)
+
+    def get_progress(self, job_ids: Sequence[int]) -> list[JobProgress]:
+        if not job_ids:
+            return []
+        rows = self._db.read("get_progress", {"ids": self._db.encode_list(list(job_ids))})
+        return [from_row(JobProgress, r, self._db.parse_time) for r in rows]
+
+    def get_log_lines(self, job_id: int) -> list[LogLine]:
+        rows = self._db.read("get_log_lines", {"job_id": job_id})
+        return [from_row(LogLine, r, self._db.parse_time) for r in rows]
 
 
 def read_job(db: Reader, job_id: int) -> JobRow | None:

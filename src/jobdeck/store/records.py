@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
+from jobdeck.fingerprints import ErrorGroupKey
 from jobdeck.states import AttemptStatus, JobState, Trigger
+from jobdeck.store.limiting import ClaimLimits
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class ClaimRequest:
     # Return each job's labels too (the trace context enqueue left there); off, the claim
     # reads no labels at all: on PostgreSQL that costs about a tenth of the drain rate.
     labels: bool = False
+    # The deck's concurrency and rate limits: None (no limit declared) claims by the one
+    # unlimited statement, unchanged; otherwise the claim admits only jobs that fit them.
+    limits: ClaimLimits | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class Outcome:
     summary: str | None = None
     error: str | None = None
     traceback: str | None = None
+    error_group: ErrorGroupKey | None = None  # a failure's fingerprint (jobdeck.fingerprints)
     # False for a PermanentFailure: a bad input, not an incident to alert operators about.
     alert: bool = True
     wait_ms: int | None = None  # the claimed job's wait (ClaimedJob.wait_ms): None, not counted
@@ -140,6 +146,8 @@ class WorkerOrders:
 
     paused_queues: frozenset[str] = frozenset()
     stop_requested: bool = False
+    # Running jobs of this worker an operator cancelled: (job id, attempt) -> who cancelled.
+    cancelled_jobs: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,10 @@ class JobRow:
     result: Any
     summary: str | None
     error: str | None
+    error_group: str | None = None  # the fingerprint of its latest failure
+    # Set when an operator cancelled the job while it ran (its worker stops it) or before.
+    cancel_requested_at: datetime | None = None
+    cancelled_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +194,29 @@ class AttemptRow:
     duration_ms: int | None
     error: str | None
     traceback: str | None
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far one attempt got, as its task last reported (``total`` None: unknown)."""
+
+    job_id: int
+    attempt: int
+    done: float
+    total: float | None
+    note: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a task logged during an attempt (``jobdeck.current_job().log`` or ``logging``)."""
+
+    job_id: int
+    attempt: int
+    at: datetime
+    level: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -202,6 +237,7 @@ class JobFilter:
     # Only the newest this many jobs (by id) are looked at: what bounds a search with no index.
     newest: int | None = None
     ids: tuple[int, ...] | None = None  # only these jobs (rows an operator selected)
+    error_group: str | None = None  # jobs whose latest failure has this fingerprint
     # Set by stores from the date range (see store/listing.py), never by callers.
     min_id: int | None = None
     max_id: int | None = None
@@ -256,6 +292,40 @@ class LatencyRow:
     bucket: int  # index into jobdeck.latency.BOUNDS_MS (its length: past the last bound)
     count: int
     total_ms: int
+
+
+@dataclass(frozen=True)
+class ErrorGroupRow:
+    """One error group: what it is, its first failure as a sample, and its counts in the
+    period read (all time for ``get_error_group``)."""
+
+    fingerprint: str
+    exception: str
+    title: str  # the normalised message
+    frame: str  # the innermost frame of the task's own code ("" when none)
+    task: str  # the task it was first seen in
+    first_seen: datetime
+    sample_job_id: int
+    sample_error: str
+    sample_traceback: str | None
+    muted_at: datetime | None
+    muted_by: str | None
+    failures: int  # failed attempts in the period
+    tasks: int  # distinct tasks that failed with it in the period
+    last_seen: datetime  # the start of the last minute it failed in
+
+    @property
+    def muted(self) -> bool:
+        return self.muted_at is not None
+
+
+@dataclass(frozen=True)
+class ErrorGroupPoint:
+    """Failures of one group in one bucket of a sparkline."""
+
+    fingerprint: str
+    bucket: datetime
+    failures: int
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from jobdeck import accounts
 from jobdeck.accounts import DEFAULT_ROLES, PERMISSIONS, AccessPolicy
-from jobdeck.web.params import deck_of
+from jobdeck.web.params import deck_of, read_form
 from jobdeck.web.security import origin, origin_of
 
 SESSION_COOKIE = "jobdeck_session"
@@ -145,11 +145,18 @@ Viewer = Annotated[Principal, Depends(needs("view"))]
 LogReader = Annotated[Principal, Depends(needs("logs"))]
 Trigger = Annotated[Principal, Depends(needs("trigger"))]
 Operator = Annotated[Principal, Depends(needs("operate"))]
+Enqueuer = Annotated[Principal, Depends(needs("enqueue"))]
 Admin = Annotated[Principal, Depends(needs("admin"))]
 
 
 def _refusal(principal: Principal, permission: str) -> str:
-    if not principal.can("view") and permission in ("view", "logs", "trigger", "operate"):
+    if not principal.can("view") and permission in (
+        "view",
+        "logs",
+        "trigger",
+        "operate",
+        "enqueue",
+    ):
         return "You don't have access to background jobs."
     return (
         f"Your role ({principal.role}) does not allow this: it needs the {permission} permission."
@@ -173,7 +180,7 @@ async def check_csrf(request: Request, principal: Principal) -> None:
     check_same_origin(request)
     given = request.headers.get(CSRF_HEADER)
     if not given and "form" in request.headers.get("content-type", ""):
-        form = await request.form()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     expected = principal.csrf_token or request.cookies.get(CSRF_COOKIE)

@@ -58,7 +58,17 @@ def create_app(
     with it, ``authorize(request)`` maps your app's logged-in user to a Principal.
     """
     from jobdeck.web import api
-    from jobdeck.web.pages import admin, auth, bulk, fleet, jobs, metrics, schedules
+    from jobdeck.web.pages import (
+        admin,
+        auth,
+        bulk,
+        failures,
+        fleet,
+        jobs,
+        metrics,
+        new_job,
+        schedules,
+    )
 
     app = FastAPI(title="jobdeck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.deck = deck
@@ -87,9 +97,11 @@ def create_app(
     app.include_router(auth.router)
     # Before jobs: /jobs/bulk/retry is not the job "bulk"'s retry.
     app.include_router(bulk.router)
+    app.include_router(new_job.router)  # before jobs: /jobs/new is not a job
     app.include_router(jobs.router)
     app.include_router(schedules.router)
     app.include_router(fleet.router)
+    app.include_router(failures.router)
     app.include_router(admin.router)
     app.include_router(metrics.router)
     for router in extra_routers or []:

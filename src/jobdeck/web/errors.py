@@ -67,6 +67,7 @@ ERROR_TABLE: ErrorTable = {
     errors.ConfigError: Rule(400, "bad_request"),
     accounts.LoginRefused: Rule(401, "unauthorized"),
     errors.JobNotFound: Rule(404, "not_found"),
+    errors.ErrorGroupNotFound: Rule(404, "not_found"),
     errors.UnknownSchedule: Rule(404, "not_found"),
     errors.UnknownTask: Rule(404, "not_found"),
     errors.UnknownWorker: Rule(404, "not_found"),

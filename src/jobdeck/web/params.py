@@ -20,6 +20,8 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from jobdeck.errors import JobDeckError
@@ -136,10 +138,20 @@ class BadParameter(JobDeckError, ValueError):
     """A request parameter is not what its route takes: a 422, never a 500."""
 
 
+async def read_form(request: Request) -> FormData:
+    """The request's form (parsed once, then cached by Starlette). Starlette's own refusal of
+    the body (a field past its 1 MB part limit) would be a JSON 400 on a page: it is a
+    one-line bad parameter instead, like any other."""
+    try:
+        return await request.form()
+    except HTTPException as exc:
+        raise BadParameter(f"Invalid request: {exc.detail}") from None
+
+
 async def form_fields(request: Request) -> dict[str, str]:
     """A page form's text fields, read once on the event loop (so synchronous handlers get
     them as a plain dict) and held to the ``Text`` rule: no NUL reaches a store."""
-    form = await request.form()
+    form = await read_form(request)
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     for key, value in fields.items():
         if "\x00" in value:

@@ -64,6 +64,10 @@ class StoreErrors:
             return dict(self.by_section)
 
 
+# A fingerprint is a label: past this many groups, only the busiest keep a series, so a storm
+# of distinct errors cannot blow up Prometheus's series count.
+ERROR_GROUPS_SERVED = 100
+
 # Every family /metrics serves, by name: what it says and its labels (none: one sample).
 FAMILIES: dict[str, tuple[str, list[str] | None]] = {
     "jobdeck_jobs": (
@@ -108,6 +112,15 @@ FAMILIES: dict[str, tuple[str, list[str] | None]] = {
         ["schedule"],
     ),
     "jobdeck_schedule_paused": ("1 while a schedule is paused", ["schedule"]),
+    "jobdeck_error_group_failures": (
+        "Failed attempts by error group since it was first seen, from the rollups (the "
+        f"{ERROR_GROUPS_SERVED} groups with the most; task: where it was first seen)",
+        ["fingerprint", "exception", "task"],
+    ),
+    "jobdeck_error_groups": (
+        "Error groups with a failure in the last hour, muted or not; new: first seen in it",
+        ["status"],
+    ),
     "jobdeck_store_up": ("1 when every store read of this scrape worked, else 0", None),
     "jobdeck_store_errors": (
         "Store reads that failed in this dashboard process, by scrape section",
@@ -133,7 +146,7 @@ class JobDeckCollector:
     """Every jobdeck metric, read on ``collect()``. Register it in your own registry too:
     ``REGISTRY.register(JobDeckCollector(deck))``."""
 
-    SECTIONS = ("jobs", "attempts", "workers", "schedules")
+    SECTIONS = ("jobs", "attempts", "workers", "schedules", "errors")
 
     def __init__(self, deck: Deck, errors: StoreErrors | None = None) -> None:
         self.deck = deck
@@ -147,6 +160,7 @@ class JobDeckCollector:
             "attempts": self._attempts,
             "workers": self._workers,
             "schedules": self._schedules,
+            "errors": self._error_groups,
         }
         up = 1
         for section, read in readers.items():
@@ -230,6 +244,25 @@ class JobDeckCollector:
         yield stale
         yield success
         yield paused
+
+    def _error_groups(self, now: datetime) -> Iterator[Metric]:
+        store = self.deck.store
+        ahead = now + timedelta(days=1)  # the current minute's row, and clocks running ahead
+        failures = labelled(CounterMetricFamily, "jobdeck_error_group_failures")
+        for group in store.list_error_groups(_BEGINNING, ahead, True, ERROR_GROUPS_SERVED):
+            failures.add_metric([group.fingerprint, group.exception, group.task], group.failures)
+        yield failures
+        hour_ago = now - timedelta(hours=1)
+        recent = store.list_error_groups(hour_ago, ahead, True, 10_000)
+        counts = {
+            "active": sum(1 for g in recent if not g.muted),
+            "muted": sum(1 for g in recent if g.muted),
+            "new": sum(1 for g in recent if g.first_seen >= hour_ago and not g.muted),
+        }
+        groups = labelled(GaugeMetricFamily, "jobdeck_error_groups")
+        for status, count in counts.items():
+            groups.add_metric([status], count)
+        yield groups
 
 
 def exposition(histogram: Histogram) -> tuple[list[tuple[str, float]], float]:

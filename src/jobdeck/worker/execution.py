@@ -5,17 +5,21 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from jobdeck.errors import SerializationError
+from jobdeck.fingerprints import fingerprint
 from jobdeck.limits import PayloadLimits, encode_result
 from jobdeck.logs import active_log_format, current_job_fields, prepare_child
 from jobdeck.retry import retry_at
+from jobdeck.running import CurrentJob
 from jobdeck.settings import Settings
 from jobdeck.states import AttemptStatus, JobState
 from jobdeck.store.base import ClaimedJob, Outcome
@@ -36,10 +40,32 @@ class RunningJob:
     abandoned: bool = False
     future: Future[None] | None = None  # an async task's, on the worker's event loop
     span: Any = None  # its OpenTelemetry span, when the application traces
+    cancelled_by: str | None = None  # an operator cancelled it: it ends cancelled
+    cancel_event: threading.Event | None = None  # a process task's: set, its child is ended
+    # Makes what jobdeck.current_job() gives the task, the first time the task asks.
+    make_context: Callable[[RunningJob], CurrentJob] | None = None
+    context: CurrentJob | None = None
     began: float = field(default_factory=time.monotonic)  # just after the claim came back
 
     def elapsed(self) -> float:
         return time.monotonic() - self.began
+
+    def current_job(self) -> CurrentJob:
+        if self.context is None:
+            assert self.make_context is not None
+            self.context = self.make_context(self)
+            # Stored before the check, as cancel() stores cancelled_by before looking at the
+            # context: whichever runs second sees the other, so no cancel is missed.
+            if self.cancelled_by is not None:
+                self.context.cancel(self.cancelled_by)
+        return self.context
+
+    def cancel(self, cancelled_by: str) -> None:
+        self.cancelled_by = cancelled_by
+        if self.context is not None:
+            self.context.cancel(cancelled_by)
+        if self.cancel_event is not None:
+            self.cancel_event.set()
 
     def now(self) -> datetime:
         """The time on the store's clock: the claim's time plus what this host's monotonic
@@ -96,6 +122,8 @@ def failure_outcome(
 ) -> Outcome:
     out_of_attempts = final or job.attempt >= job.max_attempts
     base = task.retry_backoff if task else settings.backoff_base
+    stored_error = storable_text(_clip(error, ERROR_CHARS))
+    stored_trace = None if trace is None else storable_text(_clip_middle(trace))
     return Outcome(
         job_id=job.id,
         attempt=job.attempt,
@@ -108,8 +136,26 @@ def failure_outcome(
         run_at=None
         if out_of_attempts
         else retry_at(finished, job.attempt, base, settings.backoff_max),
-        error=storable_text(_clip(error, ERROR_CHARS)),
-        traceback=None if trace is None else storable_text(_clip_middle(trace)),
+        error=stored_error,
+        traceback=stored_trace,
+        # From the stored text, so a child process's failure groups as a thread's does.
+        error_group=fingerprint(stored_error, stored_trace),
+        wait_ms=job.wait_ms,
+    )
+
+
+def cancelled_outcome(job: ClaimedJob, cancelled_by: str, finished: datetime) -> Outcome:
+    """The end of an attempt an operator cancelled: final, never retried, never alerted on."""
+    return Outcome(
+        job_id=job.id,
+        attempt=job.attempt,
+        task=job.task,
+        status=AttemptStatus.CANCELLED,
+        next_state=JobState.CANCELLED,
+        started_at=job.started_at,
+        finished_at=finished,
+        error=storable_text(_clip(f"cancelled by {cancelled_by}", ERROR_CHARS)),
+        alert=False,
         wait_ms=job.wait_ms,
     )
 
@@ -164,8 +210,14 @@ def format_exception(exc: BaseException) -> str:
 # -- process executor ---------------------------------------------------------------------------
 
 
-def run_in_child(task: Task[..., Any], kwargs: dict[str, Any], timeout: float | None) -> Any:
-    """Run a task in a fresh child process; a timeout kills the child (a hard limit).
+def run_in_child(
+    task: Task[..., Any],
+    kwargs: dict[str, Any],
+    timeout: float | None,
+    cancelled: threading.Event | None = None,
+) -> Any:
+    """Run a task in a fresh child process; a timeout kills the child (a hard limit), and so
+    does ``cancelled`` when it is set (an operator cancelled the job: ``ChildCancelled``).
 
     The child imports the task by module and attribute, so process tasks must live in an
     importable module, not in ``__main__``.
@@ -190,9 +242,7 @@ def run_in_child(task: Task[..., Any], kwargs: dict[str, Any], timeout: float | 
     child.start()
     sender.close()
     try:
-        if not receiver.poll(timeout):
-            child.kill()
-            raise TimeoutError(describe_timeout(timeout or 0))
+        _wait_for_answer(receiver, child, timeout, cancelled)
         try:
             ok, payload = receiver.recv()
         except EOFError:
@@ -208,7 +258,35 @@ def run_in_child(task: Task[..., Any], kwargs: dict[str, Any], timeout: float | 
     raise ChildFailed(payload[0], payload[1])
 
 
+# How often a process task's wait looks at its cancel flag: the answer itself is not delayed.
+_CANCEL_POLL_S = 0.05
+
+
+def _wait_for_answer(
+    receiver: Connection, child: Any, timeout: float | None, cancelled: threading.Event | None
+) -> None:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        step = remaining if cancelled is None else min(remaining or _CANCEL_POLL_S, _CANCEL_POLL_S)
+        if receiver.poll(step):
+            return
+        if cancelled is not None and cancelled.is_set():
+            child.terminate()  # SIGTERM: the task may clean up, for a moment
+            child.join(1)
+            if child.is_alive():
+                child.kill()
+            raise ChildCancelled("task process terminated: the job was cancelled")
+        if deadline is not None and time.monotonic() >= deadline:
+            child.kill()
+            raise TimeoutError(describe_timeout(timeout or 0))
+
+
 class ChildCrashed(RuntimeError):
+    pass
+
+
+class ChildCancelled(RuntimeError):
     pass
 
 

@@ -12,19 +12,22 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from jobdeck import tracing
 from jobdeck.errors import PermanentFailure
 from jobdeck.logs import job_context
+from jobdeck.running import CurrentJob, enter_job, leave_job
 from jobdeck.settings import Settings
 from jobdeck.store.base import ClaimedJob, Outcome
 from jobdeck.worker.completer import Completer
 from jobdeck.worker.execution import (
+    ChildCancelled,
     ChildFailed,
     RunningJob,
+    cancelled_outcome,
     decode_args,
     describe_timeout,
     error_line,
@@ -34,6 +37,7 @@ from jobdeck.worker.execution import (
     success_outcome,
 )
 from jobdeck.worker.pools import EventLoopThread, ThreadSlots
+from jobdeck.worker.reports import ReportBuffer
 
 if TYPE_CHECKING:
     from jobdeck.tasks import Task
@@ -52,11 +56,15 @@ class Executors:
         settings: Settings,
         worker_id: str,
         completer: Completer,
+        reports: ReportBuffer | None = None,
+        read_labels: Callable[[int], Mapping[str, str]] = lambda _: {},
     ) -> None:
         self.tasks = tasks
         self.settings = settings
         self.worker_id = worker_id
         self.completer = completer
+        self.reports = reports or ReportBuffer()
+        self.read_labels = read_labels
         # By (job, attempt): a job rescued from this worker while it ran can be claimed here
         # again, and both attempts are in flight until the first one's result is fenced off.
         self._in_flight: dict[tuple[int, int], RunningJob] = {}
@@ -107,7 +115,7 @@ class Executors:
 
     def dispatch(self, job: ClaimedJob) -> None:
         task = self.tasks.get(job.task)
-        running = RunningJob(job, task)
+        running = RunningJob(job, task, make_context=self._context_of)
         with self._lock:
             self._in_flight[job.id, job.attempt] = running
         if task is None:
@@ -129,16 +137,28 @@ class Executors:
                 running.deadline = running.began + job.timeout + ASYNC_CANCEL_GRACE
             running.future = self._loop.submit(self._run_async(running))
         elif task.executor == "process":
+            running.cancel_event = threading.Event()
             self._threads.submit(lambda: self._run_process(running))
         else:
             self._threads.submit(lambda: self._run_thread(running))
+
+    def _context_of(self, running: RunningJob) -> CurrentJob:
+        job = running.job
+        if job.labels_json != "{}":  # the claim read them (tracing): no second read
+            labels = json.loads(job.labels_json)
+            read = lambda: labels  # noqa: E731
+        else:
+            read = lambda: self.read_labels(job.id)  # noqa: E731
+        return CurrentJob(
+            job.id, job.attempt, job.task, read, self.reports, self.settings.job_log_lines
+        )
 
     def _run_thread(self, running: RunningJob) -> None:
         task = running.task
         assert task is not None
         timeout = running.job.timeout
         running.thread_ident = threading.get_ident()
-        if timeout:
+        if timeout and running.cancelled_by is None:  # a cancel's grace is shorter
             running.deadline = time.monotonic() + timeout
         with self._job_logs(running):
             try:
@@ -153,20 +173,24 @@ class Executors:
         """Tag the log lines of a running job (the task's own too) with the job and worker,
         and trace it when the application traces (its spans become the job's children)."""
         job = running.job
-        with job_context(
-            job_id=job.id,
-            task=job.task,
-            attempt=job.attempt,
-            queue=job.queue,
-            worker_id=self.worker_id,
-        ):
-            if not tracing.active(self.settings.tracing):
-                yield
-                return
-            labels = json.loads(job.labels_json)
-            with tracing.process(job.task, job.queue, job.id, job.attempt, labels) as span:
-                running.span = span
-                yield
+        token = enter_job(running)  # jobdeck.current_job(), made only if the task asks
+        try:
+            with job_context(
+                job_id=job.id,
+                task=job.task,
+                attempt=job.attempt,
+                queue=job.queue,
+                worker_id=self.worker_id,
+            ):
+                if not tracing.active(self.settings.tracing):
+                    yield
+                    return
+                labels = json.loads(job.labels_json)
+                with tracing.process(job.task, job.queue, job.id, job.attempt, labels) as span:
+                    running.span = span
+                    yield
+        finally:
+            leave_job(token)
 
     async def _run_async(self, running: RunningJob) -> None:
         task = running.task
@@ -187,6 +211,12 @@ class Executors:
                     outcome = self._failure(running, exc)
             except Exception as exc:
                 outcome = self._failure(running, exc)
+            except BaseException:
+                # An operator's cancel reaches the coroutine as CancelledError: the attempt
+                # ends cancelled (_finish says so). Any other cancellation is the worker's own.
+                if running.cancelled_by is None:
+                    raise
+                outcome = self._failure_text(running, "cancelled", None)
         self._finish(running, outcome)
 
     def _run_process(self, running: RunningJob) -> None:
@@ -194,12 +224,19 @@ class Executors:
         assert task is not None
         with self._job_logs(running):
             try:
-                value = run_in_child(task, decode_args(running.job), running.job.timeout)
+                value = run_in_child(
+                    task,
+                    decode_args(running.job),
+                    running.job.timeout,
+                    running.cancel_event,
+                )
                 outcome = success_outcome(running.job, value, running.now(), self.settings, task)
             except TimeoutError as exc:
                 outcome = self._failure_text(running, f"TimeoutError: {exc}", None)
             except ChildFailed as exc:
                 outcome = self._failure_text(running, str(exc), exc.trace)
+            except ChildCancelled as exc:
+                outcome = self._failure_text(running, str(exc), None)
             except Exception as exc:
                 outcome = self._failure(running, exc)
         self._finish(running, outcome)
@@ -216,6 +253,8 @@ class Executors:
         final: bool = False,
         exc: BaseException | None = None,
     ) -> Outcome:
+        if running.cancelled_by is not None:  # stopped as asked: not a failure to warn about
+            return cancelled_outcome(running.job, running.cancelled_by, running.now())
         if running.span is not None:
             tracing.record_failure(running.span, error, exc)
         log.warning(
@@ -235,8 +274,41 @@ class Executors:
             if self._in_flight.get(key) is not running:
                 return  # timed out or handed back meanwhile: its slot and outcome are settled
             del self._in_flight[key]
+        if running.cancelled_by is not None:
+            # However the task ended once cancelled (JobCancelled, a return, a terminated
+            # child), the operator's cancel is what the attempt records: never retried.
+            outcome = cancelled_outcome(running.job, running.cancelled_by, running.now())
         self.completer.add(outcome)
         self.slot_freed.set()
+
+    # -- cancelling --------------------------------------------------------------------------
+
+    def cancel(self, orders: Mapping[tuple[int, int], str]) -> None:
+        """Stop the running jobs operators cancelled (read at the heartbeat): an async task is
+        cancelled, a process task's child terminated, a thread task told (its
+        ``current_job().cancelled``). One that has not stopped within ``cancel_grace`` is
+        left behind by the timeout watch and its attempt ends cancelled."""
+        if not orders:
+            return
+        grace_end = time.monotonic() + self.settings.cancel_grace
+        with self._lock:
+            to_stop = [
+                r for key, r in self._in_flight.items() if key in orders and r.cancelled_by is None
+            ]
+            for running in to_stop:
+                running.cancelled_by = orders[running.job.id, running.job.attempt]  # taken
+                running.deadline = min(running.deadline or grace_end, grace_end)
+        for running in to_stop:
+            log.info(
+                "job %s (%s) attempt %d: cancelled by %s, stopping it",
+                running.job.id,
+                running.job.task,
+                running.job.attempt,
+                running.cancelled_by,
+            )
+            running.cancel(orders[running.job.id, running.job.attempt])
+            if running.future is not None:
+                running.future.cancel()  # thread-safe: the loop cancels the coroutine's task
 
     # -- timeouts ----------------------------------------------------------------------------
 
@@ -251,22 +323,33 @@ class Executors:
                 del self._in_flight[running.job.id, running.job.attempt]
                 running.abandoned = True
         for running in expired:
-            timeout = running.job.timeout or 0
-            self.completer.add(
-                self._failure_text(running, f"TimeoutError: {describe_timeout(timeout)}", None)
-            )
+            self.completer.add(self._expired_outcome(running))
             if running.thread_ident is not None and self._threads is not None:
                 self._threads.abandon(running.thread_ident)
             if running.future is not None:
                 log.warning(
-                    "job %s (%s) attempt %d: its coroutine did not end when cancelled at its "
-                    "timeout; it is left on the event loop and its slot is given to other jobs",
+                    "job %s (%s) attempt %d: its coroutine did not end when cancelled; it is "
+                    "left on the event loop and its slot is given to other jobs",
                     running.job.id,
                     running.job.task,
                     running.job.attempt,
                 )
                 self._abandoned_coroutines.append(running.future)
             self.slot_freed.set()
+
+    def _expired_outcome(self, running: RunningJob) -> Outcome:
+        if running.cancelled_by is not None:
+            log.warning(
+                "job %s (%s) attempt %d did not stop within cancel_grace (%g s) of its cancel: "
+                "it is left behind and its slot given to other jobs",
+                running.job.id,
+                running.job.task,
+                running.job.attempt,
+                self.settings.cancel_grace,
+            )
+            return cancelled_outcome(running.job, running.cancelled_by, running.now())
+        timeout = running.job.timeout or 0
+        return self._failure_text(running, f"TimeoutError: {describe_timeout(timeout)}", None)
 
 
 async def _wait_for(call: Any, timeout: float) -> Any:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from jobdeck import tracing
 from jobdeck.errors import JobDeckError, SchemaError
 from jobdeck.settings import Settings
 from jobdeck.store.base import ClaimedJob, ClaimRequest, Store
+from jobdeck.store.limiting import ClaimLimits
 from jobdeck.worker.executors import Executors
 
 log = logging.getLogger("jobdeck.worker")
@@ -28,6 +30,8 @@ class Fetcher:
         executors: Executors,
         stopping: threading.Event,
         on_store_error: Callable[[], None] = lambda: None,
+        *,
+        limits: ClaimLimits | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -38,6 +42,16 @@ class Fetcher:
         # The queues claimed from: the settings' less those operators paused, which the
         # heartbeat sets (a read per heartbeat, none per claim).
         self.queues: tuple[str, ...] = tuple(settings.queues)
+        # None when the deck declares no limit: every claim is then the one unlimited statement.
+        self.limits = limits
+        # While jobs are being taken, a rate-limited deck looks again within half its tightest
+        # rate interval: the jobs it held back were moved to the next slot, and nothing rings
+        # for them (a whole interval plus the claim's own time missed slots: 77/s of 100/s).
+        # Once a poll_interval has passed with nothing taken, it waits as usual: an idle worker
+        # does not poll at the rate's pace.
+        interval = limits.smallest_interval() if limits else None
+        self.rate_wait = interval / 2 if interval is not None else None
+        self._last_taken = 0.0
 
     def run(self) -> None:
         """Fetch until ``stopping`` is set; runs on the worker's main thread."""
@@ -74,7 +88,7 @@ class Fetcher:
             for job in jobs:
                 self.executors.dispatch(job)
             if len(jobs) < limit:
-                self._wait_for_work()
+                self._wait_after(bool(jobs))
 
     def _claim(self, limit: int) -> list[ClaimedJob]:
         # No time of ours in the request: the store stamps the claim and its lease with its own
@@ -86,8 +100,24 @@ class Fetcher:
             limit,
             settings.lease_duration,
             labels=tracing.active(settings.tracing),  # the trace context rides in the labels
+            limits=self.limits,
         )
         return self.store.claim_jobs(request)
+
+    def _wait_after(self, took: bool) -> None:
+        if took and self.limits is not None and self.rate_wait is None:
+            # A limited claim that took some but not all looks again at once: a task that
+            # filled up during the claim hid the jobs queued behind it, which the next claim's
+            # scan leaves out. Nothing more to take, that claim comes back empty and waits.
+            return
+        now = time.monotonic()
+        if took:
+            self._last_taken = now
+        poll = self.settings.poll_interval
+        if self.rate_wait is not None and now - self._last_taken < poll:
+            self.stopping.wait(min(self.rate_wait, poll))
+        else:
+            self._wait_for_work()
 
     def _wait_for_work(self) -> None:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from jobdeck.clock import Clock
 from jobdeck.settings import Settings
@@ -160,6 +160,24 @@ class Pruner(Looper):
                 break
         self.store.prune_audit(now - self.audit_retention)
         # Views up to 24h read minute rows; keep 25 hours of them, fold the rest into hours.
-        self.store.compact_stats(
-            (now - timedelta(hours=25)).replace(minute=0, second=0, microsecond=0)
-        )
+        fold_before = (now - timedelta(hours=25)).replace(minute=0, second=0, microsecond=0)
+        self.store.compact_stats(fold_before)
+        self.compact_error_groups(now)
+
+    # The Failures view's sparklines read the error-group rollup at each period's bucket size
+    # (control.PERIODS): rows older than the shortest period that needs a finer bucket fold
+    # into the next one, so a day reads a few hundred rows per group, not one a minute per
+    # worker. (age, bucket seconds), finest first; each bucket divides the next, so a fold never
+    # splits a row the next tier reads.
+    ERROR_GROUP_TIERS = (
+        (timedelta(hours=1), 300),
+        (timedelta(hours=6), 900),
+        (timedelta(hours=25), 3600),
+        (timedelta(days=7), 21600),
+    )
+
+    def compact_error_groups(self, now: datetime) -> None:
+        for age, bucket in self.ERROR_GROUP_TIERS:
+            edge = int((now - age).timestamp())
+            before = datetime.fromtimestamp(edge - edge % bucket, now.tzinfo)
+            self.store.compact_error_groups(before, bucket)

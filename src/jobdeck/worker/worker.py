@@ -17,12 +17,16 @@ from typing import TYPE_CHECKING
 from jobdeck._version import __version__
 from jobdeck.alerts import EXHAUSTED, Alerter, AlertEvent
 from jobdeck.errors import JobDeckError
+from jobdeck.running import capture_task_logging, release_task_logging
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
 from jobdeck.store.base import Outcome, RescuedJob, WorkerInfo, WorkerOrders
+from jobdeck.tasks import claim_limits
 from jobdeck.worker.completer import Completer
+from jobdeck.worker.execution import cancelled_outcome
 from jobdeck.worker.executors import Executors
 from jobdeck.worker.fetcher import Fetcher
+from jobdeck.worker.reports import ReportBuffer, ReportFlusher
 from jobdeck.worker.services import Looper
 from jobdeck.worker.signals import SignalWatch
 from jobdeck.worker.upkeep import Heartbeat, Pruner, Rescuer, TimeoutWatch
@@ -67,9 +71,19 @@ class Worker:
             store_error,
         )
         self.alerter = Alerter(self.store, self.clock, settings)
-        self.executors = Executors(deck.tasks, settings, self.id, self.completer)
+        self.reports = ReportBuffer()
+        self.executors = Executors(
+            deck.tasks, settings, self.id, self.completer, self.reports, self._labels_of
+        )
+        limits = claim_limits(deck.tasks.values(), settings.queue_limits or {})
         self.fetcher = Fetcher(
-            self.store, settings, self.id, self.executors, self._stopping, store_error
+            self.store,
+            settings,
+            self.id,
+            self.executors,
+            self._stopping,
+            store_error,
+            limits=limits or None,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -122,7 +136,10 @@ class Worker:
             self.rescuer,
             TimeoutWatch(self._expire_timeouts),
             Pruner(self.store, self.clock, self.settings),
+            ReportFlusher(self.store, self.reports, self.settings.report_flush_interval),
         ]
+        # Log records tasks emit while they run become their job's log lines.
+        capture_task_logging()
         if self.settings.scheduler_enabled and self.deck.schedules:
             from jobdeck.worker.scheduler import Scheduler
 
@@ -161,7 +178,7 @@ class Worker:
 
     def _obey(self, orders: WorkerOrders) -> None:
         """Follow the operators' orders the heartbeat read: claim only from queues not paused,
-        and drain and stop when asked."""
+        stop the running jobs they cancelled, and drain and stop when asked."""
         claimable = tuple(q for q in self.settings.queues if q not in orders.paused_queues)
         if claimable != self.fetcher.queues:
             paused = [q for q in self.settings.queues if q in orders.paused_queues]
@@ -175,6 +192,7 @@ class Worker:
             if resumed:  # wake a fetcher waiting for jobs, so it claims at once
                 with contextlib.suppress(JobDeckError):
                     self.store.notify_jobs()
+        self.executors.cancel(orders.cancelled_jobs)
         if orders.stop_requested and not self._stopping.is_set():
             log.info("asked to drain and stop: finishing %d running jobs", self.in_flight)
             self._stop_requested = True
@@ -188,6 +206,10 @@ class Worker:
             "stopping now" if already else "draining (send again to stop at once)",
         )
         self.stop(hurry=already)
+
+    def _labels_of(self, job_id: int) -> dict[str, str]:
+        job = self.store.get_job(job_id)
+        return {} if job is None else job.labels
 
     def _metrics(self) -> WorkerMetrics:
         from jobdeck.worker.metrics import WorkerMetrics
@@ -257,6 +279,7 @@ class Worker:
         self.completer.stop()
         for service in self.services:
             service.stop()
+        release_task_logging()
         self.alerter.flush(5.0)
         try:
             self.store.deregister_worker(self.id)
@@ -269,6 +292,14 @@ class Worker:
 
     def _hand_back_unfinished(self) -> None:
         unfinished = self.executors.take_unfinished()
+        # A job an operator cancelled that is still stopping ends cancelled, not back in the
+        # queue (the completer writes it before it stops).
+        for running in unfinished:
+            if running.cancelled_by is not None:
+                self.completer.add(
+                    cancelled_outcome(running.job, running.cancelled_by, running.now())
+                )
+        unfinished = [r for r in unfinished if r.cancelled_by is None]
         if not unfinished:
             return
         pairs = [(r.job.id, r.job.attempt) for r in unfinished]

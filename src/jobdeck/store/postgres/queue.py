@@ -13,12 +13,23 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.rows import DictRow, dict_row
 
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError
 from jobdeck.latency import bucket_of
 from jobdeck.store.base import QueueStore
 from jobdeck.store.bulk import batch_where
+from jobdeck.store.limiting import (
+    ClaimLimits,
+    admit,
+    candidate_from_row,
+    limited_scan,
+    lock_keys,
+    rate_keys,
+    running_counts,
+)
+from jobdeck.store.postgres.connection import Connection
 from jobdeck.store.postgres.inserts import insert_on
 from jobdeck.store.postgres.statements import PgDatabase
 from jobdeck.store.records import (
@@ -27,7 +38,9 @@ from jobdeck.store.records import (
     ClaimedJob,
     ClaimRequest,
     InsertResult,
+    JobProgress,
     JobRow,
+    LogLine,
     NewJob,
     Outcome,
     RescuedJob,
@@ -93,13 +106,64 @@ class PostgresQueue(QueueStore):
             "limit": request.limit,
             "labels": request.labels,
         }
-        rows = self._db.rows("claim_jobs", params)
+        if request.limits:
+            limits = request.limits
+            rows = self._db.run(lambda conn: self._claim_limited(conn, request, limits, params))
+        else:
+            rows = self._db.rows("claim_jobs", params)
         by_claim_order(rows)
         parse = self._db.parse_time
         return [
             claimed_from_row(r, required_time(parse(r["started_at"])), parse(r["run_at"]))
             for r in rows
         ]
+
+    def _claim_limited(
+        self,
+        conn: Connection,
+        request: ClaimRequest,
+        limits: ClaimLimits,
+        params: dict[str, Any],
+    ) -> list[DictRow]:
+        """One transaction: lock the candidates (SKIP LOCKED), then their limits' keys in
+        sorted order, count what runs once they are ours, and claim what fits."""
+        q = self._db.q
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            now = cur.execute(q["limits_now"], {"now": params["now"]}).fetchone()
+            moment = required_time(self._db.parse_time(now["now"] if now else None))
+            before = running_counts(cur.execute(q["running_by_limit"]).fetchall())
+            full = limits.full_queues(before)
+            scan = {
+                "now": moment,
+                "limit": limited_scan(request.limit),
+                "full_tasks": limits.full_tasks(before),
+            }
+            rows: list[DictRow] = []
+            for queue in sorted(set(request.queues) - full):
+                rows += cur.execute(q["due_in_queue_limited"], {**scan, "queue": queue}).fetchall()
+            by_claim_order(rows)
+            candidates = [candidate_from_row(r) for r in rows]
+            for key in lock_keys(candidates, limits):
+                cur.execute(q["lock_limit"], {"key": key})
+            # Counted again in a statement of its own: it sees every claim that held these
+            # locks before us, committed (read committed takes a new snapshot per statement).
+            running = running_counts(cur.execute(q["running_by_limit"]).fetchall())
+            # The time again, now that the locks are ours: rate slots are spaced from it.
+            now = cur.execute(q["limits_now"], {"now": params["now"]}).fetchone()
+            moment = required_time(self._db.parse_time(now["now"] if now else None))
+            keys = rate_keys(candidates, limits)
+            slots = {
+                r["key"]: required_time(self._db.parse_time(r["next_free_at"]))
+                for r in cur.execute(q["rate_slots_of"], {"keys": keys}).fetchall()
+            }
+            admission = admit(candidates, limits, running, slots, moment, request.limit)
+            for key, free_at in sorted(admission.slots.items()):
+                cur.execute(q["move_rate_slot"], {"key": key, "next_free_at": free_at})
+            for job_id, run_at in sorted(admission.held.items()):
+                cur.execute(q["hold_until"], {"id": job_id, "run_at": run_at})
+            if not admission.ids:
+                return []
+            return cur.execute(q["claim_admitted"], {**params, "ids": admission.ids}).fetchall()
 
     def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
         if not outcomes:
@@ -123,6 +187,7 @@ class PostgresQueue(QueueStore):
             # Buckets are found here, by the same function as SQLite's: one definition of them.
             "wait_bucket": [None if o.wait_ms is None else bucket_of(o.wait_ms) for o in ordered],
             "duration_bucket": [bucket_of(o.duration_ms) for o in ordered],
+            **_error_groups(ordered),
         }
         applied = {r["id"] for r in self._db.rows("complete_jobs", params)}
         return [o.job_id for o in outcomes if o.job_id in applied]
@@ -178,9 +243,30 @@ class PostgresQueue(QueueStore):
         rows = self._db.rows("retry_job", {"id": job_id, "now": now})
         return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
 
-    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None:
-        rows = self._db.rows("cancel_job", {"id": job_id, "now": now})
+    def cancel_job(
+        self, job_id: int, now: datetime, cancelled_by: str | None = None
+    ) -> JobRow | None:
+        params = {"id": job_id, "now": now, "cancelled_by": cancelled_by}
+        rows = self._db.rows("cancel_job", params)
         return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
+
+    def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
+        if not progress and not lines:
+            return
+        params = {
+            "p_job_id": [p.job_id for p in progress],
+            "p_attempt": [p.attempt for p in progress],
+            "p_done": [p.done for p in progress],
+            "p_total": [p.total for p in progress],
+            "p_note": [p.note for p in progress],
+            "p_updated_at": [p.updated_at for p in progress],
+            "l_job_id": [ln.job_id for ln in lines],
+            "l_attempt": [ln.attempt for ln in lines],
+            "l_at": [ln.at for ln in lines],
+            "l_level": [ln.level for ln in lines],
+            "l_message": [ln.message for ln in lines],
+        }
+        self._db.rows("write_reports", params, replay_if_lost=False)
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         return int(self._db.value("prune_finished", {"before": before, "limit": limit}, "n"))
@@ -195,3 +281,14 @@ class PostgresQueue(QueueStore):
         if ids and request.action == "retry":
             self.notify_jobs()
         return BulkBatch(len(ids), max(ids) if ids else None)
+
+
+def _error_groups(ordered: Sequence[Outcome]) -> dict[str, list[str | None]]:
+    """complete_jobs' error-group arrays (migration 0011): None for every success."""
+    keys = [o.error_group for o in ordered]
+    return {
+        "error_group": [k.fingerprint if k else None for k in keys],
+        "group_exception": [k.exception if k else None for k in keys],
+        "group_title": [k.title if k else None for k in keys],
+        "group_frame": [k.frame if k else None for k in keys],
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobdeck.clock import Clock, SystemClock
 from jobdeck.store.access import AccessVerbs
 from jobdeck.store.fleet import FleetVerbs
+from jobdeck.store.postgres.errorgroups import PostgresErrorGroups
 from jobdeck.store.postgres.insight import PostgresInsight
 from jobdeck.store.postgres.queue import PostgresQueue
 from jobdeck.store.postgres.schedules import PostgresSchedules
@@ -17,6 +18,7 @@ class PostgresStore(
     PostgresQueue,
     PostgresInsight,
     PostgresSchedules,
+    PostgresErrorGroups,
     AccessVerbs[PgDatabase],
     FleetVerbs[PgDatabase],
 ):

@@ -19,13 +19,23 @@ from jobdeck.states import JobState
 from jobdeck.store.base import QueueStore
 from jobdeck.store.bulk import batch_where
 from jobdeck.store.insight import read_job
+from jobdeck.store.limiting import (
+    ClaimLimits,
+    admit,
+    candidate_from_row,
+    limited_scan,
+    rate_keys,
+    running_counts,
+)
 from jobdeck.store.records import (
     BulkBatch,
     BulkRequest,
     ClaimedJob,
     ClaimRequest,
     InsertResult,
+    JobProgress,
     JobRow,
+    LogLine,
     NewJob,
     Outcome,
     RescuedJob,
@@ -36,6 +46,7 @@ from jobdeck.store.rows import (
     by_claim_order,
     claimed_from_row,
     latency_increments,
+    required_time,
     rescued_from_row,
     stats_increments,
     worker_params,
@@ -47,6 +58,7 @@ from jobdeck.store.sqlite.connection import (
     minute_key,
     to_db,
 )
+from jobdeck.store.sqlite.errorgroups import record_error_groups
 from jobdeck.store.sqlite.wake import Wakeups
 
 # Between wake-ups, a waiting worker looks for commits by processes that do not ring this often.
@@ -88,7 +100,10 @@ class SQLiteQueue(QueueStore):
             # whole lease from the moment it is written.
             started = self.clock.now()
             now = to_db(started)
-            ids = self._pick_due(db, request.queues, now, request.limit)
+            if request.limits:
+                ids = self._admit_limited(db, request, request.limits, started)
+            else:
+                ids = self._pick_due(db, request.queues, now, request.limit)
             params = {
                 "worker_id": request.worker_id,
                 "lease_until": to_db(started + timedelta(seconds=request.lease_seconds)),
@@ -111,6 +126,39 @@ class SQLiteQueue(QueueStore):
         by_claim_order(candidates)
         return [row["id"] for row in candidates[:limit]]
 
+    def _admit_limited(
+        self, db: sqlite3.Connection, request: ClaimRequest, limits: ClaimLimits, now: datetime
+    ) -> list[int]:
+        """The ids a limited claim takes; the write lock held makes count and claim one step."""
+        q = self._db.q
+        running = running_counts(db.execute(q["running_by_limit"]).fetchall())
+        full = limits.full_queues(running)
+        params = {
+            "now": to_db(now),
+            "limit": limited_scan(request.limit),
+            "full_tasks": json_list(limits.full_tasks(running)),
+        }
+        rows = []
+        for queue in request.queues:
+            if queue not in full:
+                rows += db.execute(q["due_in_queue_limited"], {**params, "queue": queue}).fetchall()
+        by_claim_order(rows)
+        candidates = [candidate_from_row(r) for r in rows]
+        keys = json_list(rate_keys(candidates, limits))
+        slots = {
+            r["key"]: required_time(from_db(r["next_free_at"]))
+            for r in db.execute(q["rate_slots_of"], {"keys": keys})
+        }
+        admission = admit(candidates, limits, running, slots, now, request.limit)
+        db.executemany(
+            q["move_rate_slot"],
+            [{"key": k, "next_free_at": to_db(t)} for k, t in admission.slots.items()],
+        )
+        db.executemany(
+            q["hold_until"], [{"id": i, "run_at": to_db(t)} for i, t in admission.held.items()]
+        )
+        return admission.ids
+
     def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
         if not outcomes:
             return []
@@ -131,6 +179,7 @@ class SQLiteQueue(QueueStore):
             db.executemany(self._db.q["add_stats"], [{**inc, "shard": shard} for inc in increments])
             latency = latency_increments(outcomes, applied, _slot_key)
             db.executemany(self._db.q["add_latency"], [{**inc, "shard": shard} for inc in latency])
+            record_error_groups(db, self._db.q, outcomes, started_at, shard)
         return [o.job_id for o in outcomes if o.job_id in started_at]
 
     def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
@@ -165,6 +214,7 @@ class SQLiteQueue(QueueStore):
                         "now": to_db(now),
                         "duration_ms": r["duration_ms"],
                         "error": r["error"],
+                        "status": "cancelled" if r["state"] == "cancelled" else "failed",
                     }
                     for r in rows
                 ],
@@ -231,20 +281,38 @@ class SQLiteQueue(QueueStore):
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None:
         return self._transition("retry_job", job_id, now)
 
-    def cancel_job(self, job_id: int, now: datetime) -> JobRow | None:
-        return self._transition("cancel_job", job_id, now)
+    def cancel_job(
+        self, job_id: int, now: datetime, cancelled_by: str | None = None
+    ) -> JobRow | None:
+        return self._transition("cancel_job", job_id, now, cancelled_by=cancelled_by)
 
-    def _transition(self, query: str, job_id: int, now: datetime) -> JobRow | None:
-        changed = self._db.write_one(query, {"id": job_id, "now": to_db(now)})
+    def _transition(
+        self, query: str, job_id: int, now: datetime, **more: str | None
+    ) -> JobRow | None:
+        changed = self._db.write_one(query, {"id": job_id, "now": to_db(now), **more})
         if changed and query == "retry_job":
             self._wakeups.notify()
         return read_job(self._db, job_id) if changed else None
+
+    def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
+        if not progress and not lines:
+            return
+        with self._db.write() as db:
+            db.executemany(
+                self._db.q["write_progress"],
+                [{**vars(p), "updated_at": to_db(p.updated_at)} for p in progress],
+            )
+            db.executemany(
+                self._db.q["append_log_line"], [{**vars(ln), "at": to_db(ln.at)} for ln in lines]
+            )
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         with self._db.write() as db:
             params = {"before": to_db(before), "limit": limit}
             ids = [r[0] for r in db.execute(self._db.q["prunable_jobs"], params)]
             db.execute(self._db.q["delete_attempts_of"], {"ids": json_list(ids)})
+            db.execute(self._db.q["delete_reports_of"], {"ids": json_list(ids)})
+            db.execute(self._db.q["delete_log_lines_of"], {"ids": json_list(ids)})
             db.execute(self._db.q["delete_jobs"], {"ids": json_list(ids)})
         return len(ids)
 
@@ -317,6 +385,7 @@ def _outcome_values(outcome: Outcome) -> list[Any]:
         outcome.result_json,
         outcome.summary,
         outcome.error,
+        outcome.error_group.fingerprint if outcome.error_group else None,
     ]
 
 
@@ -331,4 +400,5 @@ def _attempt_params(outcome: Outcome, worker_id: str, started_at: str) -> dict[s
         "duration_ms": outcome.duration_ms,
         "error": outcome.error,
         "traceback": outcome.traceback,
+        "error_group": outcome.error_group.fingerprint if outcome.error_group else None,
     }

@@ -7,6 +7,7 @@ from jobdeck.errors import StoreUnavailable
 from jobdeck.store.fleet import FleetVerbs
 from jobdeck.store.sqlite.access import SQLiteAccess
 from jobdeck.store.sqlite.connection import SQLiteDatabase, parse_sqlite_url
+from jobdeck.store.sqlite.errorgroups import SQLiteErrorGroups
 from jobdeck.store.sqlite.insight import SQLiteInsight
 from jobdeck.store.sqlite.queue import SQLiteQueue
 from jobdeck.store.sqlite.schedules import SQLiteSchedules
@@ -19,6 +20,7 @@ class SQLiteStore(
     SQLiteQueue,
     SQLiteInsight,
     SQLiteSchedules,
+    SQLiteErrorGroups,
     SQLiteAccess,
     FleetVerbs[SQLiteDatabase],
 ):

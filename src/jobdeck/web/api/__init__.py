@@ -18,13 +18,20 @@ from starlette.routing import Match
 
 from jobdeck.errors import JobDeckError
 from jobdeck.web.access import AccessDenied
-from jobdeck.web.api import admin, fleet, jobs, schedules
+from jobdeck.web.api import admin, failures, fleet, jobs, new_job, schedules
 from jobdeck.web.errors import ERROR_TABLE, AnsweringRoute, ErrorTable, public_error
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
 
-ROUTERS = (jobs.router, schedules.router, fleet.router, admin.router)
+ROUTERS = (
+    jobs.router,
+    new_job.router,
+    schedules.router,
+    failures.router,
+    fleet.router,
+    admin.router,
+)
 
 
 def create_api(deck: Deck, parent: FastAPI) -> FastAPI:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, StringConstraints
 
 from jobdeck.control import fleet as fleet_control
 from jobdeck.control.fleet import QueuesOverview, QueueView, WorkerView
+from jobdeck.control.limits import LimitView
 from jobdeck.store.base import QueuePause
 from jobdeck.web.access import Operator, Principal, Viewer, actor_of
 from jobdeck.web.api.jobs import Period
@@ -49,8 +50,13 @@ class QueueOut(RecordOut, record=QueueView, hide=("latency",)):
         }
 
 
+class LimitOut(RecordOut, record=LimitView):
+    full: bool
+
+
 class QueuesOut(RecordOut, record=QueuesOverview):
     queues: list[QueueOut]
+    limits: list[LimitOut]
     minutes: float
 
 

@@ -23,7 +23,9 @@ from jobdeck.web.api.models import (
     JobDetailOut,
     JobOut,
     JobPageOut,
+    LogLineOut,
     OperatorActionOut,
+    ProgressOut,
     StatsOut,
     StatusCountOut,
     StatusCountsOut,
@@ -44,6 +46,7 @@ from jobdeck.web.params import (
 
 Status = Literal["all", "success", "failed", "running", "pending", "cancelled"]
 Period = Literal["1h", "6h", "24h", "7d", "30d"]
+ErrorGroupFilter = Annotated[str | None, Query(pattern="^[0-9a-f]{16}$")]
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -95,14 +98,17 @@ def job_query(
     date_from: Annotated[Day | None, Query(alias="from")] = None,
     date_to: Annotated[Day | None, Query(alias="to")] = None,
     q: SearchText = None,
+    group: ErrorGroupFilter = None,
 ) -> control.JobQuery:
-    """The task list's filters, as the list, the counts and the bulk actions take them."""
+    """The task list's filters, as the list, the counts and the bulk actions take them;
+    ``group``: the jobs whose latest failure is in that error group (see /errors)."""
     return control.JobQuery(
         task_text=task,
         status=None if status == "all" else status,
         date_from=day_start(date_from) if date_from else None,
         date_to=day_end(date_to) if date_to else None,
         search=q,
+        error_group=group,
     )
 
 
@@ -187,7 +193,8 @@ def bulk(
 
 @router.get("/jobs/{job_id}", response_model=JobDetailOut)
 def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailOut:
-    """A job, its attempts and, for a caller who may read the logs, its operator actions."""
+    """A job, its attempts, the progress and log lines its task reported and, for a caller
+    who may read the logs, its operator actions."""
     deck = deck_of(request)
     store = deck.store
     detail = control.job_detail(store, job_id, redact=deck.settings.redact)
@@ -197,6 +204,8 @@ def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailO
     return JobDetailOut(
         job=JobOut.of(detail.job),
         attempts=[AttemptOut.of(a) for a in detail.attempts],
+        progress=[ProgressOut.of(p) for p in detail.progress],
+        log_lines=[LogLineOut.of(ln) for ln in detail.log_lines],
         actions=actions,
     )
 
@@ -221,8 +230,9 @@ def operate(
     principal: Operator,
     body: Annotated[JobActionIn | None, Body()] = None,
 ) -> JobOut:
-    """Retry a failed, retrying or cancelled job, or cancel one that has not started; the
-    body ``{"reason": "..."}`` is optional."""
+    """Retry a failed, retrying or cancelled job, or cancel a pending or running one (a
+    running job is stopped by its worker within a heartbeat: the answer still shows it
+    running, with ``cancel_requested_at``); the body ``{"reason": "..."}`` is optional."""
     deck, actor = deck_of(request), actor_of(request, principal, via="api")
     reason = body.reason if body else None
     job = control.act_on_job(deck.store, deck.clock, action, job_id, actor, reason=reason)

@@ -23,7 +23,9 @@ from jobdeck.states import JobState
 from jobdeck.store.base import (
     AttemptRow,
     AuditRow,
+    JobProgress,
     JobRow,
+    LogLine,
     StatsRow,
     TokenRow,
     UserRow,
@@ -245,9 +247,21 @@ class OperatorActionOut(RecordOut, record=OperatorAction):
     """A retry, cancel or Run Now of one job: who, when, why (from the audit log)."""
 
 
+class ProgressOut(RecordOut, record=JobProgress, hide=("job_id",)):
+    pass
+
+
+class LogLineOut(RecordOut, record=LogLine, hide=("job_id",)):
+    pass
+
+
 class JobDetailOut(BaseModel):
     job: JobOut
     attempts: list[AttemptOut]
+    # What the task reported: the last progress of each attempt, and the log lines of all
+    # (oldest first, each with its attempt; at most job_log_lines per attempt).
+    progress: list[ProgressOut] = []
+    log_lines: list[LogLineOut] = []
     # Newest first; null for a caller without the "logs" permission (the audit trail's).
     actions: list[OperatorActionOut] | None = None
 

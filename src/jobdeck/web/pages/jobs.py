@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
 from jobdeck.control.history import MAX_REASON, job_actions
+from jobdeck.control.limits import waiting_because
 from jobdeck.errors import ConfigError, JobDeckError, JobNotFound, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
@@ -42,6 +44,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STOP_POLLING = 286  # htmx's status for "stop polling this element"
 STATUS_CHOICES = ("all", "success", "failed", "running", "pending", "cancelled")
+FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass
@@ -56,6 +59,7 @@ class ListParams:
     date_to: str = ""
     before: int | None = None
     after: int | None = None
+    group: str = ""  # an error group's fingerprint (the Failures view links here)
     errors: list[str] = field(default_factory=list)
 
     def query(self) -> control.JobQuery:
@@ -65,6 +69,7 @@ class ListParams:
             date_from=_day_start(self.date_from),
             date_to=_day_end(self.date_to),
             search=self.q or None,
+            error_group=self.group or None,
         )
 
     def url(self, **changes: Any) -> str:
@@ -78,6 +83,7 @@ class ListParams:
             "to": self.date_to,
             "before": self.before,
             "after": self.after,
+            "group": self.group,
             **changes,
         }
         kept = {k: v for k, v in state.items() if v not in (None, "", "all")}
@@ -117,6 +123,11 @@ def read_params(request: Request) -> ListParams:
             params.errors.append(f"{label} must be a date like 2025-01-31; ignored.")
         elif value:
             setattr(params, "date_from" if key == "from" else "date_to", value)
+    group = q.get("group", "").strip().lower()
+    if group and FINGERPRINT.fullmatch(group):
+        params.group = group
+    elif group:
+        params.errors.append(f"Ignored group={group[:20]!r}: not an error group's fingerprint.")
     for key in ("before", "after"):
         value = q.get(key, "")
         cursor = or_none(parse_id, value) if value else None
@@ -337,6 +348,8 @@ def table_context(deck: Deck, params: ListParams) -> dict[str, Any]:
         "search_error": search_error,
         "searching": bool(query.search),
         "search_window": control.SEARCH_WINDOW,
+        # The running rows' progress bars: one read, only when the page shows a running job.
+        "progress": control.running_progress(deck.store, page.rows),
     }
 
 
@@ -364,8 +377,13 @@ def _drawer_context(deck: Deck, job_id: int, principal: Principal) -> dict[str, 
         "attempts": detail.attempts,
         "latest": latest,
         "stuck": _may_be_stuck(deck, job, deck.clock.now()),
+        "waiting_because": waiting_because(deck, job, deck.clock.now()),
         "can_retry": job.state in (JobState.FAILED, JobState.RETRYABLE, JobState.CANCELLED),
-        "can_cancel": job.state in (JobState.SCHEDULED, JobState.AVAILABLE, JobState.RETRYABLE),
+        "can_cancel": control.can_cancel(job),
+        # What the task reported in the attempt running now (or the last one), and per attempt.
+        "progress": detail.progress_of(job.attempt),
+        "log_lines": detail.lines_of(job.attempt),
+        "detail": detail,
     }
 
 

@@ -20,11 +20,17 @@ WHERE id = %(worker_id)s AND state <> 'stopped'
 RETURNING id
 
 -- name: worker_orders
--- One read per heartbeat: a row per paused queue, and one with stop = true when this worker
--- was asked to drain and stop.
-SELECT queue, false AS stop FROM queue_pauses
+-- One read per heartbeat: a row per paused queue, one with stop when this worker was asked to
+-- drain and stop, and one per running job of its that an operator cancelled (through the
+-- partial index of running jobs by worker: a handful of rows at most).
+SELECT queue, false AS stop, NULL::bigint AS job_id, NULL::integer AS attempt,
+       NULL::text AS cancelled_by
+FROM queue_pauses
 UNION ALL
-SELECT NULL, true FROM workers WHERE id = %(worker_id)s AND stop_requested_at IS NOT NULL
+SELECT NULL, true, NULL, NULL, NULL FROM workers WHERE id = %(worker_id)s AND stop_requested_at IS NOT NULL
+UNION ALL
+SELECT NULL, false, id, attempt, cancelled_by FROM jobs
+WHERE worker_id = %(worker_id)s AND state = 'running' AND cancel_requested_at IS NOT NULL
 
 -- name: count_open_by_queue
 -- Every unfinished job once, through the (state, id) index: one pass over the backlog for all

@@ -164,29 +164,56 @@ WITH outcome AS (
                 %(next_state)b::text[], %(finished_at)b::timestamptz[], %(duration_ms)b::bigint[],
                 %(run_at)b::timestamptz[], %(result)b::json[], %(summary)b::text[],
                 %(error)b::text[], %(traceback)b::text[], %(wait_ms)b::bigint[],
-                %(wait_bucket)b::smallint[], %(duration_bucket)b::smallint[])
+                %(wait_bucket)b::smallint[], %(duration_bucket)b::smallint[],
+                %(error_group)b::text[], %(group_exception)b::text[], %(group_title)b::text[],
+                %(group_frame)b::text[])
          AS o(job_id, attempt, status, next_state, finished_at, duration_ms, run_at, result,
-              summary, error, traceback, wait_ms, wait_bucket, duration_bucket)
+              summary, error, traceback, wait_ms, wait_bucket, duration_bucket,
+              error_group, group_exception, group_title, group_frame)
 ),
 finished AS (
     UPDATE jobs AS j
     SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
         lease_expires_at = NULL, run_at = COALESCE(o.run_at, j.run_at),
-        result = o.result, summary = o.summary, error = o.error,
-        dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
+        result = o.result, summary = o.summary, error = o.error, error_group = o.error_group,
+        dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed', 'cancelled') THEN NULL
                           ELSE j.dedupe_key END
     FROM outcome AS o
     WHERE j.id = o.job_id AND j.attempt = o.attempt AND j.state = 'running'
       AND j.worker_id = %(worker_id)s
     RETURNING j.id, j.task, j.attempt, j.started_at, o.status, o.finished_at, o.duration_ms,
-              o.error, o.traceback, o.wait_ms, o.wait_bucket, o.duration_bucket
+              o.error, o.traceback, o.wait_ms, o.wait_bucket, o.duration_bucket,
+              o.error_group, o.group_exception, o.group_title, o.group_frame
 ),
 attempts_written AS (
     INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at,
-                          duration_ms, error, traceback)
+                          duration_ms, error, traceback, error_group)
     SELECT id, attempt, status, %(worker_id)s, started_at, finished_at, duration_ms, error,
-           traceback
+           traceback, error_group
     FROM finished
+),
+-- Error groups (0011): a group's row is written once, when first seen (DO NOTHING takes no
+-- row lock, so workers failing in the same group never wait on each other); its failures
+-- count in this worker's shard of the per-minute rollup. Both read only the failed rows.
+groups_seen AS (
+    INSERT INTO error_groups (fingerprint, exception, title, frame, task, first_seen,
+                              sample_job_id, sample_error, sample_traceback)
+    SELECT DISTINCT ON (error_group) error_group, group_exception, group_title, group_frame,
+           task, finished_at, id, error, traceback
+    FROM finished
+    WHERE error_group IS NOT NULL
+    ORDER BY error_group, finished_at, id
+    ON CONFLICT (fingerprint) DO NOTHING
+),
+groups_counted AS (
+    INSERT INTO error_group_minute AS g (minute, fingerprint, task, shard, failures)
+    SELECT date_trunc('minute', finished_at, 'UTC'), error_group, task, %(shard)s, COUNT(*)
+    FROM finished
+    WHERE error_group IS NOT NULL
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT (minute, fingerprint, task, shard) DO UPDATE
+    SET failures = g.failures + excluded.failures
 ),
 rolled_up AS (
     INSERT INTO stats_minute AS s (minute, task, shard, succeeded, failed, duration_ms)
@@ -281,12 +308,20 @@ expired AS (
 ),
 rescued AS (
     UPDATE jobs AS j
-    SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retryable' END,
+    -- A job an operator cancelled ends cancelled: its worker is gone, nothing retries it.
+    SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+                     WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retryable' END,
         finished_at = c.now, lease_expires_at = NULL,
         duration_ms = ROUND(EXTRACT(EPOCH FROM (c.now - j.started_at)) * 1000)::bigint,
-        error = 'worker ' || COALESCE(j.worker_id, '?') || ' was lost: its lease expired at '
-                || to_char(j.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
-        dedupe_key = CASE WHEN j.attempt >= j.max_attempts THEN NULL ELSE j.dedupe_key END
+        error = CASE WHEN j.cancel_requested_at IS NOT NULL
+                     THEN 'cancelled by ' || COALESCE(j.cancelled_by, '?') || ' (its worker '
+                          || COALESCE(j.worker_id, '?') || ' was lost before it stopped)'
+                     ELSE 'worker ' || COALESCE(j.worker_id, '?')
+                          || ' was lost: its lease expired at '
+                          || to_char(j.lease_expires_at AT TIME ZONE 'UTC',
+                                     'YYYY-MM-DD HH24:MI:SS.US') END,
+        dedupe_key = CASE WHEN j.attempt >= j.max_attempts OR j.cancel_requested_at IS NOT NULL
+                          THEN NULL ELSE j.dedupe_key END
     FROM expired, clock AS c
     WHERE j.id = expired.id
     RETURNING j.id, j.task, j.attempt, j.state, j.worker_id, j.started_at, j.finished_at,
@@ -295,7 +330,8 @@ rescued AS (
 attempts_failed AS (
     INSERT INTO attempts AS a (job_id, attempt, status, worker_id, started_at, finished_at,
                                duration_ms, error)
-    SELECT id, attempt, 'failed', worker_id, started_at, finished_at, duration_ms, error
+    SELECT id, attempt, CASE WHEN state = 'cancelled' THEN 'cancelled' ELSE 'failed' END,
+           worker_id, started_at, finished_at, duration_ms, error
     FROM rescued
     ORDER BY id
     -- A job claimed by a version before 0005 has its running attempt's row already.
@@ -466,16 +502,23 @@ GROUP BY task, kind, bucket
 WITH changed AS (
     UPDATE jobs
     SET state = 'available', run_at = %(now)s, max_attempts = GREATEST(max_attempts, attempt + 1),
-        finished_at = NULL, lease_expires_at = NULL
+        finished_at = NULL, lease_expires_at = NULL, cancel_requested_at = NULL,
+        cancelled_by = NULL
     WHERE id = %(id)s AND state IN ('failed', 'cancelled', 'retryable')
     RETURNING *
 )
 SELECT changed.*, pg_notify('jobdeck_jobs', changed.queue)::text AS notified FROM changed
 
 -- name: cancel_job
+-- A pending job ends now; a running one is marked, and its worker stops it when it reads the
+-- mark at its next heartbeat (a job already marked is left as the first cancel wrote it).
 UPDATE jobs
-SET state = 'cancelled', finished_at = %(now)s, dedupe_key = NULL
-WHERE id = %(id)s AND state IN ('scheduled', 'available', 'retryable')
+SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+    finished_at = CASE WHEN state = 'running' THEN finished_at ELSE %(now)s END,
+    dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
+    cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
+WHERE id = %(id)s AND (state IN ('scheduled', 'available', 'retryable')
+                       OR (state = 'running' AND cancel_requested_at IS NULL))
 RETURNING *
 
 -- name: prune_finished
@@ -489,6 +532,12 @@ WITH doomed AS (
 ),
 attempts_gone AS (
     DELETE FROM attempts WHERE job_id IN (SELECT id FROM doomed)
+),
+progress_gone AS (
+    DELETE FROM job_progress WHERE job_id IN (SELECT id FROM doomed)
+),
+log_lines_gone AS (
+    DELETE FROM job_logs WHERE job_id IN (SELECT id FROM doomed)
 ),
 gone AS (
     DELETE FROM jobs WHERE id IN (SELECT id FROM doomed) RETURNING id
@@ -612,3 +661,92 @@ DELETE FROM jobs WHERE id IN (SELECT id FROM picked) RETURNING id
 
 -- name: where_ids
 id = ANY(%(ids)b::bigint[])
+-- name: limits_now
+SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now
+
+-- name: running_by_limit
+-- What the limits count: running jobs, never more than the workers' slots. Read after the
+-- claim holds its keys' locks, in a statement of its own, so it sees every claim that held
+-- them before.
+SELECT queue, task, labels ->> 'concurrency_key' AS ckey, COUNT(*)::int AS n
+FROM jobs
+WHERE state = 'running'
+GROUP BY queue, task, ckey
+
+-- name: due_in_queue_limited
+-- claim_jobs' per-queue scan for a limited claim, with the task and key each job's limits
+-- depend on, and without the tasks already at their limit (they would hide the jobs behind).
+SELECT id, priority, run_at, queue, task, labels ->> 'concurrency_key' AS ckey
+FROM jobs
+WHERE queue = %(queue)s AND state IN ('scheduled', 'available', 'retryable')
+  AND run_at <= %(now)s AND task <> ALL(%(full_tasks)s::text[])
+ORDER BY priority DESC, run_at, id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+
+-- name: lock_limit
+-- Held to the end of the claim's transaction: claimers of one limit take turns, and each
+-- counts the running jobs only once the claimer before it has committed.
+SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 7524))
+
+-- name: rate_slots_of
+SELECT key, next_free_at FROM rate_slots WHERE key = ANY(%(keys)s::text[])
+
+-- name: all_rate_slots
+SELECT key, next_free_at FROM rate_slots
+
+-- name: move_rate_slot
+INSERT INTO rate_slots (key, next_free_at) VALUES (%(key)s, %(next_free_at)s)
+ON CONFLICT (key) DO UPDATE SET next_free_at = excluded.next_free_at
+
+-- name: hold_until
+-- A job over its rate limit becomes due when its slot opens: no claim looks at it before.
+-- It is scheduled until then (waiting for a time, as the Queues page and the drawer say), so
+-- the queue's latency, read off its oldest available job, never comes out negative.
+UPDATE jobs SET run_at = %(run_at)s, state = 'scheduled'
+WHERE id = %(id)s AND state IN ('scheduled', 'available', 'retryable')
+
+-- name: claim_admitted
+-- The jobs a limited claim admitted, already locked by its due_in_queue_limited.
+UPDATE jobs AS j
+SET state = 'running', attempt = j.attempt + 1, worker_id = %(worker_id)s,
+    lease_expires_at = a.now + make_interval(secs => %(lease_seconds)s),
+    started_at = a.now, finished_at = NULL, duration_ms = NULL,
+    dedupe_key = CASE WHEN j.unique_while = 'pending' THEN NULL ELSE j.dedupe_key END
+FROM (SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now) AS a
+WHERE j.id = ANY(%(ids)s::bigint[])
+RETURNING j.id, j.task, j.queue, j.args::text AS args,
+          CASE WHEN %(labels)s THEN j.labels::text ELSE '{}' END AS labels,
+          j.attempt, j.max_attempts, j.timeout, j.priority, j.run_at, j.started_at
+
+-- name: get_progress
+SELECT job_id, attempt, done, total, note, updated_at FROM job_progress
+WHERE job_id = ANY(%(ids)s::bigint[])
+ORDER BY job_id, attempt
+
+-- name: get_log_lines
+SELECT job_id, attempt, at, level, message FROM job_logs WHERE job_id = %(job_id)s ORDER BY id
+
+-- name: write_reports
+-- One round trip per flush: the batch's progress (the last report per attempt; the caller
+-- sends one) and its log lines.
+WITH progress AS (
+    INSERT INTO job_progress AS p (job_id, attempt, done, total, note, updated_at)
+    SELECT * FROM unnest(%(p_job_id)s::bigint[], %(p_attempt)s::integer[],
+                         %(p_done)s::double precision[], %(p_total)s::double precision[],
+                         %(p_note)s::text[], %(p_updated_at)s::timestamptz[])
+    ON CONFLICT (job_id, attempt) DO UPDATE
+    SET done = excluded.done, total = excluded.total, note = excluded.note,
+        updated_at = excluded.updated_at
+    RETURNING 1
+),
+lines AS (
+    INSERT INTO job_logs (job_id, attempt, at, level, message)
+    SELECT job_id, attempt, at, level, message
+    FROM unnest(%(l_job_id)s::bigint[], %(l_attempt)s::integer[],
+                         %(l_at)s::timestamptz[], %(l_level)s::text[], %(l_message)s::text[])
+    WITH ORDINALITY AS l(job_id, attempt, at, level, message, n)
+    ORDER BY n
+    RETURNING 1
+)
+SELECT (SELECT COUNT(*) FROM progress) + (SELECT COUNT(*) FROM lines) AS n

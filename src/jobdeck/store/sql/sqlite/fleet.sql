@@ -20,11 +20,16 @@ WHERE id = :worker_id AND state <> 'stopped'
 RETURNING id
 
 -- name: worker_orders
--- One read per heartbeat: a row per paused queue, and one with stop = 1 when this worker was
--- asked to drain and stop.
-SELECT queue, 0 AS stop FROM queue_pauses
+-- One read per heartbeat: a row per paused queue, one with stop when this worker was asked to
+-- drain and stop, and one per running job of its that an operator cancelled (through the
+-- partial index of running jobs by worker: a handful of rows at most).
+SELECT queue, 0 AS stop, NULL AS job_id, NULL AS attempt, NULL AS cancelled_by
+FROM queue_pauses
 UNION ALL
-SELECT NULL, 1 FROM workers WHERE id = :worker_id AND stop_requested_at IS NOT NULL
+SELECT NULL, 1, NULL, NULL, NULL FROM workers WHERE id = :worker_id AND stop_requested_at IS NOT NULL
+UNION ALL
+SELECT NULL, 0, id, attempt, cancelled_by FROM jobs
+WHERE worker_id = :worker_id AND state = 'running' AND cancel_requested_at IS NOT NULL
 
 -- name: count_open_by_queue
 -- Every unfinished job once, through the (state, id) index: one pass over the backlog for all

@@ -56,22 +56,23 @@ RETURNING id, task, queue, args, CASE WHEN :labels THEN labels ELSE '{}' END AS 
 
 -- name: finish_jobs
 -- The whole batch in one statement: each element of :outcomes is
--- [job_id, attempt, next_state, finished_at, duration_ms, run_at, result, summary, error].
+-- [job_id, attempt, next_state, finished_at, duration_ms, run_at, result, summary, error,
+-- error_group].
 -- The fence (attempt, running, worker) decides which rows change; RETURNING names them. The
 -- unary + keeps SQLite from driving the join off jobs_state_id (every running job, each
 -- joined with the whole batch): the batch drives, one rowid lookup per outcome.
 UPDATE jobs
 SET state = o.next_state, finished_at = o.finished_at, duration_ms = o.duration_ms,
     lease_expires_at = NULL, run_at = COALESCE(o.run_at, jobs.run_at),
-    result = o.result, summary = o.summary, error = o.error,
-    dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed') THEN NULL
+    result = o.result, summary = o.summary, error = o.error, error_group = o.error_group,
+    dedupe_key = CASE WHEN o.next_state IN ('succeeded', 'failed', 'cancelled') THEN NULL
                       ELSE jobs.dedupe_key END
 FROM (
     SELECT json_extract(value, '$[0]') AS job_id, json_extract(value, '$[1]') AS attempt,
            json_extract(value, '$[2]') AS next_state, json_extract(value, '$[3]') AS finished_at,
            json_extract(value, '$[4]') AS duration_ms, json_extract(value, '$[5]') AS run_at,
            json_extract(value, '$[6]') AS result, json_extract(value, '$[7]') AS summary,
-           json_extract(value, '$[8]') AS error
+           json_extract(value, '$[8]') AS error, json_extract(value, '$[9]') AS error_group
     FROM json_each(:outcomes)
 ) AS o
 WHERE jobs.id = o.job_id AND jobs.attempt = o.attempt AND +jobs.state = 'running'
@@ -81,9 +82,9 @@ RETURNING id, started_at
 -- name: insert_attempt
 -- An attempt's row is written once, when it ends.
 INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at, duration_ms,
-                      error, traceback)
+                      error, traceback, error_group)
 VALUES (:job_id, :attempt, :status, :worker_id, :started_at, :finished_at, :duration_ms,
-        :error, :traceback)
+        :error, :traceback, :error_group)
 
 -- name: add_stats
 INSERT INTO stats_minute (minute, task, shard, succeeded, failed, duration_ms)
@@ -111,12 +112,19 @@ UPDATE jobs SET lease_expires_at = :until WHERE worker_id = :worker_id AND state
 -- name: rescue_expired
 -- A rescued job keeps its run_at (and priority): it was due before the jobs enqueued since, so
 -- it runs before them.
+-- A job an operator cancelled ends cancelled: its worker is gone, nothing retries it.
 UPDATE jobs
-SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END,
+SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
+                 WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END,
     finished_at = :now, lease_expires_at = NULL,
     duration_ms = CAST(ROUND((julianday(:now) - julianday(started_at)) * 86400000) AS INTEGER),
-    error = 'worker ' || COALESCE(worker_id, '?') || ' was lost: its lease expired at ' || lease_expires_at,
-    dedupe_key = CASE WHEN attempt >= max_attempts THEN NULL ELSE dedupe_key END
+    error = CASE WHEN cancel_requested_at IS NOT NULL
+                 THEN 'cancelled by ' || COALESCE(cancelled_by, '?') || ' (its worker '
+                      || COALESCE(worker_id, '?') || ' was lost before it stopped)'
+                 ELSE 'worker ' || COALESCE(worker_id, '?') || ' was lost: its lease expired at '
+                      || lease_expires_at END,
+    dedupe_key = CASE WHEN attempt >= max_attempts OR cancel_requested_at IS NOT NULL THEN NULL
+                      ELSE dedupe_key END
 WHERE state = 'running' AND lease_expires_at < :now
   AND worker_id IS NOT :skip_worker
 RETURNING id, task, attempt, state, worker_id, started_at, duration_ms, error
@@ -125,7 +133,7 @@ RETURNING id, task, attempt, state, worker_id, started_at, duration_ms, error
 -- A job claimed by a version before 0005 has its running attempt's row already.
 INSERT INTO attempts (job_id, attempt, status, worker_id, started_at, finished_at, duration_ms,
                       error)
-VALUES (:job_id, :attempt, 'failed', :worker_id, :started_at, :now, :duration_ms, :error)
+VALUES (:job_id, :attempt, :status, :worker_id, :started_at, :now, :duration_ms, :error)
 ON CONFLICT (job_id, attempt) DO UPDATE
 SET status = excluded.status, finished_at = excluded.finished_at,
     duration_ms = excluded.duration_ms, error = excluded.error
@@ -252,14 +260,20 @@ GROUP BY task, kind, bucket
 -- name: retry_job
 UPDATE jobs
 SET state = 'available', run_at = :now, max_attempts = MAX(max_attempts, attempt + 1),
-    finished_at = NULL, lease_expires_at = NULL
+    finished_at = NULL, lease_expires_at = NULL, cancel_requested_at = NULL, cancelled_by = NULL
 WHERE id = :id AND state IN ('failed', 'cancelled', 'retryable')
 RETURNING id
 
 -- name: cancel_job
+-- A pending job ends now; a running one is marked, and its worker stops it when it reads the
+-- mark at its next heartbeat (a job already marked is left as the first cancel wrote it).
 UPDATE jobs
-SET state = 'cancelled', finished_at = :now, dedupe_key = NULL
-WHERE id = :id AND state IN ('scheduled', 'available', 'retryable')
+SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+    finished_at = CASE WHEN state = 'running' THEN finished_at ELSE :now END,
+    dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
+    cancel_requested_at = :now, cancelled_by = :cancelled_by
+WHERE id = :id AND (state IN ('scheduled', 'available', 'retryable')
+                    OR (state = 'running' AND cancel_requested_at IS NULL))
 RETURNING id
 
 -- name: prunable_jobs
@@ -372,3 +386,63 @@ SELECT id FROM jobs WHERE {where} AND state <> 'running' ORDER BY id LIMIT :limi
 
 -- name: where_ids
 id IN (SELECT value FROM json_each(:ids))
+-- name: running_by_limit
+-- What the limits count: running jobs, never more than the workers' slots, read through the
+-- partial jobs_worker index.
+SELECT queue, task, json_extract(labels, '$.concurrency_key') AS ckey, COUNT(*) AS n
+FROM jobs INDEXED BY jobs_worker
+WHERE state = 'running'
+GROUP BY queue, task, ckey
+
+-- name: due_in_queue_limited
+-- due_in_queue for a limited claim: with the task and key each job's limits depend on, and
+-- without the tasks already at their limit, so those do not hide the jobs queued behind them.
+SELECT id, priority, run_at, queue, task, json_extract(labels, '$.concurrency_key') AS ckey
+FROM jobs
+WHERE state IN ('scheduled', 'available', 'retryable') AND queue = :queue AND run_at <= :now
+  AND task NOT IN (SELECT value FROM json_each(:full_tasks))
+ORDER BY priority DESC, run_at, id
+LIMIT :limit
+
+-- name: rate_slots_of
+SELECT key, next_free_at FROM rate_slots WHERE key IN (SELECT value FROM json_each(:keys))
+
+-- name: all_rate_slots
+SELECT key, next_free_at FROM rate_slots
+
+-- name: move_rate_slot
+INSERT INTO rate_slots (key, next_free_at) VALUES (:key, :next_free_at)
+ON CONFLICT (key) DO UPDATE SET next_free_at = excluded.next_free_at
+
+-- name: hold_until
+-- A job over its rate limit becomes due when its slot opens: no claim looks at it before.
+-- It is scheduled until then (waiting for a time, as the Queues page and the drawer say), so
+-- the queue's latency, read off its oldest available job, never comes out negative.
+UPDATE jobs SET run_at = :run_at, state = 'scheduled'
+WHERE id = :id AND state IN ('scheduled', 'available', 'retryable')
+
+-- name: get_progress
+SELECT job_id, attempt, done, total, note, updated_at FROM job_progress
+WHERE job_id IN (SELECT value FROM json_each(:ids))
+ORDER BY job_id, attempt
+
+-- name: get_log_lines
+SELECT job_id, attempt, at, level, message FROM job_logs WHERE job_id = :job_id ORDER BY id
+
+-- name: write_progress
+INSERT INTO job_progress (job_id, attempt, done, total, note, updated_at)
+VALUES (:job_id, :attempt, :done, :total, :note, :updated_at)
+ON CONFLICT (job_id, attempt) DO UPDATE
+SET done = excluded.done, total = excluded.total, note = excluded.note,
+    updated_at = excluded.updated_at
+
+-- name: append_log_line
+INSERT INTO job_logs (job_id, attempt, at, level, message)
+VALUES (:job_id, :attempt, :at, :level, :message)
+
+-- name: delete_reports_of
+-- With a pruned job go its progress and log lines (two statements: one per table).
+DELETE FROM job_progress WHERE job_id IN (SELECT value FROM json_each(:ids))
+
+-- name: delete_log_lines_of
+DELETE FROM job_logs WHERE job_id IN (SELECT value FROM json_each(:ids))
