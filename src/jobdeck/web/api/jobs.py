@@ -32,7 +32,6 @@ from jobdeck.web.api.models import (
     WorkersOut,
 )
 from jobdeck.web.params import (
-    MAX_ID,
     NO_NUL,
     Cursor,
     Day,
@@ -149,10 +148,15 @@ def status_counts(request: Request, principal: Viewer, query: Filters) -> Status
     )
 
 
+# Ids in a JSON body stop at 2**53: past it a JSON number is not exact (a client's 2**63 - 1 may
+# arrive rounded above the store's bigint), and no jobs table reaches it.
+MAX_JSON_ID = 2**53
+
+
 class BulkIn(BaseModel):
     """Which jobs: ``ids`` (at most 500), or with none every job the query's filters match."""
 
-    ids: list[Annotated[StrictInt, Field(ge=1, le=MAX_ID)]] | None = Field(
+    ids: list[Annotated[StrictInt, Field(ge=1, le=MAX_JSON_ID)]] | None = Field(
         default=None, max_length=500, description="Only these jobs (still filtered)."
     )
     dry_run: StrictBool = Field(
