@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from jobdeck import control
 from jobdeck.control import schedules as schedule_control
@@ -153,10 +154,20 @@ def status_counts(request: Request, principal: Viewer, query: Filters) -> Status
 MAX_JSON_ID = 2**53
 
 
+def _a_json_number(value: Any) -> Any:
+    """A JSON number only ("5" and true are not ids; 5.0 is, as JSON Schema says)."""
+    if isinstance(value, str | bool):
+        raise ValueError("an id is a JSON number")
+    return value
+
+
+JobIdNumber = Annotated[int, Ge(1), Le(MAX_JSON_ID), BeforeValidator(_a_json_number)]
+
+
 class BulkIn(BaseModel):
     """Which jobs: ``ids`` (at most 500), or with none every job the query's filters match."""
 
-    ids: list[Annotated[StrictInt, Field(ge=1, le=MAX_JSON_ID)]] | None = Field(
+    ids: list[JobIdNumber] | None = Field(
         default=None, max_length=500, description="Only these jobs (still filtered)."
     )
     dry_run: StrictBool = Field(
