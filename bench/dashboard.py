@@ -201,7 +201,96 @@ def requests(client: TestClient, some_id: int) -> dict[str, Callable[[], object]
     calls["retry-all count"] = lambda: client.get(f"/failures/{group}/retry")
     calls["/metrics (histograms, error groups)"] = lambda: client.get("/metrics")
     calls.update(fleet_requests(client))
+    calls.update(search_requests(client, some_id))
     return calls
+
+
+def search_requests(client: TestClient, some_id: int) -> dict[str, Callable[[], object]]:
+    """The search box and the counts header (issue 17, items 1 and 8). The worst search is
+    one that matches nothing: it reads the whole window of the newest jobs."""
+
+    def table(q: str, **more: str) -> Callable[[], object]:
+        return lambda: client.get("/jobs/table", params={"q": q, **more})
+
+    return {
+        "search, no match": table("nowhere-at-all"),
+        "search, error text": table("boom"),
+        "search, text + failed": table("boom", status="failed"),
+        "search, args.n term": table(f"args.n:{some_id}"),
+        "search, label term": table("label.user_id:5"),
+        "search, a job id": table(str(some_id)),
+        "api search, no match": lambda: client.get("/api/jobs", params={"q": "nowhere"}),
+        "api counts": lambda: client.get("/api/jobs/counts"),
+        "api counts, task": lambda: client.get("/api/jobs/counts", params={"task": "document"}),
+    }
+
+
+DRAIN_BACKLOG = 60_000
+
+
+def bench_bulk_retry(deck: JobDeck, jobs: int) -> None:
+    """Retry 100,000 failed jobs in batches while a drain loop claims and completes the
+    backlog the way workers do: report the bulk's time and the drain rate before and during."""
+    import threading
+
+    from jobdeck import control
+    from jobdeck.states import AttemptStatus, JobState
+    from jobdeck.store.base import Outcome
+
+    _fail_every_tenth(deck)
+    store, stop, drained = deck.store, threading.Event(), [0]
+    # Its own queue, big enough to last: the rates before and during drain the same work, and
+    # the retried jobs (in "default") do not feed it.
+    backlog = [NewJob("drain_me", queue="bench-drain") for _ in range(DRAIN_BACKLOG)]
+    for start in range(0, len(backlog), 1000):
+        store.insert_jobs(backlog[start : start + 1000])
+    store.register_worker(
+        WorkerInfo("bench-drain", "bench", 1, ("bench-drain",), 100, *[deck.clock.now()] * 2)
+    )
+
+    def drain() -> None:
+        while not stop.is_set():
+            claimed = store.claim_jobs(ClaimRequest("bench-drain", ("bench-drain",), 100, 600))
+            now = deck.clock.now()
+            outcomes = [
+                Outcome(
+                    c.id,
+                    c.attempt,
+                    c.task,
+                    AttemptStatus.SUCCEEDED,
+                    JobState.SUCCEEDED,
+                    c.started_at,
+                    now,
+                )
+                for c in claimed
+            ]
+            if outcomes:
+                store.complete_jobs("bench-drain", outcomes, shard=1)
+            drained[0] += len(outcomes)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    time.sleep(3)
+    before = drained[0] / 3
+    query = control.JobQuery(status="failed")
+    count = control.bulk_count(store, "retry", query)
+    mark, started = drained[0], time.perf_counter()
+    done = control.bulk_act(store, deck.clock, "retry", query, control.cli_actor())
+    took = time.perf_counter() - started
+    during = (drained[0] - mark) / took
+    stop.set()
+    thread.join()
+    if drained[0] >= DRAIN_BACKLOG:
+        print("warning: the drain backlog ran out; its rates are lower bounds")
+    print(f"\nbulk retry of {done:,} jobs (counted {count:,} first): {took:.1f} s (target < 30 s)")
+    print(f"drain rate: {before:,.0f} jobs/s before, {during:,.0f} jobs/s during the bulk retry")
+
+
+def _fail_every_tenth(deck: JobDeck) -> None:
+    """100,000 failed jobs at a million, for the bulk retry (the seed fails one in fifty)."""
+    sql = "UPDATE jobs SET state = 'failed' WHERE id % 10 = 0 AND state = 'succeeded'"
+    with deck.store.transaction() as conn:
+        conn.execute(sql)
 
 
 def fleet_requests(client: TestClient) -> dict[str, Callable[[], object]]:
@@ -251,6 +340,8 @@ def main() -> None:
     parser.add_argument("--dialect", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--only", default="", help="Time only requests whose name has this.")
+    parser.add_argument("--bulk", action="store_true", help="Also time a bulk retry of 100k.")
     args = parser.parse_args()
     url, cleanup = _database(args.dialect)
     try:
@@ -270,10 +361,14 @@ def main() -> None:
         print(f"\n{'request':<24}{'p50 ms':>10}{'p95 ms':>10}")
         worst = 0.0
         for name, call in requests(client, some_id).items():
+            if args.only not in name:
+                continue
             p50, p95 = measure(call, args.repeats)
             worst = max(worst, p95)
             print(f"{name:<24}{p50:>10.1f}{p95:>10.1f}")
         print(f"\nworst p95: {worst:.1f} ms (target < 100 ms)")
+        if args.bulk:
+            bench_bulk_retry(deck, args.jobs)
         deck.close()
     finally:
         cleanup()

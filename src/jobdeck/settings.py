@@ -32,6 +32,7 @@ _TUPLE_OPTIONS = (
     "alert_urls",
     "trusted_proxies",
     "frame_ancestors",
+    "redact",
 )
 
 
@@ -116,6 +117,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # OpenTelemetry spans for enqueue and execution, when the application has set up OTel.
     tracing: bool = True
+    # Argument keys whose values every view, the API and the audit log mask ("password", ...).
+    redact: tuple[str, ...] = ()
     # How many jobs of a queue may run at once across every worker and host: {"mail": 5}.
     queue_limits: dict[str, int] | None = None
 

@@ -60,6 +60,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "session_absolute": ("8h", 28800.0),
     "trusted_proxies": ("127.0.0.1, 10.0.0.0/8", ("127.0.0.1", "10.0.0.0/8")),
     "frame_ancestors": ("https://intranet.example", ("https://intranet.example",)),
+    "redact": ("password, token", ("password", "token")),
     "max_arguments_bytes": ("65536", 65536),
     "max_nesting_depth": ("16", 16),
     "max_name_length": ("100", 100),

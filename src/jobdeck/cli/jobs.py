@@ -107,7 +107,9 @@ def jobs_list(
     from jobdeck.cli.views import jobs_json, jobs_table, print_json
 
     query = control.JobQuery(task_text=task_text, status=status, queue=queue)
-    page = control.list_jobs(ctx.deck.store, query, before_id, limit)
+    page = control.list_jobs(
+        ctx.deck.store, query, before_id, limit, redact=ctx.deck.settings.redact
+    )
     if as_json:
         return print_json(jobs_json(page))
     jobs_table(page, ctx.deck.clock.now())
@@ -119,10 +121,151 @@ def jobs_show(ctx: Context, job_id: int, as_json: bool) -> None:
     """One job with its attempts, result, error and traceback (--json: whole, not shortened)."""
     from jobdeck.cli.views import job_json, job_panel, print_json
 
-    detail = control.job_detail(ctx.deck.store, job_id)
+    detail = control.job_detail(ctx.deck.store, job_id, redact=ctx.deck.settings.redact)
     if as_json:
         return print_json(job_json(detail))
     job_panel(detail)
+
+
+def bulk_options(command: Any) -> Any:
+    """JOB_ID, or --all with the task list's filters: the shape of retry, cancel and delete."""
+    for option in reversed(
+        [
+            click.argument("job_id", type=int, required=False),
+            click.option(
+                "--all", "all_matching", is_flag=True, help="Every job the filters match."
+            ),
+            click.option("--status", default=None, help="With --all: success, failed, pending..."),
+            click.option("--task", "task_text", default=None, help="With --all: task name text."),
+            click.option("--queue", default=None, help="With --all: one queue."),
+            click.option("--search", default=None, help="With --all: as `jobdeck jobs search`."),
+            click.option("--yes", "-y", is_flag=True, help="With --all: do not ask first."),
+            reason_option,
+        ]
+    ):
+        command = option(command)
+    return common_options(command)
+
+
+@jobs.command("retry")
+@bulk_options
+def jobs_retry(ctx: Context, job_id: int | None, reason: str | None, **bulk: Any) -> None:
+    """Run a failed or cancelled job again (JOB_ID), or every one the filters match (--all)."""
+    if job_id is not None and not bulk["all_matching"]:
+        job = _act(ctx, "retry", job_id, reason)
+        return click.echo(f"job {job.id} ({job.task}) is {job.state} again")
+    _bulk(ctx, "retry", job_id, reason, **bulk)
+
+
+@jobs.command("cancel")
+@bulk_options
+def jobs_cancel(ctx: Context, job_id: int | None, reason: str | None, **bulk: Any) -> None:
+    """Cancel a job (JOB_ID: a pending one at once, a running one by its worker within a
+    heartbeat), or every one not started that the filters match (--all)."""
+    if job_id is not None and not bulk["all_matching"]:
+        job = _act(ctx, "cancel", job_id, reason)
+        if job.state == JobState.RUNNING:
+            return click.echo(
+                f"job {job.id} ({job.task}) cancelled: its worker stops it at its next heartbeat"
+            )
+        return click.echo(f"job {job.id} ({job.task}) cancelled")
+    _bulk(ctx, "cancel", job_id, reason, **bulk)
+
+
+@jobs.command("delete")
+@bulk_options
+def jobs_delete(ctx: Context, job_id: int | None, reason: str | None, **bulk: Any) -> None:
+    """Delete a job that is not running (JOB_ID), or every one the filters match (--all)."""
+    _bulk(ctx, "delete", job_id, reason, **bulk)
+
+
+_PAST = {"retry": "retried", "cancel": "cancelled", "delete": "deleted"}
+
+
+def _bulk(
+    ctx: Context,
+    action: str,
+    job_id: int | None,
+    reason: str | None,
+    *,
+    all_matching: bool,
+    status: str | None,
+    task_text: str | None,
+    queue: str | None,
+    search: str | None,
+    yes: bool,
+) -> None:
+    """A bulk action: ask with the count first (unless --yes or one job), print progress."""
+    filtered = any(v is not None for v in (status, task_text, queue, search))
+    if job_id is not None and (all_matching or filtered):
+        raise ConfigError("give a JOB_ID or --all with filters, not both")
+    if filtered and not all_matching:
+        raise ConfigError("filters need --all")
+    if job_id is None and not all_matching:
+        raise ConfigError(f"name a JOB_ID, or --all (with filters) to {action} many jobs")
+    deck = ctx.deck
+    redact = deck.settings.redact
+    query = control.JobQuery(task_text=task_text, status=status, queue=queue, search=search)
+    if job_id is not None:
+        query = control.JobQuery(ids=(job_id,))
+    count = control.bulk_count(deck.store, action, query, redact=redact)
+    if count == 0:
+        return click.echo(f"no jobs to {action}")
+    if job_id is None and not yes:
+        click.confirm(f"{action.capitalize()} {count:,} jobs?", abort=True, err=True)
+
+    def progress(done: int) -> None:
+        click.echo(f"  {_PAST[action]} {done:,} of {count:,}", err=True)
+
+    done = control.bulk_act(
+        deck.store,
+        deck.clock,
+        action,
+        query,
+        control.cli_actor(),
+        reason=reason,
+        redact=redact,
+        progress=progress if job_id is None else None,
+    )
+    click.echo(f"{_PAST[action]} {done:,} job{'s' if done != 1 else ''}")
+
+
+@subcommand(jobs, "search", "text")
+@click.option("--status", default=None, help="success, failed, running, pending, cancelled.")
+@click.option("--task", "task_text", default=None, help="Task name text (substring).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@json_option
+def jobs_search(
+    ctx: Context, text: str, status: str | None, task_text: str | None, limit: int, as_json: bool
+) -> None:
+    """Jobs whose arguments, labels, summary or error hold TEXT; or a job id; or terms like
+    args.user_id:42 and label.event:claim (the newest jobs of the filter are searched)."""
+    from jobdeck.cli.views import jobs_json, jobs_table, print_json
+
+    deck = ctx.deck
+    query = control.JobQuery(task_text=task_text, status=status, search=text)
+    page = control.list_jobs(deck.store, query, None, limit, redact=deck.settings.redact)
+    if as_json:
+        return print_json(jobs_json(page))
+    jobs_table(page, deck.clock.now())
+
+
+@jobs.command("counts")
+@common_options
+@click.option("--task", "task_text", default=None, help="Task name text (substring).")
+@click.option("--search", default=None, help="As `jobdeck jobs search`.")
+@json_option
+def jobs_counts(ctx: Context, task_text: str | None, search: str | None, as_json: bool) -> None:
+    """Jobs by status (pending, running, failed, success, cancelled) under the filters."""
+    from jobdeck.cli.views import print_json
+
+    deck = ctx.deck
+    query = control.JobQuery(task_text=task_text, search=search)
+    counts = control.status_counts(deck.store, query, redact=deck.settings.redact)
+    if as_json:
+        return print_json({c.status: {"count": c.count, "more": c.more} for c in counts})
+    for c in counts:
+        click.echo(f"{c.status:<10} {c.count:>9,}{'+' if c.more else ''}")
 
 
 @jobs.command("enqueue")
@@ -190,27 +333,6 @@ def _label_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
             raise ConfigError(f"--label {pair[:40]!r}: expected key=value")
         labels[key.strip()] = value
     return labels
-
-
-@subcommand(jobs, "retry", "job_id", type=int)
-@reason_option
-def jobs_retry(ctx: Context, job_id: int, reason: str | None) -> None:
-    """Run a failed or cancelled job again."""
-    job = _act(ctx, "retry", job_id, reason)
-    click.echo(f"job {job.id} ({job.task}) is {job.state} again")
-
-
-@subcommand(jobs, "cancel", "job_id", type=int)
-@reason_option
-def jobs_cancel(ctx: Context, job_id: int, reason: str | None) -> None:
-    """Cancel a job: a pending one at once, a running one by its worker (within a heartbeat)."""
-    job = _act(ctx, "cancel", job_id, reason)
-    if job.state == JobState.RUNNING:
-        click.echo(
-            f"job {job.id} ({job.task}) cancelled: its worker stops it at its next heartbeat"
-        )
-    else:
-        click.echo(f"job {job.id} ({job.task}) cancelled")
 
 
 def _act(ctx: Context, action: control.JobAction, job_id: int, reason: str | None) -> JobRow:

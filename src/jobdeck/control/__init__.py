@@ -5,6 +5,7 @@ Reads (jobs, stats, health, schedules) and the state-changing actions, each of w
 """
 
 from jobdeck.control.audit import audited, cli_actor, os_user
+from jobdeck.control.bulk import BULK_ACTIONS, MAX_SELECTED, bulk_act, bulk_count
 from jobdeck.control.failures import (
     Failures,
     GroupSummary,
@@ -15,21 +16,25 @@ from jobdeck.control.failures import (
     retryable_in_group,
 )
 from jobdeck.control.jobs import (
+    COUNT_CAP,
     PAGE_SIZE,
     JobAction,
     JobDetail,
     JobPage,
     JobQuery,
+    StatusCount,
     act_on_job,
     can_cancel,
     cancel_job,
     count_jobs,
     job_detail,
+    job_of_search,
     list_jobs,
     resolve_task_names,
     retry_job,
     running_progress,
     states_for_status,
+    status_counts,
     to_filter,
 )
 from jobdeck.control.schedules import (
@@ -40,16 +45,22 @@ from jobdeck.control.schedules import (
     schedule_statuses,
     set_paused,
 )
+from jobdeck.control.search import MAX_SEARCH, SEARCH_WINDOW, parse_search, redact_job
 from jobdeck.control.stats import DEFAULT_PERIOD, PERIODS, Stats, stats
 from jobdeck.fleet import DEGRADED, HEALTHY, LOST_VISIBLE, UNHEALTHY, Health, worker_health
 
 __all__ = [
+    "BULK_ACTIONS",
+    "COUNT_CAP",
     "DEFAULT_PERIOD",
     "DEGRADED",
     "HEALTHY",
     "LOST_VISIBLE",
+    "MAX_SEARCH",
+    "MAX_SELECTED",
     "PAGE_SIZE",
     "PERIODS",
+    "SEARCH_WINDOW",
     "UNHEALTHY",
     "Failures",
     "GroupSummary",
@@ -60,8 +71,11 @@ __all__ = [
     "JobQuery",
     "RunNowResult",
     "Stats",
+    "StatusCount",
     "act_on_job",
     "audited",
+    "bulk_act",
+    "bulk_count",
     "can_cancel",
     "cancel_job",
     "cli_actor",
@@ -69,10 +83,13 @@ __all__ = [
     "error_group",
     "failures",
     "job_detail",
+    "job_of_search",
     "list_jobs",
     "mute_error_group",
     "os_user",
+    "parse_search",
     "recent_runs",
+    "redact_job",
     "resolve_task_names",
     "retry_error_group",
     "retry_job",
@@ -84,6 +101,7 @@ __all__ = [
     "set_paused",
     "states_for_status",
     "stats",
+    "status_counts",
     "to_filter",
     "worker_health",
 ]

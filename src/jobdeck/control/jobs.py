@@ -3,13 +3,15 @@ retry and cancel actions (audited)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
 from jobdeck.auditlog import Actor
 from jobdeck.clock import Clock
 from jobdeck.control.audit import audited
+from jobdeck.control.search import SEARCH_WINDOW, matches_visibly, parse_search, redact_job
 from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound
 from jobdeck.states import PENDING_STATES, STATUS_FILTERS, JobState
 from jobdeck.store.base import AttemptRow, JobFilter, JobProgress, JobRow, LogLine, Store
@@ -28,6 +30,8 @@ class JobQuery:
     date_to: datetime | None = None
     queue: str | None = None
     schedule: str | None = None
+    search: str | None = None  # the search box: see control/search.py
+    ids: tuple[int, ...] | None = None  # only these jobs (the rows an operator selected)
     error_group: str | None = None  # a fingerprint: the jobs whose latest failure is in it
 
 
@@ -78,7 +82,8 @@ def resolve_task_names(store: Store, text: str | None) -> list[str] | None:
     return [name for name in store.task_names() if needle in name.lower()]
 
 
-def to_filter(store: Store, query: JobQuery) -> JobFilter:
+def to_filter(store: Store, query: JobQuery, redact: Iterable[str] = ()) -> JobFilter:
+    search = parse_search(query.search, redact)
     return JobFilter(
         states=states_for_status(query.status),
         tasks=resolve_task_names(store, query.task_text),
@@ -87,7 +92,20 @@ def to_filter(store: Store, query: JobQuery) -> JobFilter:
         error_group=query.error_group,
         enqueued_from=query.date_from,
         enqueued_to=query.date_to,
+        text=search.text,
+        arg_terms=search.arg_terms,
+        label_terms=search.label_terms,
+        newest=SEARCH_WINDOW if search.text or search.arg_terms or search.label_terms else None,
+        ids=query.ids,
     )
+
+
+def job_of_search(store: Store, query: JobQuery) -> int | None:
+    """The job a search for an id names, when it exists: the search box opens its drawer."""
+    search = parse_search(query.search)
+    if search.job_id is None or store.get_job(search.job_id) is None:
+        return None
+    return search.job_id
 
 
 def list_jobs(
@@ -96,13 +114,20 @@ def list_jobs(
     before_id: int | None = None,
     limit: int = PAGE_SIZE,
     after_id: int | None = None,
+    *,
+    redact: Iterable[str] = (),
 ) -> JobPage:
-    """A page of jobs, newest first, with cursors to the older and the newer page.
+    """A page of jobs, newest first, with cursors to the older and the newer page; argument
+    keys in ``redact`` are masked.
 
     Keyset pagination: one more row than the page is read to know whether another page
     exists, so no page costs a count over the whole table.
     """
-    rows = store.list_jobs(to_filter(store, query), before_id, limit + 1, after_id=after_id)
+    filters = to_filter(store, query, redact)
+    rows = store.list_jobs(filters, before_id, limit + 1, after_id=after_id)
+    rows = [redact_job(job, redact) for job in rows]
+    if redact:
+        rows = [job for job in rows if matches_visibly(job, filters.text)]
     if after_id is not None:
         newer_exists = len(rows) > limit
         rows = rows[-limit:]
@@ -118,12 +143,45 @@ def count_jobs(store: Store, query: JobQuery) -> int:
     return store.count_jobs(to_filter(store, query))
 
 
-def job_detail(store: Store, job_id: int) -> JobDetail:
+# Counts above this show as "10,000+": each count walks an index and stops here, so the header
+# costs the same at a million jobs as at a thousand.
+COUNT_CAP = 10_000
+COUNTED_STATUSES = ("pending", "running", "failed", "success", "cancelled")
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str  # a Status filter value
+    count: int
+    more: bool  # the count stopped at its cap: there are at least this many
+
+
+def status_counts(
+    store: Store, query: JobQuery, *, redact: Iterable[str] = (), cap: int = COUNT_CAP
+) -> list[StatusCount]:
+    """Jobs per Status filter value under the other filters (the Status filter itself is
+    not applied: each count is what choosing that status would show)."""
+    filters = replace(to_filter(store, query, redact), states=None)
+    by_state = store.count_jobs_by_state(filters, cap)
+    search_capped = filters.searches and sum(by_state.values()) >= cap
+    counts = []
+    for status in COUNTED_STATUSES:
+        states = STATUS_FILTERS[status]
+        n = sum(by_state.get(state, 0) for state in states)
+        more = search_capped or any(by_state.get(state, 0) >= cap for state in states)
+        counts.append(StatusCount(status, n, more))
+    return counts
+
+
+def job_detail(store: Store, job_id: int, *, redact: Iterable[str] = ()) -> JobDetail:
     job = store.get_job(job_id)
     if job is None:
         raise JobNotFound(f"job {job_id} does not exist")
     return JobDetail(
-        job, store.get_attempts(job_id), store.get_progress([job_id]), store.get_log_lines(job_id)
+        redact_job(job, redact),
+        store.get_attempts(job_id),
+        store.get_progress([job_id]),
+        store.get_log_lines(job_id),
     )
 
 

@@ -21,6 +21,8 @@ from jobdeck.store.records import (
     AuditAction,
     AuditFilter,
     AuditRow,
+    BulkBatch,
+    BulkRequest,
     ClaimedJob,
     ClaimRequest,
     ErrorGroupPoint,
@@ -57,6 +59,8 @@ __all__ = [
     "AuditAction",
     "AuditFilter",
     "AuditRow",
+    "BulkBatch",
+    "BulkRequest",
     "ClaimRequest",
     "ClaimedJob",
     "ErrorGroupPoint",
@@ -172,6 +176,11 @@ class QueueStore(Protocol):
         ...
 
     def prune_finished(self, before: datetime, limit: int) -> int: ...
+    def act_on_jobs(self, request: BulkRequest) -> BulkBatch:
+        """One batch of a bulk retry, cancel or delete: the oldest ``request.limit`` jobs
+        matching its filter (in states the action allows) with ids above ``after_id``, in one
+        short transaction, so workers claim and complete between batches."""
+        ...
 
 
 class InsightStore(Protocol):
@@ -187,6 +196,11 @@ class InsightStore(Protocol):
 
     def count_jobs(self, filters: JobFilter) -> int: ...
     def count_by_state(self) -> dict[JobState, int]: ...
+    def count_jobs_by_state(self, filters: JobFilter, cap: int) -> dict[JobState, int]:
+        """Jobs matching ``filters`` per state (states with none absent), each count stopping
+        at ``cap``; with search terms, the states of the newest ``cap`` matches."""
+        ...
+
     def task_names(self) -> list[str]: ...
     def limit_usage(self) -> LimitUsage:
         """What the concurrency limits count now (running jobs per queue, task and key) and

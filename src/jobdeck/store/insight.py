@@ -40,6 +40,9 @@ class InsightVerbs(InsightStore, Generic[D]):
     def count_by_state(self) -> dict[JobState, int]:
         return {JobState(r["state"]): int(r["n"]) for r in self._db.read("count_by_state")}
 
+    def count_jobs_by_state(self, filters: JobFilter, cap: int) -> dict[JobState, int]:
+        return listing.count_by_state(self._db, filters, cap)
+
     def task_names(self) -> list[str]:
         return sorted(r["task"] for r in self._db.read("task_names"))
 

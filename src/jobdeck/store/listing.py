@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from jobdeck.errors import ConfigError
 from jobdeck.states import JobState
 from jobdeck.store.dialect import Reader, where_of
 from jobdeck.store.records import JobFilter, JobRow
@@ -36,14 +37,51 @@ def list_jobs(
         rows = db.read(query, {**params, "limit": limit}, where=where)
         return [from_row(JobRow, r, db.parse_time) for r in rows]
 
-    filters = narrow_by_dates(filters, lambda: _id_bounds(db), lambda i: _job_at_or_after(db, i))
+    filters = narrow(db, filters)
     jobs = list_in_branches(filters, limit, newest_first, one_branch)
     return jobs if newest_first else jobs[::-1]
 
 
 def count_jobs(db: Reader, filters: JobFilter) -> int:
-    where, params = filter_where(db, filters, None, None)
+    where, params = filter_where(db, narrow(db, filters), None, None)
     return int(db.read("count_jobs", params, where=where)[0]["n"])
+
+
+def narrow(db: Reader, filters: JobFilter) -> JobFilter:
+    """Id bounds for the date range and the search window, so each is a short index range."""
+    filters = narrow_by_dates(filters, lambda: _id_bounds(db), lambda i: _job_at_or_after(db, i))
+    if filters.newest is None:
+        return filters
+    bounds = _id_bounds(db)
+    if bounds is None:
+        return filters
+    # The window ends where the filter does: a date range a month back searches its own
+    # newest jobs, not the table's.
+    top = min(bounds[1], filters.max_id) if filters.max_id is not None else bounds[1]
+    window_start = top - filters.newest + 1
+    return replace(filters, min_id=max(filters.min_id or window_start, window_start))
+
+
+def count_by_state(db: Reader, filters: JobFilter, cap: int) -> dict[JobState, int]:
+    """Jobs matching ``filters`` in each state, each count stopping at ``cap``.
+
+    Without search terms, one capped count per state: each is a walk of the (state, id) or
+    (task, state, id) index that stops at ``cap``. A search has no index, so it reads the
+    newest ``cap`` matches once and counts their states (a total at ``cap`` means "or more").
+    """
+    filters = narrow(db, filters)
+    if filters.searches:
+        where, params = filter_where(db, filters, None, None)
+        rows = db.read("count_recent_by_state", {**params, "cap": cap}, where=where)
+        return {JobState(r["state"]): int(r["n"]) for r in rows}
+    counts: dict[JobState, int] = {}
+    for state in sorted(filters.states or JobState):
+        one = replace(filters, states=frozenset({state}))
+        where, params = filter_where(db, one, None, None)
+        n = int(db.read("count_capped", {**params, "cap": cap}, where=where)[0]["n"])
+        if n:
+            counts[state] = n
+    return counts
 
 
 def filter_where(
@@ -65,6 +103,10 @@ def filter_where(
         "after_id": after_id,
         "min_id": filters.min_id,
         "max_id": filters.max_id,
+        "text": filters.text,
+        "ids": db.encode_list(list(filters.ids or ())),
+        **_term_params("arg", filters.arg_terms),
+        **_term_params("label", filters.label_terms),
     }
     return where_of(db, names), params
 
@@ -96,8 +138,27 @@ def filter_clauses(
         "where_min_id": filters.min_id is not None,
         "where_max_id": filters.max_id is not None,
         "where_after_id": after_id is not None,
+        "where_ids": filters.ids is not None,
+        "where_text": bool(filters.text),
+        **{f"where_arg_{i}": i < len(filters.arg_terms) for i in range(MAX_TERMS)},
+        **{f"where_label_{i}": i < len(filters.label_terms) for i in range(MAX_TERMS)},
     }
     return [name for name, needed in wanted.items() if needed]
+
+
+# Search terms of each kind a filter may hold: one fixed fragment each. A fragment per term
+# is a plain expression per row; a JSON list of terms joined per row (json_each) cost 3-4x.
+MAX_TERMS = 3
+
+
+def _term_params(kind: str, terms: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    if len(terms) > MAX_TERMS:
+        raise ConfigError(f"at most {MAX_TERMS} {kind}.path:value terms in one search")
+    params: dict[str, Any] = {}
+    for i in range(MAX_TERMS):
+        path, value = terms[i] if i < len(terms) else (None, None)
+        params[f"{kind}_path_{i}"], params[f"{kind}_value_{i}"] = path, value
+    return params
 
 
 def _id_bounds(db: Reader) -> tuple[int, int] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from jobdeck.fingerprints import ErrorGroupKey
 from jobdeck.states import AttemptStatus, JobState, Trigger
@@ -229,10 +229,43 @@ class JobFilter:
     enqueued_from: datetime | None = None
     enqueued_to: datetime | None = None
     schedule: str | None = None
+    # Search: a case-insensitive substring of the arguments, labels, summary or error text
+    # (lower-cased by the caller), and exact (dotted path, value) terms on arguments / labels.
+    text: str | None = None
+    arg_terms: tuple[tuple[str, str], ...] = ()
+    label_terms: tuple[tuple[str, str], ...] = ()
+    # Only the newest this many jobs (by id) are looked at: what bounds a search with no index.
+    newest: int | None = None
+    ids: tuple[int, ...] | None = None  # only these jobs (rows an operator selected)
     error_group: str | None = None  # jobs whose latest failure has this fingerprint
     # Set by stores from the date range (see store/listing.py), never by callers.
     min_id: int | None = None
     max_id: int | None = None
+
+    @property
+    def searches(self) -> bool:
+        return bool(self.text or self.arg_terms or self.label_terms)
+
+
+BulkAction = Literal["retry", "cancel", "delete"]
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    """One batch of a bulk action: the jobs matching ``filters`` (and the action's allowed
+    states) with ids above ``after_id``, at most ``limit`` of them, oldest first."""
+
+    action: BulkAction
+    filters: JobFilter
+    limit: int
+    now: datetime
+    after_id: int = 0
+
+
+@dataclass(frozen=True)
+class BulkBatch:
+    changed: int
+    last_id: int | None  # the highest id the batch looked at; None: nothing left to do
 
 
 @dataclass(frozen=True)

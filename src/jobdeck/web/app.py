@@ -58,7 +58,17 @@ def create_app(
     with it, ``authorize(request)`` maps your app's logged-in user to a Principal.
     """
     from jobdeck.web import api
-    from jobdeck.web.pages import admin, auth, failures, fleet, jobs, metrics, new_job, schedules
+    from jobdeck.web.pages import (
+        admin,
+        auth,
+        bulk,
+        failures,
+        fleet,
+        jobs,
+        metrics,
+        new_job,
+        schedules,
+    )
 
     app = FastAPI(title="jobdeck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.deck = deck
@@ -85,6 +95,8 @@ def create_app(
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(auth.router)
+    # Before jobs: /jobs/bulk/retry is not the job "bulk"'s retry.
+    app.include_router(bulk.router)
     app.include_router(new_job.router)  # before jobs: /jobs/new is not a job
     app.include_router(jobs.router)
     app.include_router(schedules.router)

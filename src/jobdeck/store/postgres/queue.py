@@ -19,6 +19,7 @@ from jobdeck.clock import Clock, SystemClock
 from jobdeck.errors import ConfigError
 from jobdeck.latency import bucket_of
 from jobdeck.store.base import QueueStore
+from jobdeck.store.bulk import batch_where
 from jobdeck.store.limiting import (
     ClaimLimits,
     admit,
@@ -32,6 +33,8 @@ from jobdeck.store.postgres.connection import Connection
 from jobdeck.store.postgres.inserts import insert_on
 from jobdeck.store.postgres.statements import PgDatabase
 from jobdeck.store.records import (
+    BulkBatch,
+    BulkRequest,
     ClaimedJob,
     ClaimRequest,
     InsertResult,
@@ -267,6 +270,17 @@ class PostgresQueue(QueueStore):
 
     def prune_finished(self, before: datetime, limit: int) -> int:
         return int(self._db.value("prune_finished", {"before": before, "limit": limit}, "n"))
+
+    def act_on_jobs(self, request: BulkRequest) -> BulkBatch:
+        found = batch_where(self._db, request)
+        if found is None:
+            return BulkBatch(0, None)
+        where, params = found
+        rows = self._db.rows(f"bulk_{request.action}", params, where=where)
+        ids = [int(r["id"]) for r in rows]
+        if ids and request.action == "retry":
+            self.notify_jobs()
+        return BulkBatch(len(ids), max(ids) if ids else None)
 
 
 def _error_groups(ordered: Sequence[Outcome]) -> dict[str, list[str | None]]:

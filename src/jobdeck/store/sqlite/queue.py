@@ -17,6 +17,7 @@ from jobdeck.clock import Clock
 from jobdeck.errors import ConfigError
 from jobdeck.states import JobState
 from jobdeck.store.base import QueueStore
+from jobdeck.store.bulk import batch_where
 from jobdeck.store.insight import read_job
 from jobdeck.store.limiting import (
     ClaimLimits,
@@ -27,6 +28,8 @@ from jobdeck.store.limiting import (
     running_counts,
 )
 from jobdeck.store.records import (
+    BulkBatch,
+    BulkRequest,
     ClaimedJob,
     ClaimRequest,
     InsertResult,
@@ -312,6 +315,25 @@ class SQLiteQueue(QueueStore):
             db.execute(self._db.q["delete_log_lines_of"], {"ids": json_list(ids)})
             db.execute(self._db.q["delete_jobs"], {"ids": json_list(ids)})
         return len(ids)
+
+    def act_on_jobs(self, request: BulkRequest) -> BulkBatch:
+        found = batch_where(self._db, request)
+        if found is None:
+            return BulkBatch(0, None)
+        where, params = found
+        with self._db.write() as db:
+            if request.action == "delete":
+                ids = [
+                    r[0] for r in db.execute(self._db.q["bulk_pick"].format(where=where), params)
+                ]
+                db.execute(self._db.q["delete_attempts_of"], {"ids": json_list(ids)})
+                db.execute(self._db.q["delete_jobs"], {"ids": json_list(ids)})
+            else:
+                sql = self._db.q[f"bulk_{request.action}"].format(where=where)
+                ids = [r[0] for r in db.execute(sql, params)]
+        if ids and request.action == "retry":
+            self._wakeups.notify()
+        return BulkBatch(len(ids), max(ids) if ids else None)
 
 
 def insert_one(

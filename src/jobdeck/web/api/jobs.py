@@ -3,11 +3,13 @@ and cancel, and the stats."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from annotated_types import Ge, Le
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from jobdeck import control
 from jobdeck.control import schedules as schedule_control
@@ -17,6 +19,7 @@ from jobdeck.web.access import Operator, Viewer, actor_of
 from jobdeck.web.api.models import (
     ERROR_RESPONSES,
     AttemptOut,
+    BulkOut,
     HealthOut,
     JobDetailOut,
     JobOut,
@@ -25,6 +28,8 @@ from jobdeck.web.api.models import (
     OperatorActionOut,
     ProgressOut,
     StatsOut,
+    StatusCountOut,
+    StatusCountsOut,
     WorkersOut,
 )
 from jobdeck.web.params import (
@@ -74,42 +79,140 @@ def workers(request: Request, principal: Viewer) -> WorkersOut:
     return WorkersOut.of(h, expected_workers=deck.settings.expected_workers)
 
 
-@router.get("/jobs", response_model=JobPageOut)
-def list_jobs(
-    request: Request,
-    principal: Viewer,
+SearchText = Annotated[
+    str | None,
+    Query(
+        max_length=control.MAX_SEARCH,
+        pattern=NO_NUL,
+        description="The search box: a job id, free text (arguments, labels, result summary, "
+        "error), args.path:value, label.key:value. Searches the newest jobs of the filter "
+        f"({control.SEARCH_WINDOW:,}).",
+        examples=["args.user_id:42 timeout"],
+    ),
+]
+
+
+def job_query(
     task: TextFilter = None,
     status: Status = "all",
     date_from: Annotated[Day | None, Query(alias="from")] = None,
     date_to: Annotated[Day | None, Query(alias="to")] = None,
-    before: Cursor = None,
-    after: Cursor = None,
-    limit: Limit = 50,
+    q: SearchText = None,
     group: ErrorGroupFilter = None,
-) -> JobPageOut:
-    """Jobs newest first, with the task list's filters; page with ``before`` / ``after``;
+) -> control.JobQuery:
+    """The task list's filters, as the list, the counts and the bulk actions take them;
     ``group``: the jobs whose latest failure is in that error group (see /errors)."""
-    query = control.JobQuery(
+    return control.JobQuery(
         task_text=task,
         status=None if status == "all" else status,
         date_from=day_start(date_from) if date_from else None,
         date_to=day_end(date_to) if date_to else None,
+        search=q,
         error_group=group,
     )
-    page = control.list_jobs(deck_of(request).store, query, before, limit, after_id=after)
+
+
+Filters = Annotated[control.JobQuery, Depends(job_query)]
+
+
+@router.get("/jobs", response_model=JobPageOut)
+def list_jobs(
+    request: Request,
+    principal: Viewer,
+    query: Filters,
+    before: Cursor = None,
+    after: Cursor = None,
+    limit: Limit = 50,
+) -> JobPageOut:
+    """Jobs newest first, with the task list's filters and search; page with ``before`` /
+    ``after``. A search for an existing job's id names it in ``job``."""
+    deck = deck_of(request)
+    redact = deck.settings.redact
+    page = control.list_jobs(deck.store, query, before, limit, after_id=after, redact=redact)
     return JobPageOut(
         jobs=[JobOut.of(j) for j in page.rows],
         next_before=page.next_before_id,
         prev_after=page.prev_after_id,
+        job=control.job_of_search(deck.store, query) if query.search else None,
     )
+
+
+@router.get("/jobs/counts", response_model=StatusCountsOut)
+def status_counts(request: Request, principal: Viewer, query: Filters) -> StatusCountsOut:
+    """Jobs per Status value under the other filters (the task list's header); each count
+    stops at ``cap`` (``more`` is then true)."""
+    deck = deck_of(request)
+    counts = control.status_counts(deck.store, query, redact=deck.settings.redact)
+    return StatusCountsOut(
+        counts=[StatusCountOut(status=c.status, count=c.count, more=c.more) for c in counts],  # type: ignore[arg-type]
+        cap=control.COUNT_CAP,
+    )
+
+
+# Ids in a JSON body stop at 2**53: past it a JSON number is not exact (a client's 2**63 - 1 may
+# arrive rounded above the store's bigint), and no jobs table reaches it.
+MAX_JSON_ID = 2**53
+
+
+def _a_json_number(value: Any) -> Any:
+    """A JSON number only ("5" and true are not ids; 5.0 is, as JSON Schema says)."""
+    if isinstance(value, str | bool):
+        raise ValueError("an id is a JSON number")
+    return value
+
+
+JobIdNumber = Annotated[int, Ge(1), Le(MAX_JSON_ID), BeforeValidator(_a_json_number)]
+
+
+class BulkIn(BaseModel):
+    """Which jobs: ``ids`` (at most 500), or with none every job the query's filters match."""
+
+    ids: list[JobIdNumber] | None = Field(
+        default=None, max_length=500, description="Only these jobs (still filtered)."
+    )
+    dry_run: StrictBool = Field(
+        default=False, description="Count the jobs it would touch; change none."
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=MAX_REASON,
+        pattern=NO_NUL,
+        description="Why the operator acts; stored with the audit row.",
+    )
+
+
+@router.post("/jobs/bulk/{action}", response_model=BulkOut)
+def bulk(
+    request: Request,
+    action: Literal["retry", "cancel", "delete"],
+    principal: Operator,
+    query: Filters,
+    body: Annotated[BulkIn | None, Body()] = None,
+) -> BulkOut:
+    """Retry, cancel or delete every job the filters (query parameters, as ``GET /jobs``)
+    match, in batches, audited as one action with the filter and the count."""
+    deck = deck_of(request)
+    body = body or BulkIn()
+    if body.ids is not None:
+        query = replace(query, ids=tuple(body.ids))
+    redact = deck.settings.redact
+    if body.dry_run:
+        count = control.bulk_count(deck.store, action, query, redact=redact)
+    else:
+        actor = actor_of(request, principal, via="api")
+        count = control.bulk_act(
+            deck.store, deck.clock, action, query, actor, reason=body.reason, redact=redact
+        )
+    return BulkOut(action=action, count=count, dry_run=body.dry_run)
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetailOut)
 def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailOut:
     """A job, its attempts, the progress and log lines its task reported and, for a caller
     who may read the logs, its operator actions."""
-    store = deck_of(request).store
-    detail = control.job_detail(store, job_id)
+    deck = deck_of(request)
+    store = deck.store
+    detail = control.job_detail(store, job_id, redact=deck.settings.redact)
     actions = None
     if principal.can("logs"):
         actions = [OperatorActionOut.of(a) for a in job_actions(store, detail.job)]
@@ -148,7 +251,7 @@ def operate(
     deck, actor = deck_of(request), actor_of(request, principal, via="api")
     reason = body.reason if body else None
     job = control.act_on_job(deck.store, deck.clock, action, job_id, actor, reason=reason)
-    return JobOut.of(job)
+    return JobOut.of(control.redact_job(job, deck.settings.redact))
 
 
 @router.get("/stats", response_model=StatsOut)

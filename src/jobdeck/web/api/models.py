@@ -222,6 +222,25 @@ class JobPageOut(BaseModel):
     jobs: list[JobOut]
     next_before: int | None
     prev_after: int | None
+    # A search (``q``) for a job id that exists names it here: the job to open.
+    job: int | None = None
+
+
+class StatusCountOut(BaseModel):
+    status: Literal["pending", "running", "failed", "success", "cancelled"]
+    count: int
+    more: bool  # the count stopped at its cap: at least ``count`` jobs
+
+
+class StatusCountsOut(BaseModel):
+    counts: list[StatusCountOut]
+    cap: int
+
+
+class BulkOut(BaseModel):
+    action: Literal["retry", "cancel", "delete"]
+    count: int  # jobs changed, or with dry_run the number the action would change now
+    dry_run: bool
 
 
 class OperatorActionOut(RecordOut, record=OperatorAction):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jobdeck import control
 from jobdeck.control.history import MAX_REASON, job_actions
 from jobdeck.control.limits import waiting_because
-from jobdeck.errors import JobDeckError, JobNotFound, SchemaError, StoreUnavailable
+from jobdeck.errors import ConfigError, JobDeckError, JobNotFound, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 from jobdeck.web.access import Operator, Principal, Viewer, actor_of, require
@@ -53,6 +53,7 @@ class ListParams:
 
     period: str = control.DEFAULT_PERIOD
     task: str = ""
+    q: str = ""  # the search box (control/search.py)
     status: str = "all"
     date_from: str = ""
     date_to: str = ""
@@ -67,6 +68,7 @@ class ListParams:
             status=None if self.status == "all" else self.status,
             date_from=_day_start(self.date_from),
             date_to=_day_end(self.date_to),
+            search=self.q or None,
             error_group=self.group or None,
         )
 
@@ -75,6 +77,7 @@ class ListParams:
         state = {
             "period": self.period,
             "task": self.task,
+            "q": self.q,
             "status": self.status,
             "from": self.date_from,
             "to": self.date_to,
@@ -99,6 +102,11 @@ def read_params(request: Request) -> ListParams:
         params.task = task
     else:
         params.errors.append("Ignored the task filter: it holds a NUL character.")
+    search = q.get("q", "").strip()[: control.MAX_SEARCH]
+    if or_none(parse_text, search) is not None:
+        params.q = search
+    else:
+        params.errors.append("Ignored the search: it holds a NUL character.")
     period = q.get("period", control.DEFAULT_PERIOD)
     if period in control.PERIODS:
         params.period = period
@@ -143,10 +151,12 @@ async def index(request: Request) -> Response:
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request, principal: Viewer) -> Response:
     deck, params = deck_of(request), read_params(request)
-    context = {**_stats_context(deck, params), **_table_context(deck, params)}
+    context = {**_stats_context(deck, params), **table_context(deck, params)}
     drawer = None
     job = request.query_params.get("job", "")
     job_id = or_none(parse_id, job) if job else None
+    if job_id is None and not job:
+        job_id = _searched_job(deck, params)
     if job_id is not None:
         drawer = _drawer_context(deck, job_id, principal)
     elif job:
@@ -157,7 +167,22 @@ def jobs_page(request: Request, principal: Viewer) -> Response:
 
 @router.get("/jobs/table", response_class=HTMLResponse)
 def jobs_table(request: Request, principal: Viewer) -> Response:
-    return _fragment(request, "_job_table.html", _table_context)
+    response = _fragment(request, "_job_table.html", table_context)
+    # A search for a job id opens its drawer (not on live polls: it is open already).
+    found = (
+        None
+        if request.query_params.get("live") == "1"
+        else _searched_job(deck_of(request), read_params(request))
+    )
+    if found is not None:
+        response.headers["HX-Trigger"] = json.dumps({"jobdeck:open-job": {"id": found}})
+    return response
+
+
+def _searched_job(deck: Deck, params: ListParams) -> int | None:
+    if not params.q:
+        return None
+    return control.job_of_search(deck.store, params.query())
 
 
 @router.get("/jobs/stats", response_class=HTMLResponse)
@@ -301,8 +326,16 @@ def _latency_chart(stats: control.Stats) -> dict[str, Any]:
     }
 
 
-def _table_context(deck: Deck, params: ListParams) -> dict[str, Any]:
-    page = control.list_jobs(deck.store, params.query(), params.before, after_id=params.after)
+def table_context(deck: Deck, params: ListParams) -> dict[str, Any]:
+    redact = deck.settings.redact
+    query, search_error = params.query(), None
+    try:
+        control.parse_search(query.search, redact)
+    except ConfigError as exc:
+        # The rest of the filters still apply; the table says what was wrong with the search.
+        query, search_error = replace(query, search=None), f"Search ignored: {exc}."
+    page = control.list_jobs(deck.store, query, params.before, after_id=params.after, redact=redact)
+    counts = control.status_counts(deck.store, query, redact=redact)
     now = deck.clock.now()
     rows = [(job, _may_be_stuck(deck, job, now)) for job in page.rows]
     return {
@@ -310,6 +343,11 @@ def _table_context(deck: Deck, params: ListParams) -> dict[str, Any]:
         "rows": rows,
         "status_choices": STATUS_CHOICES,
         "now": now,
+        "counts": counts,
+        "count_cap": control.COUNT_CAP,
+        "search_error": search_error,
+        "searching": bool(query.search),
+        "search_window": control.SEARCH_WINDOW,
         # The running rows' progress bars: one read, only when the page shows a running job.
         "progress": control.running_progress(deck.store, page.rows),
     }
@@ -324,7 +362,7 @@ def _may_be_stuck(deck: Deck, job: JobRow, now: datetime) -> bool:
 
 
 def _drawer_context(deck: Deck, job_id: int, principal: Principal) -> dict[str, Any]:
-    detail = control.job_detail(deck.store, job_id)
+    detail = control.job_detail(deck.store, job_id, redact=deck.settings.redact)
     job = detail.job
     latest = detail.attempts[-1] if detail.attempts else None
     # Who retried, cancelled or ran it and why: the audit trail of this job, for those who may

@@ -213,6 +213,63 @@
     if (e.target.id === "filters") e.preventDefault();
   });
 
+  // ---- search and bulk actions (issue 17, items 1 and 2) ---------------------------------------
+  // A search for a job id opens its drawer: the table's answer names the job.
+  document.body.addEventListener("jobdeck:open-job", function (e) {
+    htmx.ajax("GET", "jobs/" + encodeURIComponent(e.detail.id) + "/drawer", { target: "#drawer", swap: "innerHTML" });
+  });
+  // The selection lives in the table; a live refresh waits while rows are chosen or the
+  // confirmation is open, so it cannot take the choice away.
+  function bulkBusy(table) {
+    const confirm = table.querySelector("#bulk-confirm");
+    return !!table.querySelector(".row-select:checked") || !!(confirm && confirm.children.length);
+  }
+  function updateSelection(table) {
+    const bar = table.querySelector("#bulk-bar");
+    if (!bar) return;
+    const boxes = Array.prototype.slice.call(table.querySelectorAll(".row-select"));
+    const chosen = boxes.filter(function (b) { return b.checked; });
+    const scope = table.querySelector("#bulk-scope");
+    const all = table.querySelector("#bulk-all");
+    const page = table.querySelector("#select-page");
+    if (chosen.length < boxes.length) scope.value = "selected";
+    if (page) page.checked = boxes.length > 0 && chosen.length === boxes.length;
+    table.querySelector("#bulk-ids").value = chosen.map(function (b) { return b.value; }).join(",");
+    const label = table.querySelector("#bulk-selected");
+    if (scope.value === "filter") label.textContent = "All jobs matching this filter are selected.";
+    else if (chosen.length) label.textContent = chosen.length + (chosen.length === 1 ? " row selected." : " rows selected.");
+    else label.textContent = "Select rows to retry, cancel or delete them.";
+    all.hidden = !(page && page.checked && bar.dataset.morePages === "yes" && scope.value !== "filter");
+    bar.querySelectorAll("[hx-post]").forEach(function (b) { b.disabled = chosen.length === 0; });
+    const confirm = table.querySelector("#bulk-confirm");
+    if (confirm) confirm.innerHTML = ""; // a changed choice needs a fresh count
+  }
+  htmx.onLoad(function (root) {
+    // A checkbox's click must not reach its row, whose click opens the drawer.
+    root.querySelectorAll(".row-select, #select-page").forEach(function (box) {
+      box.addEventListener("click", function (e) { e.stopPropagation(); });
+    });
+  });
+  document.addEventListener("change", function (e) {
+    const table = e.target.closest && e.target.closest("#job-table");
+    if (!table) return;
+    if (e.target.id === "select-page") {
+      table.querySelectorAll(".row-select").forEach(function (b) { b.checked = e.target.checked; });
+    }
+    if (e.target.matches(".row-select, #select-page")) updateSelection(table);
+  });
+  document.addEventListener("click", function (e) {
+    const table = e.target.closest && e.target.closest("#job-table");
+    if (!table) return;
+    if (e.target.closest("#bulk-all")) {
+      table.querySelector("#bulk-scope").value = "filter";
+      table.querySelector("#bulk-selected").textContent = "All jobs matching this filter are selected.";
+      e.target.closest("#bulk-all").hidden = true;
+      table.querySelector("#bulk-confirm").innerHTML = "";
+    }
+    if (e.target.closest("[data-bulk-back]")) table.querySelector("#bulk-confirm").innerHTML = "";
+  });
+
   // ---- live views (issue 16, item 4) ----------------------------------------------------------
   // A [data-live] element polls itself with htmx (hx-trigger="every Ns"); the server answers
   // 204 while it has not changed (web/live.py), so most polls swap nothing. These listeners
@@ -225,6 +282,7 @@
   }
   function pollWanted(el) {
     if (document.hidden) return false; // a background tab reads nothing
+    if (el.id === "job-table" && bulkBusy(el)) return false; // rows chosen for a bulk action
     if (el.closest("details:not([open])")) return false; // a folded "Last 10 executions"
     const drawer = el.closest(".drawer");
     if (drawer && !drawer.classList.contains("open")) return false;

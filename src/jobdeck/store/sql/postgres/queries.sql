@@ -590,6 +590,77 @@ coarser AS (
 )
 SELECT COUNT(*) AS n FROM folded
 
+-- name: where_text
+-- Search without an index: bounded by the caller to the newest jobs (JobFilter.newest).
+(strpos(lower(args::text), %(text)s) > 0 OR strpos(lower(labels::text), %(text)s) > 0
+ OR strpos(lower(COALESCE(summary, '')), %(text)s) > 0
+ OR strpos(lower(COALESCE(error, '')), %(text)s) > 0)
+
+-- name: where_arg_0
+-- The argument at the dotted path, as text, is the value.
+(args #>> string_to_array(%(arg_path_0)s, '.')) = %(arg_value_0)s
+
+-- name: where_label_0
+(labels #>> string_to_array(%(label_path_0)s, '.')) = %(label_value_0)s
+
+-- name: where_arg_1
+-- The argument at the dotted path, as text, is the value.
+(args #>> string_to_array(%(arg_path_1)s, '.')) = %(arg_value_1)s
+
+-- name: where_label_1
+(labels #>> string_to_array(%(label_path_1)s, '.')) = %(label_value_1)s
+
+-- name: where_arg_2
+-- The argument at the dotted path, as text, is the value.
+(args #>> string_to_array(%(arg_path_2)s, '.')) = %(arg_value_2)s
+
+-- name: where_label_2
+(labels #>> string_to_array(%(label_path_2)s, '.')) = %(label_value_2)s
+
+-- name: count_capped
+SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE {where} LIMIT %(cap)s) AS capped
+
+-- name: count_recent_by_state
+SELECT state, COUNT(*) AS n
+FROM (SELECT state FROM jobs WHERE {where} ORDER BY id DESC LIMIT %(cap)s) AS recent
+GROUP BY state
+
+-- name: bulk_retry
+-- One batch of a bulk retry; the state guard is retry_job's. SKIP LOCKED: a job a worker or
+-- another operator holds right now is passed over, not waited for.
+WITH picked AS (
+    SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+)
+UPDATE jobs
+SET state = 'available', run_at = %(now)s,
+    max_attempts = GREATEST(max_attempts, attempt + 1), finished_at = NULL,
+    lease_expires_at = NULL
+FROM picked
+WHERE jobs.id = picked.id AND jobs.state IN ('failed', 'cancelled', 'retryable')
+RETURNING jobs.id
+
+-- name: bulk_cancel
+WITH picked AS (
+    SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+)
+UPDATE jobs
+SET state = 'cancelled', finished_at = %(now)s, dedupe_key = NULL
+FROM picked
+WHERE jobs.id = picked.id AND jobs.state IN ('scheduled', 'available', 'retryable')
+RETURNING jobs.id
+
+-- name: bulk_delete
+WITH picked AS (
+    SELECT id FROM jobs WHERE {where} AND state <> 'running'
+    ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+),
+attempts_gone AS (
+    DELETE FROM attempts WHERE job_id IN (SELECT id FROM picked)
+)
+DELETE FROM jobs WHERE id IN (SELECT id FROM picked) RETURNING id
+
+-- name: where_ids
+id = ANY(%(ids)b::bigint[])
 -- name: limits_now
 SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now
 

@@ -322,6 +322,70 @@ DELETE FROM stats_latency
 WHERE slot < :before
   AND NOT (shard = 0 AND slot % :size = 0)
 
+-- name: where_text
+-- Search without an index: bounded by the caller to the newest jobs (JobFilter.newest).
+(instr(lower(args), :text) > 0 OR instr(lower(labels), :text) > 0
+ OR instr(lower(COALESCE(summary, '')), :text) > 0 OR instr(lower(COALESCE(error, '')), :text) > 0)
+
+-- name: where_arg_0
+-- The argument at the dotted path, as text (true/false as JSON writes them), is the value.
+CASE json_type(args, '$.' || :arg_path_0)
+    WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+    ELSE CAST(json_extract(args, '$.' || :arg_path_0) AS TEXT)
+END = :arg_value_0
+
+-- name: where_label_0
+CAST(json_extract(labels, '$.' || :label_path_0) AS TEXT) = :label_value_0
+
+-- name: where_arg_1
+-- The argument at the dotted path, as text (true/false as JSON writes them), is the value.
+CASE json_type(args, '$.' || :arg_path_1)
+    WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+    ELSE CAST(json_extract(args, '$.' || :arg_path_1) AS TEXT)
+END = :arg_value_1
+
+-- name: where_label_1
+CAST(json_extract(labels, '$.' || :label_path_1) AS TEXT) = :label_value_1
+
+-- name: where_arg_2
+-- The argument at the dotted path, as text (true/false as JSON writes them), is the value.
+CASE json_type(args, '$.' || :arg_path_2)
+    WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+    ELSE CAST(json_extract(args, '$.' || :arg_path_2) AS TEXT)
+END = :arg_value_2
+
+-- name: where_label_2
+CAST(json_extract(labels, '$.' || :label_path_2) AS TEXT) = :label_value_2
+
+-- name: count_capped
+SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE {where} LIMIT :cap) AS capped
+
+-- name: count_recent_by_state
+SELECT state, COUNT(*) AS n
+FROM (SELECT state FROM jobs WHERE {where} ORDER BY id DESC LIMIT :cap) AS recent
+GROUP BY state
+
+-- name: bulk_retry
+-- One batch of a bulk retry; the state guard is retry_job's.
+UPDATE jobs
+SET state = 'available', run_at = :now, max_attempts = MAX(max_attempts, attempt + 1),
+    finished_at = NULL, lease_expires_at = NULL
+WHERE id IN (SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT :limit)
+  AND state IN ('failed', 'cancelled', 'retryable')
+RETURNING id
+
+-- name: bulk_cancel
+UPDATE jobs
+SET state = 'cancelled', finished_at = :now, dedupe_key = NULL
+WHERE id IN (SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT :limit)
+  AND state IN ('scheduled', 'available', 'retryable')
+RETURNING id
+
+-- name: bulk_pick
+SELECT id FROM jobs WHERE {where} AND state <> 'running' ORDER BY id LIMIT :limit
+
+-- name: where_ids
+id IN (SELECT value FROM json_each(:ids))
 -- name: running_by_limit
 -- What the limits count: running jobs, never more than the workers' slots, read through the
 -- partial jobs_worker index.

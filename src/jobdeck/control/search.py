@@ -1,0 +1,112 @@
+"""The task list's search box: what an operator types, read as a job id, ``key:value`` terms
+and free text; and the masking of the argument keys a deck marks sensitive.
+
+``args.user_id:42`` matches an argument path (dots go down into objects), ``label.event:claim``
+a label; every other word is free text, matched (case-insensitively, as one phrase) in the
+arguments, labels, result summary and error. A search looks at the newest ``SEARCH_WINDOW``
+jobs of the other filters: there is no text index (see docs/performance.md), so this bound is
+what keeps a search with no match as fast as one with many.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from jobdeck.errors import ConfigError
+from jobdeck.store.base import JobRow
+from jobdeck.store.listing import MAX_TERMS
+
+SEARCH_WINDOW = 20_000
+MAX_SEARCH = 200
+MASK = "[redacted]"
+
+_PATH = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\Z")
+_PREFIXES = {"args": "args", "arg": "args", "label": "labels", "labels": "labels"}
+
+
+@dataclass(frozen=True)
+class Search:
+    """A parsed search: a job id to open, or terms for the list."""
+
+    job_id: int | None = None
+    text: str | None = None  # lower-cased
+    arg_terms: tuple[tuple[str, str], ...] = ()
+    label_terms: tuple[tuple[str, str], ...] = ()
+
+
+def parse_search(raw: str | None, redact: Iterable[str] = ()) -> Search:
+    """Read the search box; a term on a redacted key is refused (it would reveal the value)."""
+    text = (raw or "").strip()
+    if len(text) > MAX_SEARCH:
+        raise ConfigError(f"the search is {len(text)} characters long; at most {MAX_SEARCH}")
+    if "\x00" in text:
+        raise ConfigError("the search holds a NUL character")
+    if not text:
+        return Search()
+    bare = text.removeprefix("#")
+    if bare.isdigit() and len(bare) < 19:
+        return Search(job_id=int(bare), text=bare)
+    hidden = {k.lower() for k in redact}
+    words: list[str] = []
+    terms: dict[str, list[tuple[str, str]]] = {"args": [], "labels": []}
+    for word in text.split():
+        term = _term(word)
+        if term is None:
+            words.append(word)
+            continue
+        column, path, value = term
+        if column == "args" and hidden & {part.lower() for part in path.split(".")}:
+            raise ConfigError(f"args.{path} is redacted on this deck: it cannot be searched")
+        terms[column].append((path, value))
+        if len(terms[column]) > MAX_TERMS:
+            raise ConfigError(f"at most {MAX_TERMS} {column}.path:value terms in one search")
+    return Search(
+        text=" ".join(words).lower() or None,
+        arg_terms=tuple(terms["args"]),
+        label_terms=tuple(terms["labels"]),
+    )
+
+
+def _term(word: str) -> tuple[str, str, str] | None:
+    """``args.a.b:1`` -> ("args", "a.b", "1"); None for a word that is not a term."""
+    key, colon, value = word.partition(":")
+    prefix, dot, path = key.partition(".")
+    if not colon or not dot or prefix.lower() not in _PREFIXES:
+        return None
+    if not _PATH.match(path):
+        raise ConfigError(f"{key!r}: a path is names joined by dots, like args.user.id")
+    return _PREFIXES[prefix.lower()], path, value.strip('"')
+
+
+def redacted(value: Any, keys: frozenset[str]) -> Any:
+    """``value`` with every object member whose key is in ``keys`` (any case) masked."""
+    if isinstance(value, Mapping):
+        return {k: MASK if str(k).lower() in keys else redacted(v, keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(item, keys) for item in value]
+    return value
+
+
+def redact_job(job: JobRow, redact: Iterable[str]) -> JobRow:
+    """The job as views show it: sensitive argument keys masked."""
+    keys = frozenset(k.lower() for k in redact)
+    return replace(job, args=redacted(job.args, keys)) if keys else job
+
+
+def matches_visibly(job: JobRow, text: str | None) -> bool:
+    """Whether free text still matches the job once masked: a row that matched only inside a
+    redacted value is dropped, or the search would tell whoever types a guess that it is
+    right."""
+    if not text:
+        return True
+    seen = [
+        json.dumps(job.args, ensure_ascii=False),
+        json.dumps(job.labels, ensure_ascii=False),
+        job.summary or "",
+        job.error or "",
+    ]
+    return any(text in part.lower() for part in seen)
