@@ -15,7 +15,7 @@ import pytest
 from jobdeck import JobDeck, ManualClock
 from jobdeck.errors import ConfigError, MissingExtra
 from jobdeck.states import AttemptStatus, JobState
-from jobdeck.store.base import ClaimRequest, NewJob, Outcome, WorkerInfo
+from jobdeck.store.base import ClaimRequest, NewJob, Outcome, QueuePause, WorkerInfo
 from jobdeck.worker.scheduler import Scheduler
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -138,6 +138,24 @@ def test_a_queue_whose_oldest_job_waits_too_long_fires_once(
     fired = deck.store.list_alerts()[-1]
     assert fired.message == "queue default: the oldest job has waited 11m (alert after 10m)"
     assert receiver.titles()[0] == "[jobdeck] queue_wait: queue default"
+
+
+def test_a_paused_queue_does_not_alert_on_its_wait_and_a_firing_alert_recovers(
+    db_url: str, receiver: Receiver
+) -> None:
+    deck = make_deck(db_url, receiver, alert_queue_wait=600)
+    scheduler = Scheduler(deck)
+    deck.store.insert_jobs([NewJob("resize")])
+    deck.clock.advance(minutes=11)  # type: ignore[attr-defined]
+    check(scheduler)
+    assert kinds(deck) == [("queue_wait", "queue default")]
+    deck.store.pause_queue(QueuePause("default", deck.clock.now(), "alice", "maintenance"))
+    check(scheduler)
+    deck.clock.advance(hours=2)  # type: ignore[attr-defined]
+    check(scheduler)
+    assert kinds(deck) == [("queue_wait", "queue default"), ("recovered", "queue default")]
+    newest = deck.store.list_alerts()[0]
+    assert newest.message == "queue default is paused: its wait is not alerted on"
 
 
 def finish(deck: JobDeck, task: str, succeeded: bool, count: int) -> None:

@@ -149,18 +149,24 @@ class AlertRules:
         firing = {
             rule[len(prefix) :] for rule, on in states.items() if on and rule.startswith(prefix)
         }
+        # A queue an operator paused waits on purpose: its jobs' age is no alarm, and an alert
+        # already firing for it recovers.
+        paused = {pause.queue for pause in self.deck.store.list_paused_queues()}
         findings = []
         for queue in sorted(set(known_queues(self.deck, now)) | firing):
             due = oldest_due_at(self.deck.store, queue)
             waited = max(timedelta(0), now - due) if due is not None else timedelta(0)
-            over = waited.total_seconds() > limit
+            over = queue not in paused and waited.total_seconds() > limit
             words = format_duration(timedelta(seconds=limit))
-            message = (
-                f"queue {queue}: the oldest job has waited {format_duration(waited)} "
-                f"(alert after {words})"
-                if over
-                else f"queue {queue}: no job has waited longer than {words}"
-            )
+            if over:
+                message = (
+                    f"queue {queue}: the oldest job has waited {format_duration(waited)} "
+                    f"(alert after {words})"
+                )
+            elif queue in paused:
+                message = f"queue {queue} is paused: its wait is not alerted on"
+            else:
+                message = f"queue {queue}: no job has waited longer than {words}"
             details = {"queue": queue, "waited_seconds": round(waited.total_seconds())}
             findings.append(
                 Finding(prefix + queue, QUEUE_WAIT, f"queue {queue}", over, message, details)
