@@ -65,7 +65,7 @@ def test_the_openapi_schema_documents_the_reason(site: Site) -> None:
     schema = site.login("admin@example.com").get("/api/openapi.json").json()
     body = schema["paths"]["/jobs/{job_id}/{action}"]["post"]["requestBody"]
     assert body.get("required", False) is False
-    model = schema["components"]["schemas"]["JobActionIn"]["properties"]["reason"]
+    model = schema["components"]["schemas"]["ReasonIn"]["properties"]["reason"]
     assert model["anyOf"][0]["maxLength"] == MAX_REASON
 
 

@@ -94,6 +94,13 @@ def test_the_api_takes_a_reason_for_pause_and_resume_and_refuses_a_bad_one(site:
     assert {("resume", "over"), ("pause", "outage")} <= reasons
     too_long = api.post(f"/api/schedules/{NAME}/pause", params={"reason": "x" * 501})
     assert too_long.status_code == 422 and "reason" in too_long.json()["error"]["message"]
+    # The JSON body retry and cancel take works here too, and wins over the query.
+    site.clock.advance(seconds=1)
+    api.post(f"/api/schedules/{NAME}/pause", params={"reason": "q"}, json={"reason": "body"})
+    [row] = site.deck.store.list_audit(AuditFilter(executions=False, action_type="pause"), 1)
+    assert row.details["reason"] == "body"
+    long_body = api.post(f"/api/schedules/{NAME}/resume", json={"reason": "x" * 501})
+    assert long_body.status_code == 422 and "reason" in long_body.json()["error"]["message"]
     bad_confirm = api.post(f"/api/schedules/{NAME}/run", params={"confirm": "perhaps"})
     assert bad_confirm.status_code == 422
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Request
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 
 from jobdeck.control import fleet as fleet_control
 from jobdeck.control.fleet import QueuesOverview, QueueView, WorkerView
@@ -14,21 +14,16 @@ from jobdeck.control.limits import LimitView
 from jobdeck.store.base import QueuePause
 from jobdeck.web.access import Operator, Principal, Viewer, actor_of
 from jobdeck.web.api.jobs import Period
-from jobdeck.web.api.models import ERROR_RESPONSES, RecordOut, WorkerOut
-from jobdeck.web.params import NO_NUL, Name, deck_of
+from jobdeck.web.api.models import ERROR_RESPONSES, ReasonIn, RecordOut, WorkerOut
+from jobdeck.web.params import Name, deck_of
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
 # Routes declare ``{name:path}``: a queue name with a slash arrives as %2F.
 QueueName = Annotated[Name, Path()]
 WorkerId = Annotated[Name, Path()]
-Reason = Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)]
 
 # No docstrings on the models: pydantic would publish them as schema descriptions.
-
-
-class ReasonIn(BaseModel):
-    reason: Reason | None = None
 
 
 class QueuePauseOut(RecordOut, record=QueuePause):

@@ -27,6 +27,7 @@ from jobdeck.web.api.models import (
     LogLineOut,
     OperatorActionOut,
     ProgressOut,
+    ReasonIn,
     StatsOut,
     StatusCountOut,
     StatusCountsOut,
@@ -225,25 +226,13 @@ def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailO
     )
 
 
-class JobActionIn(BaseModel):
-    """The optional body of retry and cancel: why, for the audit log."""
-
-    reason: str | None = Field(
-        default=None,
-        max_length=MAX_REASON,
-        pattern=NO_NUL,
-        description="Why the operator acts; stored with the audit row and shown with it.",
-        examples=["SMTP is back up"],
-    )
-
-
 @router.post("/jobs/{job_id}/{action}", response_model=JobOut)
 def operate(
     request: Request,
     job_id: RowId,
     action: control.JobAction,
     principal: Operator,
-    body: Annotated[JobActionIn | None, Body()] = None,
+    body: Annotated[ReasonIn | None, Body()] = None,
 ) -> JobOut:
     """Retry a failed, retrying or cancelled job, or cancel a pending or running one (a
     running job is stopped by its worker within a heartbeat: the answer still shows it

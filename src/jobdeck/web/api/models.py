@@ -14,10 +14,10 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self, get_type_hints
 
-from pydantic import BaseModel, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from jobdeck.control import Health, RunNowResult, Stats
-from jobdeck.control.history import OperatorAction
+from jobdeck.control.history import MAX_REASON, OperatorAction
 from jobdeck.schedules import ScheduleStatus
 from jobdeck.states import JobState
 from jobdeck.store.base import (
@@ -99,6 +99,19 @@ class RecordOut(BaseModel):
 class ErrorDetail(BaseModel):
     code: str
     message: str
+
+
+class ReasonIn(BaseModel):
+    """The optional body of an operator's action (retry, cancel, Run Now, pause, resume): why,
+    for the audit log."""
+
+    reason: str | None = Field(
+        default=None,
+        max_length=MAX_REASON,
+        pattern=NO_NUL,
+        description="Why the operator acts; stored with the audit row and shown with it.",
+        examples=["SMTP is back up"],
+    )
 
 
 class ErrorBody(BaseModel):

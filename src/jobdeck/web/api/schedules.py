@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from jobdeck.control import schedules as schedule_control
 from jobdeck.control.history import MAX_REASON
@@ -12,6 +12,7 @@ from jobdeck.web.access import Operator, Principal, Trigger, Viewer, actor_of
 from jobdeck.web.api.models import (
     ERROR_RESPONSES,
     JobOut,
+    ReasonIn,
     RunNowOut,
     ScheduleDetailOut,
     ScheduleOut,
@@ -25,9 +26,13 @@ Reason = Annotated[
     Query(
         max_length=MAX_REASON,
         pattern=NO_NUL,
-        description="Why you did it: stored with the action in the audit log.",
+        description=(
+            "Why you did it: stored with the action in the audit log. The JSON body "
+            '{"reason": ...}, as retry and cancel take it, says the same and wins.'
+        ),
     ),
 ]
+ReasonBody = Annotated[ReasonIn | None, Body()]
 Confirm = Annotated[
     bool,
     Query(
@@ -67,27 +72,37 @@ def run_now(
     principal: Trigger,
     confirm: Confirm = False,
     reason: Reason = None,
+    body: ReasonBody = None,
 ) -> RunNowOut:
     """Queue a manual run. ``created`` false: no new run was made, and ``refused`` says why:
     ``active`` (``job_id`` is still queued or running) or ``cooldown`` (it finished
     ``ran_seconds_ago``; send ``confirm=true`` to run again, or wait ``cooldown_left_seconds``)."""
     actor = actor_of(request, principal, via="api")
-    result = schedule_control.run_now(deck_of(request), name, actor, reason=reason, confirm=confirm)
+    why = _reason(reason, body)
+    result = schedule_control.run_now(deck_of(request), name, actor, reason=why, confirm=confirm)
     return RunNowOut.of(result)
 
 
 @router.post("/schedules/{name:path}/pause", response_model=ScheduleOut)
 def pause(
-    request: Request, name: ScheduleName, principal: Operator, reason: Reason = None
+    request: Request,
+    name: ScheduleName,
+    principal: Operator,
+    reason: Reason = None,
+    body: ReasonBody = None,
 ) -> ScheduleOut:
-    return _set_paused(request, principal, name, True, reason)
+    return _set_paused(request, principal, name, True, _reason(reason, body))
 
 
 @router.post("/schedules/{name:path}/resume", response_model=ScheduleOut)
 def resume(
-    request: Request, name: ScheduleName, principal: Operator, reason: Reason = None
+    request: Request,
+    name: ScheduleName,
+    principal: Operator,
+    reason: Reason = None,
+    body: ReasonBody = None,
 ) -> ScheduleOut:
-    return _set_paused(request, principal, name, False, reason)
+    return _set_paused(request, principal, name, False, _reason(reason, body))
 
 
 def _set_paused(
@@ -97,3 +112,8 @@ def _set_paused(
     actor = actor_of(request, principal, via="api")
     schedule_control.set_paused(deck, name, paused, actor, reason=reason)
     return ScheduleOut.of(schedule_control.schedule_status(deck, name))
+
+
+def _reason(query: str | None, body: ReasonIn | None) -> str | None:
+    """The body's reason, else the query's: both forms are accepted, as jobs take the body."""
+    return body.reason if body is not None and body.reason else query
