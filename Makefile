@@ -36,7 +36,7 @@ test: setup services ## run the whole test suite, then test-pythons (a subset of
 	$(PY) -m pytest
 	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
 
-test-pythons: services ## the core, store, worker and a web smoke test (SUBSET in scripts/test-pythons.sh) on 3.12 and 3.13
+test-pythons: services ## the core, store, worker and a web smoke test on 3.13, a smaller SMOKE on 3.12 (scripts/test-pythons.sh)
 	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
 
 lint: setup ## ruff lint and format check, and the layer rule (lint-imports; see docs/architecture.md)
