@@ -61,24 +61,29 @@ def oldest_due_at(store: Store, queue: str) -> datetime | None:
 
 
 def queue_backlogs(deck: Deck, now: datetime, *, with_other: bool = True) -> list[QueueBacklog]:
-    """One QueueBacklog per known queue, and one for OTHER_QUEUES when jobs lie elsewhere."""
+    """One QueueBacklog per known queue, and one for OTHER_QUEUES when jobs lie elsewhere: the
+    counts from one grouped read of the backlog (``count_open_by_queue``), not one per queue
+    and state."""
     store = deck.store
-    found = []
-    for queue in known_queues(deck, now):
-        counts = {
-            state: store.count_jobs(JobFilter(states=frozenset({state}), queue=queue))
-            for state in OPEN_STATES
-        }
-        found.append(QueueBacklog(queue, counts, oldest_due_at(store, queue)))
+    open_counts = store.count_open_by_queue()
+    known = known_queues(deck, now)
+    found = [
+        QueueBacklog(queue, _open_counts(open_counts.get(queue, {})), oldest_due_at(store, queue))
+        for queue in known
+    ]
     if with_other:
-        rest = {
-            state: store.count_jobs(JobFilter(states=frozenset({state})))
-            - sum(b.counts[state] for b in found)
-            for state in OPEN_STATES
-        }
+        rest = {state: 0 for state in OPEN_STATES}
+        for queue, counts in open_counts.items():
+            if queue not in known:
+                for state, n in counts.items():
+                    rest[state] += n
         if any(n > 0 for n in rest.values()):
-            found.append(QueueBacklog(OTHER_QUEUES, {s: max(0, n) for s, n in rest.items()}, None))
+            found.append(QueueBacklog(OTHER_QUEUES, rest, None))
     return found
+
+
+def _open_counts(counts: dict[JobState, int]) -> dict[JobState, int]:
+    return {state: counts.get(state, 0) for state in OPEN_STATES}
 
 
 HealthLevel = Literal["healthy", "degraded", "unhealthy"]
