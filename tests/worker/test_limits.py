@@ -114,11 +114,12 @@ def test_a_rate_limit_holds_across_two_workers(
     log = tmp_path / "events.log"
     task = limited_deck.get_task("logged_rated")
     total = 30
-    # Both workers are up before the first job is due: one started alone would take the first
-    # slots before the other has claimed once, and it could take them all.
-    for worker in (procs.start(PROC, concurrency=4), procs.start(PROC, concurrency=4)):
+    # Both workers are up before the first job is due, each runs one job at a time, and a job
+    # lasts longer than two slots: one worker alone cannot keep up with the rate, so the other
+    # claims too (with four slots each, one worker could take every slot).
+    for worker in (procs.start(PROC, concurrency=1), procs.start(PROC, concurrency=1)):
         worker.wait_registered(limited_deck.store)
-    task.enqueue_many([{"token": i, "log": str(log)} for i in range(total)])
+    task.enqueue_many([{"token": i, "log": str(log), "seconds": 0.12} for i in range(total)])
     wait_until(lambda: all_final(limited_deck.store, total), 30, "every rated job to succeed")
     begun = sorted(e.at for e in read_events(log) if e.kind == "start")
     interval = 1 / 20
