@@ -86,6 +86,7 @@ def test_after_makes_the_job_wait_and_an_unknown_parent_is_one_line(db_url: str)
     second = enqueued_id(
         ok("jobs", "enqueue", "echo", "--app", APP, "--database", db_url, "--args", '{"value": 2}')
     )
+    after = ("--after", str(first), "--after", str(second))
     child = enqueued_id(
         ok(
             "jobs",
@@ -93,15 +94,12 @@ def test_after_makes_the_job_wait_and_an_unknown_parent_is_one_line(db_url: str)
             "echo",
             "--args",
             '{"value": 3}',
-            "--after",
-            str(first),
-            "--after",
-            str(second),
+            *after,
             "--app",
             APP,
             "--database",
             db_url,
-        )  # fmt: skip
+        )
     )
     store = open_store(db_url)
     try:
