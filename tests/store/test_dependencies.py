@@ -3,14 +3,15 @@ succeeded, and is cancelled with the reason when one fails, is cancelled or dele
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from jobdeck.errors import UnknownParentJob
+from jobdeck.errors import StoreUnavailable, UnknownParentJob
 from jobdeck.states import JobState
-from jobdeck.store import dependencies
+from jobdeck.store import dependencies, open_store
 from jobdeck.store.base import BulkRequest, JobFilter, NewJob, Store
 from tests.store.test_store import claim, failure, set_time, success
 
@@ -199,3 +200,85 @@ def test_bulk_cancel_marks_running_jobs_and_cancels_pending_ones(store: Store) -
     assert state(store, child) == JobState.CANCELLED
     again = store.act_on_jobs(request)
     assert again.changed == 0 and again.last_id is None, "a marked job is not marked twice"
+
+
+def test_a_settling_that_fails_takes_the_parents_completion_back_with_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = enqueue(store)
+    child = enqueue(store, after=(parent,))
+    [job] = claim(store)
+
+    def broken(self: dependencies.Linker, parent_ids: Any) -> bool:
+        raise StoreUnavailable("the disk filled up while releasing children")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dependencies.Linker, "release_children", broken)
+        with pytest.raises(StoreUnavailable):
+            store.complete_jobs("w1", [success(job)], shard=1)
+    assert state(store, parent) == JobState.RUNNING, "nothing of the completion was kept"
+    assert store.get_attempts(parent)[0].status == "running"
+    assert store.complete_jobs("w1", [success(job)], shard=1) == [parent]
+    assert (state(store, parent), state(store, child)) == (JobState.SUCCEEDED, JobState.AVAILABLE)
+
+
+ROUNDS = 15  # races per test; children go to another queue, so claims take parents only
+
+
+def test_two_parents_finishing_at_once_release_their_child(db_url: str) -> None:
+    """Two workers (two stores, as two processes) finish the two parents of one child in the
+    same instant: whichever settles second sees the other's success."""
+    first, second = open_store(db_url), open_store(db_url)
+    try:
+        children = []
+        for _ in range(ROUNDS):
+            one, two = enqueue(first), enqueue(first)
+            children.append(enqueue(first, after=(one, two), queue="later"))
+            [a] = claim(first, worker="w1", limit=1)
+            [b] = claim(second, worker="w2", limit=1)
+            together(
+                lambda a=a: first.complete_jobs("w1", [success(a)], shard=1),
+                lambda b=b: second.complete_jobs("w2", [success(b)], shard=2),
+            )
+        assert {state(first, child) for child in children} == {JobState.AVAILABLE}
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_enqueue_racing_its_parents_completion_is_never_left_waiting(db_url: str) -> None:
+    producer, worker = open_store(db_url), open_store(db_url)
+    try:
+        children: list[int] = []
+        for _ in range(ROUNDS):
+            parent = enqueue(producer)
+            [job] = claim(worker, limit=1)
+            together(
+                lambda p=parent: children.append(enqueue(producer, after=(p,), queue="later")),
+                lambda j=job: worker.complete_jobs("w1", [success(j)], shard=1),
+            )
+        assert {state(producer, child) for child in children} == {JobState.AVAILABLE}
+    finally:
+        producer.close()
+        worker.close()
+
+
+def together(*calls: Any) -> None:
+    """Run ``calls`` on threads released at the same instant; re-raise the first error."""
+    gate = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(call: Any) -> None:
+        gate.wait()
+        try:
+            call()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    if errors:
+        raise errors[0]
