@@ -68,6 +68,10 @@ class JobNotFound(JobDeckError, LookupError):
     """No job has the given id."""
 
 
+class UnknownParentJob(JobDeckError, LookupError):
+    """A job was enqueued ``after=`` a job id that does not exist; nothing was inserted."""
+
+
 class ErrorGroupNotFound(JobDeckError, LookupError):
     """No error group has the given fingerprint."""
 

@@ -9,6 +9,9 @@ class JobState(StrEnum):
     """Where a job is in its life; a ``str`` so ``state == "failed"`` works."""
 
     SCHEDULED = "scheduled"
+    # Enqueued with after=[...]: becomes available once all its parent jobs succeeded, never
+    # claimed before (the claim's index holds scheduled, available and retryable jobs only).
+    WAITING = "waiting"
     AVAILABLE = "available"
     RUNNING = "running"
     RETRYABLE = "retryable"
@@ -43,10 +46,13 @@ class AttemptStatus(StrEnum):
     CANCELLED = "cancelled"  # an operator cancelled it while it ran
 
 
-PENDING_STATES = frozenset({JobState.SCHEDULED, JobState.AVAILABLE, JobState.RETRYABLE})
+PENDING_STATES = frozenset(
+    {JobState.WAITING, JobState.SCHEDULED, JobState.AVAILABLE, JobState.RETRYABLE}
+)
 FINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 
 _BADGES = {
+    JobState.WAITING: "Waiting",
     JobState.SCHEDULED: "Pending",
     JobState.AVAILABLE: "Pending",
     JobState.RUNNING: "Running",
@@ -61,6 +67,6 @@ STATUS_FILTERS: dict[str, frozenset[JobState]] = {
     "success": frozenset({JobState.SUCCEEDED}),
     "failed": frozenset({JobState.FAILED, JobState.RETRYABLE}),
     "running": frozenset({JobState.RUNNING}),
-    "pending": frozenset({JobState.SCHEDULED, JobState.AVAILABLE}),
+    "pending": frozenset({JobState.WAITING, JobState.SCHEDULED, JobState.AVAILABLE}),
     "cancelled": frozenset({JobState.CANCELLED}),
 }

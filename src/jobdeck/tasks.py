@@ -48,6 +48,8 @@ class JobOptions:
     tick_at: datetime | None = None
     # Jobs sharing a key share its limits (the task's key_concurrency and key_rate_limit).
     concurrency_key: str | None = None
+    # Parent jobs (JobHandle objects or ids): the job runs once all of them succeeded.
+    after: Iterable[JobHandle | int] = ()
 
     def __post_init__(self) -> None:
         if self.unique_while not in UNIQUE_WHILE:
@@ -118,17 +120,28 @@ class Task(Generic[P, R]):
 
     def options(self, **options: Any) -> BoundTask:
         """Enqueue with per-job options: delay, run_at, priority, queue, unique_key, unique_while,
-        labels, max_attempts, timeout, conn, concurrency_key."""
+        labels, max_attempts, timeout, conn, concurrency_key, after."""
         check_option_names(options, OPTION_NAMES, "enqueue option")
         return BoundTask(self, JobOptions(**options))
 
     def enqueue(self, _conn: Any = None, **kwargs: Any) -> JobHandle:
+        """Enqueue one job with the task's arguments; ``after=[job, ...]`` (handles or ids) makes
+        it wait for those jobs, unless the function itself takes an argument named ``after``
+        (then that argument it is, and ``.options(after=...)`` gives the parents)."""
         return BoundTask(self, JobOptions(conn=_conn)).enqueue(**kwargs)
 
     def enqueue_many(
-        self, kwargs_list: Sequence[Mapping[str, Any]], _conn: Any = None
+        self,
+        kwargs_list: Sequence[Mapping[str, Any]],
+        _conn: Any = None,
+        *,
+        after: Iterable[JobHandle | int] = (),
     ) -> list[JobHandle]:
-        return BoundTask(self, JobOptions(conn=_conn)).enqueue_many(kwargs_list)
+        return BoundTask(self, JobOptions(conn=_conn, after=after)).enqueue_many(kwargs_list)
+
+    def takes_after(self) -> bool:
+        """Whether ``after=`` is an argument of the function rather than the parent jobs."""
+        return "after" in self._signature.parameters
 
     async def enqueue_async(self, **kwargs: Any) -> JobHandle:
         import asyncio  # loaded on demand: a worker without async code never imports it
@@ -160,6 +173,9 @@ class BoundTask:
         return BoundTask(self.task, replace(self.opts, **options))
 
     def enqueue(self, **kwargs: Any) -> JobHandle:
+        if "after" in kwargs and not self.task.takes_after():
+            after = kwargs.pop("after")
+            return BoundTask(self.task, replace(self.opts, after=after)).enqueue_many([kwargs])[0]
         return self.enqueue_many([kwargs])[0]
 
     async def enqueue_async(self, **kwargs: Any) -> JobHandle:
@@ -232,6 +248,7 @@ class BoundTask:
             "tick_at": opts.tick_at,
             "trigger": opts.trigger,
             "triggered_by": opts.triggered_by,
+            "after": parent_ids(opts.after),
         }
 
     def _concurrency_key(self, key: object) -> str:
@@ -253,6 +270,22 @@ class BoundTask:
         delay = self.opts.delay
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
         return self.task.deck.clock.now() + timedelta(seconds=seconds)
+
+
+def parent_ids(after: Iterable[JobHandle | int] | None) -> tuple[int, ...]:
+    """The ids ``after=`` names: JobHandle objects or whole positive ids, each once."""
+    if after is None:
+        return ()
+    if isinstance(after, JobHandle | int | str):
+        after = [after]  # one parent given without a list
+    ids: list[int] = []
+    for parent in after:
+        job_id = parent.id if isinstance(parent, JobHandle) else parent
+        if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id < 1:
+            raise ConfigError(f"after= takes JobHandle objects or job ids, got {parent!r}")
+        if job_id not in ids:
+            ids.append(job_id)
+    return tuple(ids)
 
 
 def _positive_limit(task: str, name: str, value: int | None) -> int | None:

@@ -77,3 +77,50 @@ def test_mistakes_are_one_line_errors_and_enqueue_nothing(
         assert count_in(store) == 0
     finally:
         store.close()
+
+
+def test_after_makes_the_job_wait_and_an_unknown_parent_is_one_line(db_url: str) -> None:
+    first = enqueued_id(
+        ok("jobs", "enqueue", "echo", "--app", APP, "--database", db_url, "--args", '{"value": 1}')
+    )
+    second = enqueued_id(
+        ok("jobs", "enqueue", "echo", "--app", APP, "--database", db_url, "--args", '{"value": 2}')
+    )
+    after = ("--after", str(first), "--after", str(second))
+    child = enqueued_id(
+        ok(
+            "jobs",
+            "enqueue",
+            "echo",
+            "--args",
+            '{"value": 3}',
+            *after,
+            "--app",
+            APP,
+            "--database",
+            db_url,
+        )
+    )
+    store = open_store(db_url)
+    try:
+        job = store.get_job(child)
+        assert job is not None and job.state == JobState.WAITING
+        assert [link.job_id for link in store.get_job_links(child)] == [first, second]
+        [row] = [
+            r
+            for r in store.list_audit(AuditFilter(action_type="enqueue"), 10)
+            if r.details["job_id"] == child
+        ]
+        assert row.details["after"] == [first, second]
+    finally:
+        store.close()
+    refused = run_cli(
+        "jobs", "enqueue", "echo", "--args", '{"value": 4}', "--after", "987654",
+        "--app", APP, "--database", db_url,
+    )  # fmt: skip
+    assert_one_line_error(refused, "#987654", "nothing was enqueued")
+    store = open_store(db_url)
+    try:
+        assert count_in(store) == 3
+    finally:
+        store.close()

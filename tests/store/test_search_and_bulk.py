@@ -114,13 +114,14 @@ def test_a_bulk_retry_goes_in_batches_and_touches_only_what_it_may(store: Store)
     assert store.get_job(failed[0]).max_attempts == 2
 
 
-def test_bulk_cancel_and_delete_leave_running_jobs_alone(store: Store) -> None:
+def test_bulk_cancel_marks_running_jobs_and_delete_leaves_them_alone(store: Store) -> None:
     ids = [r.job_id for r in store.insert_jobs([NewJob("a") for _ in range(4)])]
     (running,) = store.claim_jobs(ClaimRequest("w1", ["default"], 1, 30.0))
     now = datetime.now(UTC)
-    cancelled = store.act_on_jobs(BulkRequest("cancel", JobFilter(), 100, now))
-    assert cancelled.changed == 3
-    assert store.get_job(running.id).state == JobState.RUNNING
+    cancelled = store.act_on_jobs(BulkRequest("cancel", JobFilter(), 100, now, actor="cli:bo"))
+    assert (cancelled.changed, cancelled.running) == (4, 1)
+    row = store.get_job(running.id)
+    assert row.state == JobState.RUNNING and row.cancelled_by == "cli:bo"
     chosen = JobFilter(ids=(ids[1], running.id))
     deleted = store.act_on_jobs(BulkRequest("delete", chosen, 100, now))
     assert deleted.changed == 1

@@ -220,7 +220,7 @@ def test_the_openapi_schema_describes_post_jobs(site: Site) -> None:
     operation = schema["paths"]["/jobs"]["post"]
     assert "201" in operation["responses"] and "422" in operation["responses"]
     fields = schema["components"]["schemas"]["NewJobIn"]["properties"]
-    assert set(fields) == {"task", "args", "delay", "priority", "labels", "reason"}
+    assert set(fields) == {"task", "args", "delay", "priority", "labels", "after", "reason"}
 
 
 def test_without_the_apps_code_the_page_says_so_and_the_api_refuses(db_url: str) -> None:

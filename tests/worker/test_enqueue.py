@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jobdeck import JobDeck
-from jobdeck.errors import ArgumentsError, SerializationError
+from jobdeck.errors import ArgumentsError, ConfigError, SerializationError, UnknownParentJob
 from jobdeck.tasks import JobHandle
 from tests.worker import apps
 from tests.worker.helpers import count_in, running_worker, wait_until
@@ -141,3 +141,38 @@ def test_a_unique_key_dedupes_while_active_or_only_while_pending(deck: JobDeck) 
             handle.wait(10)
     # Finished jobs hold no key.
     assert active.enqueue().created
+
+
+def test_after_takes_handles_and_ids_on_enqueue_options_and_batches(deck: JobDeck) -> None:
+    echo = deck.get_task("echo")
+    first, second = echo.enqueue(value=1), echo.enqueue(value=2)
+    for handle in (
+        echo.enqueue(value=3, after=[first, second.id]),
+        echo.options(priority=3).options(after=[first]).enqueue(value=4),
+        *echo.enqueue_many([{"value": 5}, {"value": 6}], after=[second]),
+        *echo.options(after=first).enqueue_many([{"value": 7}]),
+    ):
+        assert handle.refresh().state == "waiting", handle
+    links = deck.store.get_job_links(first.id)
+    assert sorted(link.job_id for link in links) == [3, 4, 7]
+    for bad in (["3"], [0], [True], "3", [1.5]):
+        with pytest.raises(ConfigError, match="after= takes JobHandle objects or job ids"):
+            echo.enqueue(value=8, after=bad)
+    with pytest.raises(UnknownParentJob, match="#99"):
+        echo.enqueue_many([{"value": 9}, {"value": 10}], after=[first, 99])
+    assert count_in(deck.store) == 7, "the refused batch wrote nothing"
+
+
+def test_a_task_with_an_argument_named_after_gets_it(db_url: str) -> None:
+    made = JobDeck(db_url)
+
+    @made.task(name="remind")
+    def remind(after: str) -> None: ...
+
+    try:
+        job = remind.enqueue(after="lunch")
+        assert job.refresh().row.args == {"after": "lunch"} and job.state == "available"
+        child = remind.options(after=[job]).enqueue(after="tea")
+        assert child.refresh().state == "waiting" and child.row.args == {"after": "tea"}
+    finally:
+        made.close()

@@ -4,6 +4,7 @@ retry and cancel jobs; create or upgrade the schema they are stored in."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -19,7 +20,7 @@ from jobdeck.cli.context import (
 from jobdeck.deck import Deck
 from jobdeck.errors import ConfigError, InvalidPayload
 from jobdeck.states import JobState
-from jobdeck.store.base import JobRow
+from jobdeck.store.base import JobRow, Store
 
 
 @click.command()
@@ -212,7 +213,7 @@ def _bulk(
     if count == 0:
         return click.echo(f"no jobs to {action}")
     if job_id is None and not yes:
-        click.confirm(f"{action.capitalize()} {count:,} jobs?", abort=True, err=True)
+        click.confirm(_question(deck.store, action, query, count, redact), abort=True, err=True)
 
     def progress(done: int) -> None:
         click.echo(f"  {_PAST[action]} {done:,} of {count:,}", err=True)
@@ -228,6 +229,19 @@ def _bulk(
         progress=progress if job_id is None else None,
     )
     click.echo(f"{_PAST[action]} {done:,} job{'s' if done != 1 else ''}")
+
+
+def _question(
+    store: Store, action: str, query: control.JobQuery, count: int, redact: Iterable[str]
+) -> str:
+    """ "Cancel 12 jobs?", saying how many of a cancel's are running and stop later."""
+    running = control.bulk_running_count(store, query, redact=redact) if action == "cancel" else 0
+    if running:
+        return (
+            f"{action.capitalize()} {count:,} jobs ({running:,} running: their workers stop "
+            "them at their next heartbeat)?"
+        )
+    return f"{action.capitalize()} {count:,} jobs?"
 
 
 @subcommand(jobs, "search", "text")
@@ -275,6 +289,13 @@ def jobs_counts(ctx: Context, task_text: str | None, search: str | None, as_json
 @click.option("--delay", default=None, help="Seconds, or a duration like 15m, before it may run.")
 @click.option("--priority", type=int, default=None, help="The task's own priority if not given.")
 @click.option("--label", "labels", multiple=True, help="key=value, added to the task's labels.")
+@click.option(
+    "--after",
+    "after",
+    multiple=True,
+    type=click.IntRange(min=1),
+    help="A job id it runs after (repeatable): it waits until all of them succeeded.",
+)
 @reason_option
 def jobs_enqueue(
     ctx: Context,
@@ -283,9 +304,11 @@ def jobs_enqueue(
     delay: str | None,
     priority: int | None,
     labels: tuple[str, ...],
+    after: tuple[int, ...],
     reason: str | None,
 ) -> None:
-    """Create a job of TASK, audited: --args '{"to": "a@example.com"}' --label ticket=OPS-1.
+    """Create a job of TASK, audited: --args '{"to": "a@example.com"}' --label ticket=OPS-1,
+    --after 12 --after 13 to run it once jobs 12 and 13 succeeded.
 
     With --app the arguments are checked against the task's signature, as the dashboard's
     New job form checks them; without it the task is known by name only."""
@@ -304,6 +327,7 @@ def jobs_enqueue(
         parse_duration(delay, allow_zero=True).total_seconds() if delay else None,
         priority,
         _label_pairs(labels),
+        after,
     )
     handle = new_job.create_job(
         deck, target, request, control.cli_actor(), reason=reason, form=form

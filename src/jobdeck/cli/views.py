@@ -33,6 +33,7 @@ _STATE_STYLES = {
     "running": "cyan",
     "available": "white",
     "scheduled": "white",
+    "waiting": "magenta",
     "cancelled": "dim",
 }
 

@@ -5,7 +5,13 @@ Reads (jobs, stats, health, schedules) and the state-changing actions, each of w
 """
 
 from jobdeck.control.audit import audited, cli_actor, os_user
-from jobdeck.control.bulk import BULK_ACTIONS, MAX_SELECTED, bulk_act, bulk_count
+from jobdeck.control.bulk import (
+    BULK_ACTIONS,
+    MAX_SELECTED,
+    bulk_act,
+    bulk_count,
+    bulk_running_count,
+)
 from jobdeck.control.failures import (
     Failures,
     GroupSummary,
@@ -76,6 +82,7 @@ __all__ = [
     "audited",
     "bulk_act",
     "bulk_count",
+    "bulk_running_count",
     "can_cancel",
     "cancel_job",
     "cli_actor",

@@ -14,6 +14,7 @@ from jobdeck.clock import Clock
 from jobdeck.control.audit import audited
 from jobdeck.control.jobs import JobQuery, to_filter
 from jobdeck.errors import ConfigError
+from jobdeck.states import JobState
 from jobdeck.store.base import BulkRequest, Store
 from jobdeck.store.bulk import ALLOWED
 from jobdeck.store.records import BulkAction
@@ -40,22 +41,26 @@ def bulk_act(
     progress: Progress | None = None,
 ) -> int:
     """Apply ``action`` to every job ``query`` matches that the action allows (retry: failed,
-    retrying, cancelled; cancel: not started; delete: not running); the number changed."""
+    retrying, cancelled; cancel: not finished, a running job being marked for its worker to
+    stop at its next heartbeat; delete: not running); the number changed."""
     if action not in BULK_ACTIONS:
         raise ConfigError(f"unknown bulk action {action!r}: use retry, cancel or delete")
     if query.ids is not None and len(query.ids) > MAX_SELECTED:
         raise ConfigError(f"{len(query.ids)} rows selected; at most {MAX_SELECTED}")
     verb: BulkAction = action  # narrowed by the check above
     filters = to_filter(store, query, redact)
+    marked = [0]  # running jobs a cancel marked, for the audit row
 
     def operate() -> int:
         done, cursor = 0, 0
         while True:
             started = time.perf_counter()
-            batch = store.act_on_jobs(BulkRequest(verb, filters, batch_size, clock.now(), cursor))
+            request = BulkRequest(verb, filters, batch_size, clock.now(), cursor, actor.name)
+            batch = store.act_on_jobs(request)
             if batch.last_id is None:
                 return done
             done, cursor = done + batch.changed, batch.last_id
+            marked[0] += batch.running
             if progress is not None:
                 progress(done)
             if store.dialect == "sqlite":
@@ -72,7 +77,11 @@ def bulk_act(
         f"bulk_{action}",
         f"jobs matching {describe(query)}",
         operate,
-        details=lambda n: {"count": n, "filter": filter_details(query)},
+        details=lambda n: {
+            "count": n,
+            "filter": filter_details(query),
+            **({"running": marked[0]} if action == "cancel" else {}),
+        },
         reason=reason,
     )
 
@@ -85,6 +94,15 @@ def bulk_count(store: Store, action: str, query: JobQuery, *, redact: Iterable[s
     allowed = ALLOWED[action]
     states = allowed & filters.states if filters.states else allowed
     return store.count_jobs(replace(filters, states=frozenset(states))) if states else 0
+
+
+def bulk_running_count(store: Store, query: JobQuery, *, redact: Iterable[str] = ()) -> int:
+    """How many of the jobs a bulk cancel would touch are running (their workers stop them at
+    their next heartbeat): what the confirmation step says besides the total."""
+    filters = to_filter(store, query, redact)
+    if filters.states and JobState.RUNNING not in filters.states:
+        return 0
+    return store.count_jobs(replace(filters, states=frozenset({JobState.RUNNING})))
 
 
 def filter_details(query: JobQuery) -> dict[str, Any]:

@@ -14,7 +14,15 @@ from jobdeck.control.audit import audited
 from jobdeck.control.search import SEARCH_WINDOW, matches_visibly, parse_search, redact_job
 from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound
 from jobdeck.states import PENDING_STATES, STATUS_FILTERS, JobState
-from jobdeck.store.base import AttemptRow, JobFilter, JobProgress, JobRow, LogLine, Store
+from jobdeck.store.base import (
+    AttemptRow,
+    JobFilter,
+    JobLink,
+    JobProgress,
+    JobRow,
+    LogLine,
+    Store,
+)
 
 PAGE_SIZE = 50
 JobAction = Literal["retry", "cancel"]
@@ -49,6 +57,26 @@ class JobDetail:
     # What its task reported: the last progress of each attempt, the log lines of all.
     progress: list[JobProgress] = field(default_factory=list)
     log_lines: list[LogLine] = field(default_factory=list)
+    # The jobs it runs after (parents) and those that run after it (children), by id.
+    links: list[JobLink] = field(default_factory=list)
+
+    @property
+    def parents(self) -> list[JobLink]:
+        return [link for link in self.links if link.relation == "parent"]
+
+    @property
+    def children(self) -> list[JobLink]:
+        return [link for link in self.links if link.relation == "child"]
+
+    def waiting_for(self) -> str | None:
+        """The drawer's line for a job still waiting on its parents: "waiting for 2 of 3
+        parent jobs" (those not succeeded yet); None for any other job."""
+        if self.job.state != JobState.WAITING:
+            return None
+        parents = self.parents
+        left = sum(1 for link in parents if link.state != JobState.SUCCEEDED)
+        noun = "parent job" if len(parents) == 1 else "parent jobs"
+        return f"waiting for {left} of {len(parents)} {noun} to succeed"
 
     def progress_of(self, attempt: int) -> JobProgress | None:
         return next((p for p in self.progress if p.attempt == attempt), None)
@@ -182,6 +210,7 @@ def job_detail(store: Store, job_id: int, *, redact: Iterable[str] = ()) -> JobD
         store.get_attempts(job_id),
         store.get_progress([job_id]),
         store.get_log_lines(job_id),
+        store.get_job_links(job_id),
     )
 
 

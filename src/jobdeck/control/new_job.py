@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 MAX_DELAY = 366 * 24 * 3600  # seconds: a job meant for next year is a schedule, not a delay
 MAX_PRIORITY = 2**31 - 1  # PostgreSQL's integer column
+MAX_PARENTS = 100  # jobs one job made by hand may run after
 NO_APP_CODE = (
     "This dashboard runs without your application's code (started without --app), so it "
     "knows no task's arguments and cannot check them: start it with "
@@ -33,12 +34,13 @@ _NAMES_LISTED = 10
 @dataclass(frozen=True)
 class NewJobRequest:
     """What a person asks for: the arguments, and optionally a delay in seconds, a priority
-    (the task's own when None) and labels added to the task's."""
+    (the task's own when None), labels added to the task's and the ids of jobs it runs after."""
 
     args: Mapping[str, Any] = field(default_factory=dict)
     delay: float | None = None
     priority: int | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    after: tuple[int, ...] = ()
 
 
 def has_app_code(deck: Deck) -> bool:
@@ -91,6 +93,7 @@ def create_job(
             "delay": request.delay or None,
             "priority": request.priority,
             "labels": request.labels,
+            "after": request.after,
         }
         return task.options(**options).enqueue(**request.args)
 
@@ -103,6 +106,8 @@ def create_job(
             recorded["priority"] = request.priority
         if request.labels:
             recorded["labels"] = dict(request.labels)
+        if request.after:
+            recorded["after"] = list(request.after)
         return recorded
 
     return audited(
@@ -133,3 +138,5 @@ def check_options(request: NewJobRequest) -> None:
     for key in request.labels:
         if not key.strip():
             raise ArgumentError("labels", "a label needs a name before its '='")
+    if len(request.after) > MAX_PARENTS:
+        raise ArgumentError("after", f"{len(request.after)} parent jobs; at most {MAX_PARENTS}")

@@ -29,6 +29,7 @@ from jobdeck.store.records import (
     ErrorGroupRow,
     InsertResult,
     JobFilter,
+    JobLink,
     JobProgress,
     JobRow,
     LatencyRow,
@@ -70,6 +71,7 @@ __all__ = [
     "InsertResult",
     "InsightStore",
     "JobFilter",
+    "JobLink",
     "JobProgress",
     "JobRow",
     "LatencyRow",
@@ -239,6 +241,11 @@ class InsightStore(Protocol):
 
     def get_log_lines(self, job_id: int) -> list[LogLine]:
         """The lines the job's attempts logged, oldest first."""
+        ...
+
+    def get_job_links(self, job_id: int) -> list[JobLink]:
+        """The jobs this one runs after (its parents) and those that run after it (its
+        children), each with its task and state, by id."""
         ...
 
     # written by workers, in batches off the jobs' hot path

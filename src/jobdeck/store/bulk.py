@@ -11,11 +11,20 @@ from jobdeck.store import listing
 from jobdeck.store.dialect import Reader
 from jobdeck.store.records import BulkAction, BulkRequest
 
-# The states each action applies to: retry_job's and cancel_job's guards; delete takes any job
-# that is not running (its worker would write a result for a row that is gone).
+# The states each action applies to: retry_job's and cancel_job's guards (a running job is
+# marked, and its worker stops it); delete takes any job that is not running (its worker would
+# write a result for a row that is gone).
 ALLOWED: dict[BulkAction, frozenset[JobState]] = {
     "retry": frozenset({JobState.FAILED, JobState.CANCELLED, JobState.RETRYABLE}),
-    "cancel": frozenset({JobState.SCHEDULED, JobState.AVAILABLE, JobState.RETRYABLE}),
+    "cancel": frozenset(
+        {
+            JobState.WAITING,
+            JobState.SCHEDULED,
+            JobState.AVAILABLE,
+            JobState.RETRYABLE,
+            JobState.RUNNING,
+        }
+    ),
     "delete": frozenset(JobState) - {JobState.RUNNING},
 }
 

@@ -11,7 +11,7 @@ from jobdeck.store import listing
 from jobdeck.store.base import InsightStore
 from jobdeck.store.dialect import Reader
 from jobdeck.store.limiting import LimitUsage, running_counts
-from jobdeck.store.records import AttemptRow, JobFilter, JobProgress, JobRow, LogLine
+from jobdeck.store.records import AttemptRow, JobFilter, JobLink, JobProgress, JobRow, LogLine
 from jobdeck.store.rows import from_row, required_time
 
 D = TypeVar("D", bound=Reader)
@@ -62,6 +62,11 @@ class InsightVerbs(InsightStore, Generic[D]):
     def get_log_lines(self, job_id: int) -> list[LogLine]:
         rows = self._db.read("get_log_lines", {"job_id": job_id})
         return [from_row(LogLine, r, self._db.parse_time) for r in rows]
+
+    def get_job_links(self, job_id: int) -> list[JobLink]:
+        rows = self._db.read("job_links", {"job_id": job_id})
+        links = [from_row(JobLink, r, self._db.parse_time) for r in rows]
+        return sorted(links, key=lambda link: (link.relation != "parent", link.job_id))
 
 
 def read_job(db: Reader, job_id: int) -> JobRow | None:

@@ -32,6 +32,9 @@ class NewJob:
     tick_at: datetime | None = None
     trigger: Trigger = Trigger.CODE
     triggered_by: str | None = None
+    # Parent job ids: the job waits until all of them succeeded, and is cancelled if one of
+    # them fails, is cancelled or deleted. An id that names no job refuses the whole batch.
+    after: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,18 @@ class JobRow:
     # Set when an operator cancelled the job while it ran (its worker stops it) or before.
     cancel_requested_at: datetime | None = None
     cancelled_by: str | None = None
+    # Some job was enqueued after this one (migration 0016): its end settles that job.
+    has_children: bool = False
+
+
+@dataclass(frozen=True)
+class JobLink:
+    """A job's parent (it runs after that one) or child (that one runs after it)."""
+
+    relation: Literal["parent", "child"]
+    job_id: int
+    task: str
+    state: JobState
 
 
 @dataclass(frozen=True)
@@ -260,12 +275,14 @@ class BulkRequest:
     limit: int
     now: datetime
     after_id: int = 0
+    actor: str | None = None  # who cancels (a running job's worker is told who asked)
 
 
 @dataclass(frozen=True)
 class BulkBatch:
     changed: int
     last_id: int | None  # the highest id the batch looked at; None: nothing left to do
+    running: int = 0  # of those changed, running jobs marked for their workers to stop
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ ERROR_TABLE: ErrorTable = {
     errors.SerializationError: Rule(422, "invalid"),
     errors.ArgumentsError: Rule(422, "invalid"),
     errors.ConfigError: Rule(400, "bad_request"),
+    # after= naming a job that does not exist: the request is wrong, not a missing resource.
+    errors.UnknownParentJob: Rule(400, "bad_request"),
     accounts.LoginRefused: Rule(401, "unauthorized"),
     errors.JobNotFound: Rule(404, "not_found"),
     errors.ErrorGroupNotFound: Rule(404, "not_found"),

@@ -25,6 +25,7 @@ BADGE_CLASSES = {
     "Failed": "failed",
     "Failed · retrying": "retrying",
     "Cancelled": "cancelled",
+    "Waiting": "waiting",
 }
 
 

@@ -43,6 +43,7 @@ _decks: dict[str, JobDeck] = {}
 _decks_lock = threading.Lock()
 
 _STATUSES = {
+    JobState.WAITING: TaskResultStatus.READY,  # waiting for its parent jobs (after=)
     JobState.SCHEDULED: TaskResultStatus.READY,
     JobState.AVAILABLE: TaskResultStatus.READY,
     JobState.RETRYABLE: TaskResultStatus.READY,  # Django: "ready to be executed again"

@@ -4,14 +4,17 @@ with the unique-key races a server of many writers has and one host with one loc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import tuple_row
+from psycopg.rows import dict_row, tuple_row
 
 from jobdeck.errors import StoreUnavailable
 from jobdeck.states import JobState
+from jobdeck.store.dependencies import first_state
 from jobdeck.store.postgres.connection import Connection
+from jobdeck.store.postgres.dependencies import linker
 from jobdeck.store.records import InsertResult, NewJob
 
 # A conflicting job can finish between our insert and our look-up; try again this many times.
@@ -39,10 +42,17 @@ _JOB_COLUMNS = (
 
 
 def insert_on(
-    conn: Connection, q: Mapping[str, str], jobs: Sequence[NewJob], now: datetime
+    conn: Connection,
+    q: Mapping[str, str],
+    jobs: Sequence[NewJob],
+    now: datetime,
+    state: JobState | None = None,
 ) -> list[InsertResult]:
     """Insert ``jobs`` on ``conn`` (the store's or the caller's), in input order; a job whose
-    unique key is taken answers with the job that holds it."""
+    unique key is taken answers with the job that holds it. ``state``: every job's first
+    state, instead of the one its run_at gives (a job with parents is inserted waiting)."""
+    if any(job.after for job in jobs):
+        return _insert_with_parents(conn, q, jobs, now)
     if len(jobs) > 1 and all(job.unique_key is None for job in jobs):
         return _insert_keyless(conn, q, jobs, now)
     results: list[InsertResult | None] = [None] * len(jobs)
@@ -50,7 +60,7 @@ def insert_on(
     with conn.cursor(row_factory=tuple_row) as cur:
         for _ in range(_INSERT_ROUNDS):
             batch = [jobs[i] for i in pending]
-            rows = cur.execute(*_insert_statement(q, batch, now)).fetchall()
+            rows = cur.execute(*_insert_statement(q, batch, now, state)).fetchall()
             created_by_key = {
                 jobs[i].unique_key: job_id
                 for i, (job_id, created, _) in zip(pending, rows, strict=True)
@@ -93,6 +103,26 @@ def insert_on(
     return [r for r in results if r is not None]
 
 
+def _insert_with_parents(
+    conn: Connection, q: Mapping[str, str], jobs: Sequence[NewJob], now: datetime
+) -> list[InsertResult]:
+    """One transaction (a savepoint in the caller's): each job marks its parents, which locks
+    them until the commit, then is inserted in the state their states give, and linked."""
+    results = []
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        links = linker(cur, q, now)
+        for job in jobs:
+            parents = links.mark_parents(job.after) if job.after else None
+            state = first_state(parents, _due_state(job, now))
+            (result,) = insert_on(conn, q, [replace(job, after=())], now, state)
+            if result.created and parents:
+                links.link(result.job_id, parents)
+                if doomed := parents.doomed_by():
+                    links.cancel_children([doomed])
+            results.append(result)
+    return results
+
+
 def _insert_keyless(
     conn: Connection, q: Mapping[str, str], jobs: Sequence[NewJob], now: datetime
 ) -> list[InsertResult]:
@@ -110,24 +140,30 @@ def _insert_keyless(
 
 
 def _insert_statement(
-    q: Mapping[str, str], batch: Sequence[NewJob], now: datetime
+    q: Mapping[str, str], batch: Sequence[NewJob], now: datetime, state: JobState | None
 ) -> tuple[str, dict[str, Any]]:
     if len(batch) == 1:
         return q["insert_job"], {
             "now": now,
-            **dict(zip(_JOB_COLUMNS, _job_values(batch[0], now), strict=True)),
+            **dict(zip(_JOB_COLUMNS, _job_values(batch[0], now, state), strict=True)),
         }
-    return q["insert_jobs"], insert_params(batch, now)
+    return q["insert_jobs"], insert_params(batch, now, state)
 
 
-def insert_params(jobs: Sequence[NewJob], now: datetime) -> dict[str, Any]:
+def insert_params(
+    jobs: Sequence[NewJob], now: datetime, state: JobState | None = None
+) -> dict[str, Any]:
     """The batch statements' parameters: one array per column, and the time of the insert."""
-    columns = zip(*(_job_values(job, now) for job in jobs), strict=True)
+    columns = zip(*(_job_values(job, now, state) for job in jobs), strict=True)
     arrays = {name: list(values) for name, values in zip(_JOB_COLUMNS, columns, strict=True)}
     return {"now": now, **arrays}
 
 
-def _job_values(job: NewJob, now: datetime) -> tuple[Any, ...]:
+def _due_state(job: NewJob, now: datetime) -> JobState:
+    return JobState.SCHEDULED if (job.run_at or now) > now else JobState.AVAILABLE
+
+
+def _job_values(job: NewJob, now: datetime, state: JobState | None = None) -> tuple[Any, ...]:
     run_at = job.run_at or now
     return (
         job.task,
@@ -135,7 +171,7 @@ def _job_values(job: NewJob, now: datetime) -> tuple[Any, ...]:
         job.args_json,
         job.labels_json,
         int(job.priority),
-        str(JobState.SCHEDULED if run_at > now else JobState.AVAILABLE),
+        str(state or _due_state(job, now)),
         int(job.max_attempts),
         None if job.timeout is None else float(job.timeout),
         run_at,

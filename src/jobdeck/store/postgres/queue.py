@@ -7,7 +7,7 @@ with the server's clock as it writes, so hosts whose clocks disagree agree on ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from jobdeck.errors import ConfigError
 from jobdeck.latency import bucket_of
 from jobdeck.store.base import QueueStore
 from jobdeck.store.bulk import batch_where
+from jobdeck.store.dependencies import Linker, deleted_parents, ended_with_children
 from jobdeck.store.limiting import (
     ClaimLimits,
     admit,
@@ -30,6 +31,7 @@ from jobdeck.store.limiting import (
     running_counts,
 )
 from jobdeck.store.postgres.connection import Connection
+from jobdeck.store.postgres.dependencies import linker
 from jobdeck.store.postgres.inserts import insert_on
 from jobdeck.store.postgres.statements import PgDatabase
 from jobdeck.store.records import (
@@ -169,28 +171,29 @@ class PostgresQueue(QueueStore):
         if not outcomes:
             return []
         ordered = sorted(outcomes, key=lambda o: o.job_id)
-        params = {
-            "worker_id": worker_id,
-            "shard": shard,
-            "job_id": [o.job_id for o in ordered],
-            "attempt": [o.attempt for o in ordered],
-            "status": [str(o.status) for o in ordered],
-            "next_state": [str(o.next_state) for o in ordered],
-            "finished_at": [o.finished_at for o in ordered],
-            "duration_ms": [o.duration_ms for o in ordered],
-            "run_at": [o.run_at for o in ordered],
-            "result": [o.result_json for o in ordered],
-            "summary": [o.summary for o in ordered],
-            "error": [o.error for o in ordered],
-            "traceback": [o.traceback for o in ordered],
-            "wait_ms": [o.wait_ms for o in ordered],
-            # Buckets are found here, by the same function as SQLite's: one definition of them.
-            "wait_bucket": [None if o.wait_ms is None else bucket_of(o.wait_ms) for o in ordered],
-            "duration_bucket": [bucket_of(o.duration_ms) for o in ordered],
-            **_error_groups(ordered),
-        }
+        params = _completion_params(worker_id, ordered, shard)
         applied = {r["id"] for r in self._db.rows("complete_jobs", params)}
+        left = [o for o in ordered if o.job_id not in applied]
+        if left:
+            # Jobs with children (or late outcomes the fence refuses again, a rare waste).
+            applied |= self._complete_with_children(worker_id, left, shard)
         return [o.job_id for o in outcomes if o.job_id in applied]
+
+    def _complete_with_children(
+        self, worker_id: str, ordered: Sequence[Outcome], shard: int
+    ) -> set[int]:
+        params = {**_completion_params(worker_id, ordered, shard), "with_children": True}
+        q = self._db.q
+
+        def finish(conn: Connection) -> set[int]:
+            with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+                rows = cur.execute(q["complete_jobs"], params).fetchall()
+                ended = ended_with_children(rows)
+                if ended:
+                    linker(cur, q, self._now()).settle(ended)
+            return {int(r["id"]) for r in rows}
+
+        return self._db.run(finish)
 
     def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
         if not jobs:
@@ -207,8 +210,29 @@ class PostgresQueue(QueueStore):
         return self._db.write_count("renew_leases", params)
 
     def rescue_expired(self, skip_worker: str | None = None) -> list[RescuedJob]:
-        rows = self._db.rows("rescue_expired", {"now": self._now(), "skip_worker": skip_worker})
+        params = {"now": self._now(), "skip_worker": skip_worker}
+        rows = self._settling("rescue_expired", params)
         return [rescued_from_row(r) for r in rows]
+
+    def _settling(
+        self, query: str, params: dict[str, Any], where: str | None = None
+    ) -> list[DictRow]:
+        """One statement that may end jobs (returning id, state, has_children), and the
+        settling of the children of those that ended, in one transaction."""
+        q = self._db.q
+        sql = q[query] if where is None else q[query].format(where=where)
+
+        def run(conn: Connection) -> list[DictRow]:
+            with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+                rows = cur.execute(sql, params).fetchall()
+                links = linker(cur, q, self._now())
+                if query == "bulk_delete":
+                    _forget(cur, q, rows, links)
+                elif ended := ended_with_children(rows):
+                    links.settle(ended)
+            return rows
+
+        return self._db.run(run)
 
     def wait_for_jobs(self, timeout: float) -> bool:
         """Block until a NOTIFY on ``jobdeck_jobs`` arrives (True) or ``timeout`` passes (False)."""
@@ -247,7 +271,7 @@ class PostgresQueue(QueueStore):
         self, job_id: int, now: datetime, cancelled_by: str | None = None
     ) -> JobRow | None:
         params = {"id": job_id, "now": now, "cancelled_by": cancelled_by}
-        rows = self._db.rows("cancel_job", params)
+        rows = self._settling("cancel_job", params)
         return from_row(JobRow, rows[0], self._db.parse_time) if rows else None
 
     def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
@@ -276,11 +300,52 @@ class PostgresQueue(QueueStore):
         if found is None:
             return BulkBatch(0, None)
         where, params = found
-        rows = self._db.rows(f"bulk_{request.action}", params, where=where)
+        query = f"bulk_{request.action}"
+        if request.action == "retry":
+            rows = self._db.rows(query, params, where=where)
+        else:
+            rows = self._settling(query, {**params, "cancelled_by": request.actor}, where)
         ids = [int(r["id"]) for r in rows]
         if ids and request.action == "retry":
             self.notify_jobs()
-        return BulkBatch(len(ids), max(ids) if ids else None)
+        running = sum(1 for r in rows if request.action == "cancel" and r["state"] == "running")
+        return BulkBatch(len(ids), max(ids) if ids else None, running)
+
+
+def _forget(
+    cur: psycopg.Cursor[DictRow], q: Mapping[str, str], rows: list[DictRow], links: Linker
+) -> None:
+    """After a bulk delete: children waiting on an unfinished deleted job end cancelled, then
+    the deleted jobs' links go (cancelling reads them)."""
+    parents = deleted_parents(rows)
+    if parents:
+        links.cancel_children(parents)
+    cur.execute(q["delete_dependencies_of"], {"ids": [int(r["id"]) for r in rows]})
+
+
+def _completion_params(worker_id: str, ordered: Sequence[Outcome], shard: int) -> dict[str, Any]:
+    """complete_jobs' parameters: one array per outcome field, in job id order."""
+    return {
+        "worker_id": worker_id,
+        "shard": shard,
+        "with_children": False,
+        "job_id": [o.job_id for o in ordered],
+        "attempt": [o.attempt for o in ordered],
+        "status": [str(o.status) for o in ordered],
+        "next_state": [str(o.next_state) for o in ordered],
+        "finished_at": [o.finished_at for o in ordered],
+        "duration_ms": [o.duration_ms for o in ordered],
+        "run_at": [o.run_at for o in ordered],
+        "result": [o.result_json for o in ordered],
+        "summary": [o.summary for o in ordered],
+        "error": [o.error for o in ordered],
+        "traceback": [o.traceback for o in ordered],
+        "wait_ms": [o.wait_ms for o in ordered],
+        # Buckets are found here, by the same function as SQLite's: one definition of them.
+        "wait_bucket": [None if o.wait_ms is None else bucket_of(o.wait_ms) for o in ordered],
+        "duration_bucket": [bucket_of(o.duration_ms) for o in ordered],
+        **_error_groups(ordered),
+    }
 
 
 def _error_groups(ordered: Sequence[Outcome]) -> dict[str, list[str | None]]:

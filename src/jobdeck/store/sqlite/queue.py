@@ -18,6 +18,7 @@ from jobdeck.errors import ConfigError
 from jobdeck.states import JobState
 from jobdeck.store.base import QueueStore
 from jobdeck.store.bulk import batch_where
+from jobdeck.store.dependencies import ended_with_children, first_state
 from jobdeck.store.insight import read_job
 from jobdeck.store.limiting import (
     ClaimLimits,
@@ -58,6 +59,7 @@ from jobdeck.store.sqlite.connection import (
     minute_key,
     to_db,
 )
+from jobdeck.store.sqlite.dependencies import delete_jobs, linker
 from jobdeck.store.sqlite.errorgroups import record_error_groups
 from jobdeck.store.sqlite.wake import Wakeups
 
@@ -165,7 +167,8 @@ class SQLiteQueue(QueueStore):
         batch = json_list([_outcome_values(o) for o in outcomes])
         with self._db.write() as db:
             params = {"outcomes": batch, "worker_id": worker_id}
-            started_at = dict(db.execute(self._db.q["finish_jobs"], params).fetchall())
+            finished = db.execute(self._db.q["finish_jobs"], params).fetchall()
+            started_at = {r["id"]: r["started_at"] for r in finished}
             db.executemany(
                 self._db.q["insert_attempt"],
                 [
@@ -180,6 +183,11 @@ class SQLiteQueue(QueueStore):
             latency = latency_increments(outcomes, applied, _slot_key)
             db.executemany(self._db.q["add_latency"], [{**inc, "shard": shard} for inc in latency])
             record_error_groups(db, self._db.q, outcomes, started_at, shard)
+            # Only jobs that some job was enqueued after pay for the settling.
+            ended = ended_with_children(finished)
+            released = bool(ended) and linker(db, self._db.q, self.clock.now()).settle(ended)
+        if released:
+            self._wakeups.notify()
         return [o.job_id for o in outcomes if o.job_id in started_at]
 
     def hand_back_jobs(self, worker_id: str, jobs: Sequence[tuple[int, int]]) -> int:
@@ -233,6 +241,9 @@ class SQLiteQueue(QueueStore):
                     for r in rows
                 ],
             )
+            ended = ended_with_children(rows)
+            if ended:
+                linker(db, self._db.q, now).settle(ended)
         if rows:
             self._wakeups.notify()
         return [rescued_from_row(r) for r in rows]
@@ -279,20 +290,21 @@ class SQLiteQueue(QueueStore):
     # -- operating ---------------------------------------------------------------------------
 
     def retry_job(self, job_id: int, now: datetime) -> JobRow | None:
-        return self._transition("retry_job", job_id, now)
+        changed = self._db.write_one("retry_job", {"id": job_id, "now": to_db(now)})
+        if changed:
+            self._wakeups.notify()
+        return read_job(self._db, job_id) if changed else None
 
     def cancel_job(
         self, job_id: int, now: datetime, cancelled_by: str | None = None
     ) -> JobRow | None:
-        return self._transition("cancel_job", job_id, now, cancelled_by=cancelled_by)
-
-    def _transition(
-        self, query: str, job_id: int, now: datetime, **more: str | None
-    ) -> JobRow | None:
-        changed = self._db.write_one(query, {"id": job_id, "now": to_db(now), **more})
-        if changed and query == "retry_job":
-            self._wakeups.notify()
-        return read_job(self._db, job_id) if changed else None
+        params = {"id": job_id, "now": to_db(now), "cancelled_by": cancelled_by}
+        with self._db.write() as db:
+            rows = db.execute(self._db.q["cancel_job"], params).fetchall()
+            ended = ended_with_children(rows)
+            if ended:
+                linker(db, self._db.q, now).settle(ended)
+        return read_job(self._db, job_id) if rows else None
 
     def write_reports(self, progress: Sequence[JobProgress], lines: Sequence[LogLine]) -> None:
         if not progress and not lines:
@@ -313,6 +325,9 @@ class SQLiteQueue(QueueStore):
             db.execute(self._db.q["delete_attempts_of"], {"ids": json_list(ids)})
             db.execute(self._db.q["delete_reports_of"], {"ids": json_list(ids)})
             db.execute(self._db.q["delete_log_lines_of"], {"ids": json_list(ids)})
+            # Finished jobs: their children were settled when they ended.
+            db.execute(self._db.q["delete_dependencies_of"], {"ids": json_list(ids)})
+            db.execute(self._db.q["delete_dependents_of"], {"ids": json_list(ids)})
             db.execute(self._db.q["delete_jobs"], {"ids": json_list(ids)})
         return len(ids)
 
@@ -321,27 +336,33 @@ class SQLiteQueue(QueueStore):
         if found is None:
             return BulkBatch(0, None)
         where, params = found
+        q = self._db.q
         with self._db.write() as db:
             if request.action == "delete":
-                ids = [
-                    r[0] for r in db.execute(self._db.q["bulk_pick"].format(where=where), params)
-                ]
-                db.execute(self._db.q["delete_attempts_of"], {"ids": json_list(ids)})
-                db.execute(self._db.q["delete_jobs"], {"ids": json_list(ids)})
+                rows = db.execute(q["bulk_pick"].format(where=where), params).fetchall()
+                delete_jobs(db, q, rows, request.now)
             else:
-                sql = self._db.q[f"bulk_{request.action}"].format(where=where)
-                ids = [r[0] for r in db.execute(sql, params)]
+                sql = q[f"bulk_{request.action}"].format(where=where)
+                rows = db.execute(sql, {**params, "cancelled_by": request.actor}).fetchall()
+            ended = ended_with_children(rows) if request.action == "cancel" else []
+            if ended:
+                linker(db, q, request.now).settle(ended)
+        ids = [r["id"] for r in rows]
         if ids and request.action == "retry":
             self._wakeups.notify()
-        return BulkBatch(len(ids), max(ids) if ids else None)
+        running = sum(1 for r in rows if request.action == "cancel" and r["state"] == "running")
+        return BulkBatch(len(ids), max(ids) if ids else None, running)
 
 
 def insert_one(
     db: sqlite3.Connection, q: Mapping[str, str], job: NewJob, now: datetime
 ) -> InsertResult:
     """Insert one job inside the caller's write transaction; the job holding its unique key
-    when the key is taken."""
+    when the key is taken. A job with parents (``after``) marks them first and waits for them."""
     run_at = job.run_at or now
+    links = linker(db, q, now) if job.after else None
+    parents = links.mark_parents(job.after) if links else None
+    due = JobState.SCHEDULED if run_at > now else JobState.AVAILABLE
     params = {
         "task": job.task,
         "queue": job.queue,
@@ -350,7 +371,7 @@ def insert_one(
         "priority": job.priority,
         "max_attempts": job.max_attempts,
         "timeout": job.timeout,
-        "state": JobState.SCHEDULED if run_at > now else JobState.AVAILABLE,
+        "state": first_state(parents, due),
         "now": to_db(now),
         "run_at": to_db(run_at),
         "unique_key": job.unique_key,
@@ -362,6 +383,10 @@ def insert_one(
     }
     row = db.execute(q["insert_job"], params).fetchone()
     if row is not None:
+        if links and parents:
+            links.link(row[0], parents)
+            if doomed := parents.doomed_by():
+                links.cancel_children([doomed])
         return InsertResult(row[0], True)
     # The write lock is held, so the conflicting job cannot finish before we read it.
     existing = db.execute(q["find_by_dedupe_key"], {"key": job.unique_key}).fetchone()

@@ -223,6 +223,8 @@ def job_detail(request: Request, job_id: RowId, principal: Viewer) -> JobDetailO
         progress=[ProgressOut.of(p) for p in detail.progress],
         log_lines=[LogLineOut.of(ln) for ln in detail.log_lines],
         actions=actions,
+        parents=[link.job_id for link in detail.parents],
+        children=[link.job_id for link in detail.children],
     )
 
 

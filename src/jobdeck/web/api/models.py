@@ -127,7 +127,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 # No docstrings on the models below: pydantic would publish them as schema descriptions.
 
 
-class JobOut(RecordOut, record=JobRow, hide=("timeout", "lease_expires_at", "tick_at")):
+class JobOut(
+    RecordOut, record=JobRow, hide=("timeout", "lease_expires_at", "tick_at", "has_children")
+):
     state: str
     badge: str  # the state's colour class in a UI
     result: Any = None
@@ -277,6 +279,9 @@ class JobDetailOut(BaseModel):
     log_lines: list[LogLineOut] = []
     # Newest first; null for a caller without the "logs" permission (the audit trail's).
     actions: list[OperatorActionOut] | None = None
+    # Job dependencies, by id: the jobs it runs after, and those that run after it.
+    parents: list[int] = []
+    children: list[int] = []
 
 
 class HealthOut(BaseModel):

@@ -12,6 +12,7 @@ from jobdeck.control import new_job
 from jobdeck.control.history import MAX_REASON
 from jobdeck.settings import Settings
 from jobdeck.web.access import Enqueuer, actor_of
+from jobdeck.web.api.jobs import JobIdNumber
 from jobdeck.web.api.models import ERROR_RESPONSES, JobOut
 from jobdeck.web.params import MAX_TEXT, NO_NUL, Name, deck_of
 
@@ -49,6 +50,13 @@ class NewJobIn(BaseModel):
         description="Added to the task's labels (with them, at most the deck's max_labels).",
         examples=[{"ticket": "1"}],
     )
+    after: list[JobIdNumber] = Field(
+        default_factory=list,
+        max_length=new_job.MAX_PARENTS,
+        description="Ids of jobs it runs after: it waits until all of them succeeded, and is "
+        "cancelled if one fails or is cancelled (400 for an id that names no job).",
+        examples=[[12, 13]],
+    )
     reason: str | None = Field(
         default=None,
         max_length=MAX_REASON,
@@ -66,7 +74,7 @@ def create_job(request: Request, principal: Enqueuer, body: NewJobIn) -> JobOut:
     handle = new_job.create_job(
         deck,
         task,
-        new_job.NewJobRequest(body.args, body.delay, body.priority, body.labels),
+        new_job.NewJobRequest(body.args, body.delay, body.priority, body.labels, tuple(body.after)),
         actor_of(request, principal, via="api"),
         reason=body.reason,
         form=new_job.task_form(task),

@@ -34,12 +34,17 @@ def confirm(
     does it (with an optional reason)."""
     deck, params = deck_of(request), read_params(request)
     query = bulk_query(params, form)
-    count = control.bulk_count(deck.store, action, query, redact=deck.settings.redact)
+    redact = deck.settings.redact
+    count = control.bulk_count(deck.store, action, query, redact=redact)
+    running = (
+        control.bulk_running_count(deck.store, query, redact=redact) if action == "cancel" else 0
+    )
     return render(
         request,
         "_bulk_confirm.html",
         action=action,
         count=count,
+        running=running,
         scope=form.get("scope", "selected"),
         ids=form.get("ids", ""),
         params=params,

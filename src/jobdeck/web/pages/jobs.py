@@ -377,7 +377,7 @@ def _drawer_context(deck: Deck, job_id: int, principal: Principal) -> dict[str, 
         "attempts": detail.attempts,
         "latest": latest,
         "stuck": _may_be_stuck(deck, job, deck.clock.now()),
-        "waiting_because": waiting_because(deck, job, deck.clock.now()),
+        "waiting_because": detail.waiting_for() or waiting_because(deck, job, deck.clock.now()),
         "can_retry": job.state in (JobState.FAILED, JobState.RETRYABLE, JobState.CANCELLED),
         "can_cancel": control.can_cancel(job),
         # What the task reported in the attempt running now (or the last one), and per attempt.

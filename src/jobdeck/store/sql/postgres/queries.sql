@@ -158,6 +158,10 @@ SELECT * FROM claimed
 -- that locks this worker's running rows ever waits for a lock while holding one (the heartbeat
 -- and the rescuer skip locked rows; a hand-back takes only jobs that are still running), so the
 -- order the rows are locked in cannot deadlock, and no separate FOR UPDATE pass is needed.
+-- Without `with_children`, a job that some job was enqueued after is left running: the caller
+-- finishes it again with it, in a transaction that settles the children (job dependencies).
+-- A flag set by an enqueue that committed while this statement waited for the row is seen:
+-- the row is checked again in its newest version before it is changed.
 WITH outcome AS (
     SELECT *
     FROM unnest(%(job_id)b::bigint[], %(attempt)b::integer[], %(status)b::text[],
@@ -180,8 +184,9 @@ finished AS (
                           ELSE j.dedupe_key END
     FROM outcome AS o
     WHERE j.id = o.job_id AND j.attempt = o.attempt AND j.state = 'running'
-      AND j.worker_id = %(worker_id)s
-    RETURNING j.id, j.task, j.attempt, j.started_at, o.status, o.finished_at, o.duration_ms,
+      AND j.worker_id = %(worker_id)s AND (%(with_children)s OR NOT j.has_children)
+    RETURNING j.id, j.has_children, o.next_state, j.task, j.attempt, j.started_at, o.status,
+              o.finished_at, o.duration_ms,
               o.error, o.traceback, o.wait_ms, o.wait_bucket, o.duration_bucket,
               o.error_group, o.group_exception, o.group_title, o.group_frame
 ),
@@ -248,7 +253,7 @@ latency_rolled_up AS (
     ON CONFLICT (slot, task, shard, kind, bucket) DO UPDATE
     SET n = h.n + excluded.n, total_ms = h.total_ms + excluded.total_ms
 )
-SELECT id FROM finished
+SELECT id, has_children, next_state AS state FROM finished
 
 -- name: hand_back_jobs
 WITH handed_in AS (
@@ -325,7 +330,7 @@ rescued AS (
     FROM expired, clock AS c
     WHERE j.id = expired.id
     RETURNING j.id, j.task, j.attempt, j.state, j.worker_id, j.started_at, j.finished_at,
-              j.duration_ms, j.error
+              j.duration_ms, j.error, j.has_children
 ),
 attempts_failed AS (
     INSERT INTO attempts AS a (job_id, attempt, status, worker_id, started_at, finished_at,
@@ -354,7 +359,7 @@ notified AS (
     SELECT COUNT(pg_notify('jobdeck_jobs', '')) AS n
     FROM (SELECT 1 FROM rescued WHERE state = 'retryable' LIMIT 1) AS any_retryable
 )
-SELECT id, task, attempt, state, worker_id FROM rescued CROSS JOIN notified
+SELECT id, task, attempt, state, worker_id, has_children FROM rescued CROSS JOIN notified
 
 -- name: notify_jobs
 SELECT pg_notify('jobdeck_jobs', '')
@@ -517,7 +522,7 @@ SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
     finished_at = CASE WHEN state = 'running' THEN finished_at ELSE %(now)s END,
     dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
     cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
-WHERE id = %(id)s AND (state IN ('scheduled', 'available', 'retryable')
+WHERE id = %(id)s AND (state IN ('waiting', 'scheduled', 'available', 'retryable')
                        OR (state = 'running' AND cancel_requested_at IS NULL))
 RETURNING *
 
@@ -538,6 +543,13 @@ progress_gone AS (
 ),
 log_lines_gone AS (
     DELETE FROM job_logs WHERE job_id IN (SELECT id FROM doomed)
+),
+-- Finished jobs: their children were settled when they ended; the links go with them.
+links_gone AS (
+    DELETE FROM job_dependencies WHERE child_id IN (SELECT id FROM doomed)
+),
+child_links_gone AS (
+    DELETE FROM job_dependencies WHERE parent_id IN (SELECT id FROM doomed)
 ),
 gone AS (
     DELETE FROM jobs WHERE id IN (SELECT id FROM doomed) RETURNING id
@@ -640,16 +652,28 @@ WHERE jobs.id = picked.id AND jobs.state IN ('failed', 'cancelled', 'retryable')
 RETURNING jobs.id
 
 -- name: bulk_cancel
+-- cancel_job's for a batch: pending jobs end now, running ones are marked for their workers to
+-- stop at their next heartbeat. A running job marked already is not picked, so that a batch
+-- of them cannot look like the end of the work.
 WITH picked AS (
-    SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+    SELECT id FROM jobs
+    WHERE {where} AND (state <> 'running' OR cancel_requested_at IS NULL)
+    ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 )
 UPDATE jobs
-SET state = 'cancelled', finished_at = %(now)s, dedupe_key = NULL
+SET state = CASE WHEN jobs.state = 'running' THEN jobs.state ELSE 'cancelled' END,
+    finished_at = CASE WHEN jobs.state = 'running' THEN jobs.finished_at ELSE %(now)s END,
+    dedupe_key = CASE WHEN jobs.state = 'running' THEN jobs.dedupe_key END,
+    cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
 FROM picked
-WHERE jobs.id = picked.id AND jobs.state IN ('scheduled', 'available', 'retryable')
-RETURNING jobs.id
+WHERE jobs.id = picked.id
+  AND (jobs.state IN ('waiting', 'scheduled', 'available', 'retryable')
+       OR (jobs.state = 'running' AND jobs.cancel_requested_at IS NULL))
+RETURNING jobs.id, jobs.state, jobs.has_children
 
 -- name: bulk_delete
+-- The links go in a statement after this one: the children still waiting on an unfinished
+-- job deleted here are cancelled first (see store/dependencies.py).
 WITH picked AS (
     SELECT id FROM jobs WHERE {where} AND state <> 'running'
     ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
@@ -657,7 +681,7 @@ WITH picked AS (
 attempts_gone AS (
     DELETE FROM attempts WHERE job_id IN (SELECT id FROM picked)
 )
-DELETE FROM jobs WHERE id IN (SELECT id FROM picked) RETURNING id
+DELETE FROM jobs WHERE id IN (SELECT id FROM picked) RETURNING id, state, has_children
 
 -- name: where_ids
 id = ANY(%(ids)b::bigint[])
@@ -750,3 +774,88 @@ lines AS (
     RETURNING 1
 )
 SELECT (SELECT COUNT(*) FROM progress) + (SELECT COUNT(*) FROM lines) AS n
+
+-- name: mark_parents
+-- A new job's parents: flagged, so that their end settles it, and their states read. Locked in
+-- id order; a parent a worker is finishing is waited for, then read in its finished state.
+WITH locked AS (
+    SELECT id FROM jobs WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
+)
+UPDATE jobs AS j SET has_children = true
+FROM locked
+WHERE j.id = locked.id
+RETURNING j.id, j.state
+
+-- name: link_parents
+INSERT INTO job_dependencies (child_id, parent_id)
+SELECT %(child_id)s, unnest(%(ids)s::bigint[])
+
+-- name: lock_children
+-- Before settling: the waiting children of these parents, locked in id order (see
+-- postgres/dependencies.py for why this is a statement of its own).
+SELECT id FROM jobs
+WHERE id IN (SELECT child_id FROM job_dependencies WHERE parent_id = ANY(%(ids)s::bigint[]))
+  AND state = 'waiting'
+ORDER BY id
+FOR UPDATE
+
+-- name: release_children
+-- Waiting children of these succeeded parents, once every parent of theirs succeeded, are due
+-- from now on (or at their own run_at, when later); their queues' workers are woken.
+WITH clock AS MATERIALIZED (
+    SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now
+),
+released AS (
+    UPDATE jobs AS c
+    SET state = CASE WHEN c.run_at > k.now THEN 'scheduled' ELSE 'available' END,
+        run_at = GREATEST(c.run_at, k.now)
+    FROM clock AS k
+    WHERE c.id IN (SELECT child_id FROM job_dependencies
+                   WHERE parent_id = ANY(%(ids)s::bigint[]))
+      AND c.state = 'waiting'
+      AND NOT EXISTS (SELECT 1 FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.parent_id
+                      WHERE d.child_id = c.id AND p.state <> 'succeeded')
+    RETURNING c.id, c.queue
+),
+notified AS (
+    SELECT COUNT(pg_notify('jobdeck_jobs', q.queue)) AS n
+    FROM (SELECT DISTINCT queue FROM released) AS q
+)
+SELECT released.id FROM released CROSS JOIN notified
+
+-- name: cancel_children
+-- Waiting children of these parents end cancelled, told which parent (the lowest id among
+-- those given) and why: reasons pair with parent_ids by position.
+WITH clock AS MATERIALIZED (
+    SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now
+),
+given AS (
+    SELECT * FROM unnest(%(parent_ids)s::bigint[], %(reasons)s::text[]) AS g(parent_id, reason)
+)
+UPDATE jobs AS c
+SET state = 'cancelled', finished_at = k.now, dedupe_key = NULL,
+    error = (SELECT 'parent job #' || d.parent_id || ' ' || g.reason
+             FROM job_dependencies AS d JOIN given AS g ON g.parent_id = d.parent_id
+             WHERE d.child_id = c.id
+             ORDER BY d.parent_id LIMIT 1)
+FROM clock AS k
+WHERE c.id IN (SELECT d.child_id FROM job_dependencies AS d
+               WHERE d.parent_id = ANY(%(parent_ids)s::bigint[]))
+  AND c.state = 'waiting'
+RETURNING c.id, c.has_children
+
+-- name: job_links
+SELECT 'parent' AS relation, j.id AS job_id, j.task, j.state
+FROM job_dependencies AS d JOIN jobs AS j ON j.id = d.parent_id
+WHERE d.child_id = %(job_id)s
+UNION ALL
+SELECT 'child', j.id, j.task, j.state
+FROM job_dependencies AS d JOIN jobs AS j ON j.id = d.child_id
+WHERE d.parent_id = %(job_id)s
+
+-- name: delete_dependencies_of
+-- With deleted jobs go the links they are either end of (one lookup per index).
+WITH as_child AS (
+    DELETE FROM job_dependencies WHERE child_id = ANY(%(ids)s::bigint[])
+)
+DELETE FROM job_dependencies WHERE parent_id = ANY(%(ids)s::bigint[])

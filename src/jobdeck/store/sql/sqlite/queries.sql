@@ -77,7 +77,7 @@ FROM (
 ) AS o
 WHERE jobs.id = o.job_id AND jobs.attempt = o.attempt AND +jobs.state = 'running'
   AND +jobs.worker_id = :worker_id
-RETURNING id, started_at
+RETURNING id, started_at, state, has_children
 
 -- name: insert_attempt
 -- An attempt's row is written once, when it ends.
@@ -127,7 +127,7 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                       ELSE dedupe_key END
 WHERE state = 'running' AND lease_expires_at < :now
   AND worker_id IS NOT :skip_worker
-RETURNING id, task, attempt, state, worker_id, started_at, duration_ms, error
+RETURNING id, task, attempt, state, worker_id, started_at, duration_ms, error, has_children
 
 -- name: fail_rescued_attempt
 -- A job claimed by a version before 0005 has its running attempt's row already.
@@ -272,9 +272,9 @@ SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
     finished_at = CASE WHEN state = 'running' THEN finished_at ELSE :now END,
     dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
     cancel_requested_at = :now, cancelled_by = :cancelled_by
-WHERE id = :id AND (state IN ('scheduled', 'available', 'retryable')
+WHERE id = :id AND (state IN ('waiting', 'scheduled', 'available', 'retryable')
                     OR (state = 'running' AND cancel_requested_at IS NULL))
-RETURNING id
+RETURNING id, state, has_children
 
 -- name: prunable_jobs
 SELECT id FROM jobs
@@ -375,14 +375,23 @@ WHERE id IN (SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT :limit)
 RETURNING id
 
 -- name: bulk_cancel
+-- cancel_job's for a batch: pending jobs end now, running ones are marked for their workers to
+-- stop at their next heartbeat. A running job marked already is not picked, so that a batch
+-- of them cannot look like the end of the work.
 UPDATE jobs
-SET state = 'cancelled', finished_at = :now, dedupe_key = NULL
-WHERE id IN (SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT :limit)
-  AND state IN ('scheduled', 'available', 'retryable')
-RETURNING id
+SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+    finished_at = CASE WHEN state = 'running' THEN finished_at ELSE :now END,
+    dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
+    cancel_requested_at = :now, cancelled_by = :cancelled_by
+WHERE id IN (SELECT id FROM jobs WHERE {where} AND (state <> 'running' OR cancel_requested_at IS NULL)
+             ORDER BY id LIMIT :limit)
+  AND (state IN ('waiting', 'scheduled', 'available', 'retryable')
+       OR (state = 'running' AND cancel_requested_at IS NULL))
+RETURNING id, state, has_children
 
 -- name: bulk_pick
-SELECT id FROM jobs WHERE {where} AND state <> 'running' ORDER BY id LIMIT :limit
+SELECT id, state, has_children FROM jobs WHERE {where} AND state <> 'running'
+ORDER BY id LIMIT :limit
 
 -- name: where_ids
 id IN (SELECT value FROM json_each(:ids))
@@ -446,3 +455,57 @@ DELETE FROM job_progress WHERE job_id IN (SELECT value FROM json_each(:ids))
 
 -- name: delete_log_lines_of
 DELETE FROM job_logs WHERE job_id IN (SELECT value FROM json_each(:ids))
+
+-- name: mark_parents
+-- A new job's parents: flagged, so that their end settles it, and their states read.
+UPDATE jobs SET has_children = 1 WHERE id IN (SELECT value FROM json_each(:ids))
+RETURNING id, state
+
+-- name: link_parents
+INSERT INTO job_dependencies (child_id, parent_id)
+SELECT :child_id, value FROM json_each(:ids)
+
+-- name: release_children
+-- Waiting children of these succeeded parents, once every parent of theirs succeeded, are due
+-- from now on (or at their own run_at, when later).
+UPDATE jobs
+SET state = CASE WHEN run_at > :now THEN 'scheduled' ELSE 'available' END,
+    run_at = MAX(run_at, :now)
+WHERE id IN (SELECT child_id FROM job_dependencies
+             WHERE parent_id IN (SELECT value FROM json_each(:ids)))
+  AND state = 'waiting'
+  AND NOT EXISTS (SELECT 1 FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.parent_id
+                  WHERE d.child_id = jobs.id AND p.state <> 'succeeded')
+RETURNING id
+
+-- name: cancel_children
+-- Waiting children of these parents end cancelled, told which parent (the lowest id among
+-- those given) and why: :reasons pairs with :parent_ids by position.
+UPDATE jobs
+SET state = 'cancelled', finished_at = :now, dedupe_key = NULL,
+    error = (SELECT 'parent job #' || d.parent_id || ' ' || r.value
+             FROM job_dependencies AS d
+             JOIN json_each(:parent_ids) AS p ON p.value = d.parent_id
+             JOIN json_each(:reasons) AS r ON r.key = p.key
+             WHERE d.child_id = jobs.id
+             ORDER BY d.parent_id LIMIT 1)
+WHERE id IN (SELECT child_id FROM job_dependencies
+             WHERE parent_id IN (SELECT value FROM json_each(:parent_ids)))
+  AND state = 'waiting'
+RETURNING id, has_children
+
+-- name: job_links
+SELECT 'parent' AS relation, j.id AS job_id, j.task, j.state
+FROM job_dependencies AS d JOIN jobs AS j ON j.id = d.parent_id
+WHERE d.child_id = :job_id
+UNION ALL
+SELECT 'child', j.id, j.task, j.state
+FROM job_dependencies AS d JOIN jobs AS j ON j.id = d.child_id
+WHERE d.parent_id = :job_id
+
+-- name: delete_dependencies_of
+-- With deleted jobs go the links they are either end of (two lookups, one per index).
+DELETE FROM job_dependencies WHERE child_id IN (SELECT value FROM json_each(:ids))
+
+-- name: delete_dependents_of
+DELETE FROM job_dependencies WHERE parent_id IN (SELECT value FROM json_each(:ids))

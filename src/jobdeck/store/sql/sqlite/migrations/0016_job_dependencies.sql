@@ -1,0 +1,11 @@
+-- Job dependencies: a job enqueued with after=[...] waits (state 'waiting', outside the claim's
+-- jobs_fetch index) until all its parents succeeded, and ends cancelled if one of them fails,
+-- is cancelled or deleted. has_children is set on a parent when a child names it, so the
+-- completion path reads one flag it already returns and settles children only when set.
+ALTER TABLE jobs ADD COLUMN has_children INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE job_dependencies (
+    child_id INTEGER NOT NULL,
+    parent_id INTEGER NOT NULL,
+    PRIMARY KEY (child_id, parent_id)
+) WITHOUT ROWID;
+CREATE INDEX job_dependencies_parent ON job_dependencies (parent_id, child_id);
