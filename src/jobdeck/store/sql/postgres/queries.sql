@@ -362,6 +362,9 @@ SELECT pg_notify('jobdeck_jobs', '')
 -- name: listen_jobs
 LISTEN jobdeck_jobs
 
+-- name: listen_orders
+LISTEN jobdeck_orders
+
 -- name: register_worker
 INSERT INTO workers (id, host, pid, queues, concurrency, version, started_at, last_heartbeat,
                      state)
@@ -512,14 +515,22 @@ SELECT changed.*, pg_notify('jobdeck_jobs', changed.queue)::text AS notified FRO
 -- name: cancel_job
 -- A pending job ends now; a running one is marked, and its worker stops it when it reads the
 -- mark at its next heartbeat (a job already marked is left as the first cancel wrote it).
-UPDATE jobs
-SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
-    finished_at = CASE WHEN state = 'running' THEN finished_at ELSE %(now)s END,
-    dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
-    cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
-WHERE id = %(id)s AND (state IN ('scheduled', 'available', 'retryable')
-                       OR (state = 'running' AND cancel_requested_at IS NULL))
-RETURNING *
+-- The running job's worker hears of it on jobdeck_orders as this commits.
+WITH cancelled AS (
+    UPDATE jobs
+    SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+        finished_at = CASE WHEN state = 'running' THEN finished_at ELSE %(now)s END,
+        dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
+        cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
+    WHERE id = %(id)s AND (state IN ('scheduled', 'available', 'retryable')
+                           OR (state = 'running' AND cancel_requested_at IS NULL))
+    RETURNING *
+),
+announced AS (
+    SELECT COUNT(pg_notify('jobdeck_orders', worker_id)) AS n
+    FROM cancelled WHERE state = 'running'
+)
+SELECT cancelled.* FROM cancelled CROSS JOIN announced
 
 -- name: prune_finished
 -- SKIP LOCKED: a job an operator is retrying right now is left for the next sweep.
