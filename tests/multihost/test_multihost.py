@@ -52,15 +52,24 @@ SETTINGS = {
 NAMES = ["host-a", "host-b", "host-c"]  # a is cut off, b is killed, c stays up
 
 
-@pytest.fixture
-def three_hosts() -> Iterator[list[Host]]:
+def made_hosts(names: list[str]) -> Iterator[list[Host]]:
     try:
-        with hosts(NAMES) as made:
+        with hosts(names) as made:
             yield made
     except CannotMakeHosts as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"cannot make network namespaces under CI=true: {exc}")
         pytest.skip(f"cannot make network namespaces here: {exc}")
+
+
+@pytest.fixture
+def three_hosts() -> Iterator[list[Host]]:
+    yield from made_hosts(NAMES)
+
+
+@pytest.fixture
+def two_hosts() -> Iterator[list[Host]]:
+    yield from made_hosts(NAMES[:2])
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
@@ -207,3 +216,71 @@ def test_three_hosts_a_partition_and_a_kill(
         "test_s": round(time.monotonic() - began, 1),
     }
     print("\nmulti-host figures:", json.dumps(figures, indent=1))
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_partition_does_not_let_a_concurrency_limit_be_exceeded(
+    db_url: str, two_hosts: list[Host], tmp_path: Path
+) -> None:
+    """A task limited to one at a time across the hosts. Host-a runs one when it is cut off;
+    host-b takes it over once its lease is out, and host-a has stopped it by then: at no moment
+    do two run, though the database (which counts running rows) never saw two."""
+    log = tmp_path / "events.log"
+    relay = Relay(("127.0.0.1", 5432))
+    store = open_store(db_url)
+    settings = {**SETTINGS, "limited": True}
+    started: list[WorkerProcess] = []
+
+    def start(host: Host) -> WorkerProcess:
+        url = db_url.replace("127.0.0.1:5432", f"{host.link_address}:{relay.listen(host)}")
+        prefix = ("ip", "netns", "exec", host.netns)
+        worker = WorkerProcess(url, tmp_path, settings, 2, host.name, host.name, prefix).start()
+        started.append(worker)
+        worker.wait_registered(store, timeout=30)
+        return worker
+
+    try:
+        host_a, host_b = two_hosts
+        a = start(host_a)
+        producer = apps.make_deck(db_url, limited=True)
+        held = producer.get_task("held_limited")
+        for token in range(2):
+            held.enqueue(token=token, log=str(log), seconds=6.0)
+        producer.close()
+        wait_until(lambda: read_events(log), 20, "host-a to start a job")
+        b = start(host_b)
+        relay.cut(host_a)
+        wait_until(
+            store_reads(lambda: count_in(store, JobState.SUCCEEDED) == 2),
+            60,
+            "both jobs to succeed",
+        )
+        relay.heal(host_a)
+        for worker in (a, b):
+            worker.signal(signal.SIGTERM)
+        for worker in (a, b):
+            assert worker.wait(15) == 0, worker.tail()
+        a_output = a.output.read_text()
+    finally:
+        for worker in started:
+            worker.kill()
+        relay.close()
+        store.close()
+
+    events = sorted(read_events(log), key=lambda e: e.at)
+    running, most = 0, 0
+    for event in events:
+        running += 1 if event.kind == "start" else -1
+        most = max(most, running)
+    host_of = {w.pid: w.host for w in started}
+    runs = executions(log)
+    assert most == 1, [(e.kind, e.token, host_of[e.pid], e.at - events[0].at) for e in events]
+    assert [host_of[pid] for pid, _, _ in sorted(runs[0], key=lambda r: r[1])] == [
+        "host-a",
+        "host-b",
+    ], "host-b took over the job host-a held when it was cut off"
+    assert "LeaseNotRenewed" in a_output, a_output[-3000:]
+    print(
+        "\npartition under a limit:",
+        json.dumps({"executions": sum(len(r) for r in runs.values()), "most_at_once": most}),
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from jobdeck.states import JobState
+from jobdeck.store import open_store
 from jobdeck.store.base import ClaimRequest, NewJob, QueuePause, Store, WorkerInfo, WorkerOrders
 
 
@@ -68,3 +69,34 @@ def test_open_jobs_are_counted_by_queue_and_state_in_one_read(store: Store) -> N
         "mail": {JobState.RUNNING: 1},
         "later": {JobState.SCHEDULED: 1},
     }
+
+
+def test_orders_are_pushed_to_the_worker_they_are_for(store: Store, db_url: str) -> None:
+    """PostgreSQL announces each order as it commits; SQLite pushes none (the heartbeat reads
+    them), and its wait just waits."""
+    if not store.remote:
+        assert store.wait_for_orders("w1", 0.05) is False
+        return
+    now = datetime.now(UTC)
+    store.register_worker(WorkerInfo("w1", "host", 1, ["default"], 4, now, now))
+    store.register_worker(WorkerInfo("w2", "host", 2, ["default"], 4, now, now))
+    store.insert_jobs([NewJob("a")])
+    [job] = store.claim_jobs(ClaimRequest("w1", ("default",), 1, 30.0))
+    w1, w2 = open_store(db_url), open_store(db_url)  # one store per worker process
+    try:
+        for listening in (w1, w2):  # the first wait opens the listener
+            assert listening.wait_for_orders("w1" if listening is w1 else "w2", 0.01) is False
+        assert store.cancel_job(job.id, now, "alice")
+        assert w1.wait_for_orders("w1", 5.0) is True
+        assert w2.wait_for_orders("w2", 0.3) is False, "a cancel is for the job's worker only"
+        store.pause_queue(QueuePause("mail", now, "alice"))
+        assert w2.wait_for_orders("w2", 5.0) is True, "a pause is for every worker"
+        assert w1.wait_for_orders("w1", 5.0) is True
+        assert store.request_worker_stop("w2", now)
+        assert w2.wait_for_orders("w2", 5.0) is True
+        assert w1.wait_for_orders("w1", 0.3) is False
+        assert store.resume_queue("mail")
+        assert w1.wait_for_orders("w1", 5.0) is True
+    finally:
+        w1.close()
+        w2.close()

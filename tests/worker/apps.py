@@ -120,6 +120,31 @@ def write_event(log: str, kind: str, token: int) -> None:
         os.close(fd)
 
 
+async def held(token: int, log: str, seconds: float = 30.0) -> str:
+    """Holds its slot for ``seconds``, with a start line and an end line (written also when
+    the coroutine is cancelled: the end of the execution, however it ended)."""
+    write_event(log, "start", token)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        write_event(log, "end", token)
+    return "held"
+
+
+def held_in_thread(token: int, log: str, seconds: float = 30.0) -> str:
+    """``held`` as a sync task that checks for a stop between steps."""
+    write_event(log, "start", token)
+    try:
+        job = current_job()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            job.check_cancelled()
+            time.sleep(0.02)
+    finally:
+        write_event(log, "end", token)
+    return "held"
+
+
 def cooperative(steps: int = 3000, log: str | None = None, token: int = 0) -> str:
     """A sync task that checks for a cancel between steps and reports its progress."""
     if log:
@@ -152,6 +177,7 @@ def make_deck(database_url: str | None = None, limited: bool = False, **settings
     if limited:
         new.task(name="logged_limited", concurrency=3)(logged)
         new.task(name="logged_rated", rate_limit="20/s")(logged)
+        new.task(name="held_limited", concurrency=1)(held)
     new.task(name="echo")(echo)
     new.task(name="echo_async")(echo_async)
     new.task(name="boom", retry_backoff=0.05)(boom)
@@ -164,6 +190,8 @@ def make_deck(database_url: str | None = None, limited: bool = False, **settings
     new.task(name="kill_self")(kill_self)
     new.task(name="logged")(logged)
     new.task(name="cooperative")(cooperative)
+    new.task(name="held")(held)
+    new.task(name="held_in_thread")(held_in_thread)
     new.task(name="reporter")(reporter)
     return new
 

@@ -302,6 +302,19 @@ def database_has_open_write(db_url: str) -> bool:
         return bool(row and row[0])
 
 
+def statements_in_flight_done(db_url: str) -> bool:
+    """True once no other connection runs a statement: one a killed worker sent just before it
+    died still commits on a PostgreSQL server (SQLite's die with their process)."""
+    if db_url.startswith("sqlite:"):
+        return True
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state = 'active'"
+        ).fetchone()
+        return not (row and row[0])
+
+
 def stop_between_writes(proc: WorkerProcess, db_url: str, tries: int = 20) -> None:
     """SIGSTOP ``proc`` at a moment it holds no open write transaction.
 

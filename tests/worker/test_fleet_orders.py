@@ -1,9 +1,10 @@
-"""Operators' orders reach the workers at their heartbeat: a paused queue is not claimed from
-(and is again once resumed), and a worker asked to drain and stop finishes its running jobs,
-however long its grace period, and exits cleanly."""
+"""Operators' orders reach the workers at their heartbeat (at once on PostgreSQL, which pushes
+them): a paused queue is not claimed from (and is again once resumed), and a worker asked to
+drain and stop finishes its running jobs, however long its grace period, and exits cleanly."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -126,12 +127,22 @@ def beat_after(deck: JobDeck, proc: WorkerProcess, moment: datetime, beats: int 
 
 
 def test_the_claim_path_does_not_read_the_paused_set(deck: JobDeck) -> None:
-    """Between heartbeats a worker claims as before: a pause waits for the next beat. With a
-    beat a minute apart, a job enqueued just after a pause still runs."""
+    """Between heartbeats a worker claims as before. On SQLite a pause waits for the next beat:
+    with beats a minute apart, a job enqueued just after a pause still runs. PostgreSQL pushes
+    the pause (NOTIFY on jobdeck_orders): the worker stops claiming from the queue at once."""
     echo = deck.get_task("echo")
     with running_worker(deck, heartbeat_interval=60.0, lease_duration=120.0) as worker:
         wait_until(lambda: worker.heartbeat.ticks >= 1, 5, "the first beat")
         pause_queue(deck, "default", OPERATOR)
+        if deck.store.remote:
+            wait_until(lambda: worker.fetcher.queues == (), 5, "the pushed pause")
+            job = echo.enqueue(value="after the pause")
+            time.sleep(0.5)
+            assert state_of(deck, job.id) == JobState.AVAILABLE
+            assert worker.heartbeat.ticks == 1, "heard without a beat"
+            resume_queue(deck, "default", OPERATOR)
+            wait_until(lambda: state_of(deck, job.id) == JobState.SUCCEEDED, 10, "the job")
+            return
         job = echo.enqueue(value="between beats")
         wait_until(lambda: state_of(deck, job.id) == JobState.SUCCEEDED, 10, "the job")
         assert worker.fetcher.queues == ("default",)

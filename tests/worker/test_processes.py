@@ -19,6 +19,7 @@ from tests.worker.helpers import (
     jobs_in,
     read_events,
     starts,
+    statements_in_flight_done,
     stop_between_writes,
     store_reads,
     wait_until,
@@ -52,6 +53,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_only_its_jobs_run_twice(
     killed_at = datetime.now(UTC)
     first.signal(signal.SIGKILL)
     assert first.wait(10) == -signal.SIGKILL
+    wait_until(lambda: statements_in_flight_done(deck.store.url), 10, "its last statements")
     running = jobs_in(deck.store, JobState.RUNNING)
     held = {job.id for job in running if first.holds(job)}
     assert held and len(held) == len(running), "every running job is the dead worker's"

@@ -105,6 +105,9 @@ class SchemaStore(Protocol):
 
     url: str
     dialect: str
+    # A server other hosts reach on their own (PostgreSQL): one worker can lose it while the
+    # others keep it, so workers watch their leases; and it pushes the operators' orders.
+    remote: bool
 
     def transaction(self) -> AbstractContextManager[Any]:
         """A DB-API connection inside a transaction (committed on success, rolled back on an
@@ -152,6 +155,11 @@ class QueueStore(Protocol):
 
     def wait_for_jobs(self, timeout: float) -> bool: ...
     def notify_jobs(self) -> None: ...
+    def wait_for_orders(self, worker_id: str, timeout: float) -> bool:
+        """Block until an operator gives ``worker_id`` (or every worker) an order: a cancel of
+        one of its running jobs, a queue paused or resumed, a drain (True), or ``timeout``
+        passes (False). A store that is not ``remote`` pushes none: it waits the timeout out."""
+        ...
 
     # workers
     def register_worker(self, info: WorkerInfo) -> None: ...

@@ -46,6 +46,9 @@ class RunningJob:
     make_context: Callable[[RunningJob], CurrentJob] | None = None
     context: CurrentJob | None = None
     began: float = field(default_factory=time.monotonic)  # just after the claim came back
+    # When its lease is dated from, on this host's monotonic clock (worker.leases): None when
+    # the worker does not watch leases (SQLite: no other host can lose sight of its database).
+    claimed_from: float | None = None
 
     def elapsed(self) -> float:
         return time.monotonic() - self.began
@@ -66,6 +69,17 @@ class RunningJob:
             self.context.cancel(cancelled_by)
         if self.cancel_event is not None:
             self.cancel_event.set()
+
+    def stop(self, why: str) -> None:
+        """Ask the task to stop, as a cancel does, without making its attempt a cancel: the
+        worker has already recorded how the attempt ended (its lease is about to run out)."""
+        context = self.current_job() if self.make_context is not None else self.context
+        if context is not None:
+            context.cancel(why)
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+        if self.future is not None:
+            self.future.cancel()
 
     def now(self) -> datetime:
         """The time on the store's clock: the claim's time plus what this host's monotonic

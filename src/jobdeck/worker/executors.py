@@ -36,6 +36,7 @@ from jobdeck.worker.execution import (
     run_in_child,
     success_outcome,
 )
+from jobdeck.worker.leases import Leases
 from jobdeck.worker.pools import EventLoopThread, ThreadSlots
 from jobdeck.worker.reports import ReportBuffer
 
@@ -58,6 +59,7 @@ class Executors:
         completer: Completer,
         reports: ReportBuffer | None = None,
         read_labels: Callable[[int], Mapping[str, str]] = lambda _: {},
+        leases: Leases | None = None,
     ) -> None:
         self.tasks = tasks
         self.settings = settings
@@ -65,6 +67,7 @@ class Executors:
         self.completer = completer
         self.reports = reports or ReportBuffer()
         self.read_labels = read_labels
+        self.leases = leases
         # By (job, attempt): a job rescued from this worker while it ran can be claimed here
         # again, and both attempts are in flight until the first one's result is fenced off.
         self._in_flight: dict[tuple[int, int], RunningJob] = {}
@@ -113,9 +116,9 @@ class Executors:
 
     # -- dispatching -------------------------------------------------------------------------
 
-    def dispatch(self, job: ClaimedJob) -> None:
+    def dispatch(self, job: ClaimedJob, claimed_from: float | None = None) -> None:
         task = self.tasks.get(job.task)
-        running = RunningJob(job, task, make_context=self._context_of)
+        running = RunningJob(job, task, make_context=self._context_of, claimed_from=claimed_from)
         with self._lock:
             self._in_flight[job.id, job.attempt] = running
         if task is None:
@@ -336,6 +339,53 @@ class Executors:
                 )
                 self._abandoned_coroutines.append(running.future)
             self.slot_freed.set()
+
+    # -- leases ------------------------------------------------------------------------------
+
+    def stop_lost_leases(self, now_monotonic: float) -> None:
+        """Stop the jobs whose lease this worker could not renew in time, before another
+        worker's rescuer may take them: their attempts end failed (and are retried by their
+        policy), and their slots go to other jobs. A thread task is told, as by a cancel; if
+        it runs on regardless, its thread is given up on, as a timed-out one is."""
+        leases = self.leases
+        if leases is None:
+            return
+        with self._lock:
+            lost = [
+                r
+                for r in self._in_flight.values()
+                if r.claimed_from is not None and now_monotonic >= leases.stop_by(r.claimed_from)
+            ]
+            for running in lost:
+                del self._in_flight[running.job.id, running.job.attempt]
+                running.abandoned = True
+        for running in lost:
+            self._stop_unleased(running, now_monotonic)
+        if lost:
+            self.slot_freed.set()
+
+    def _stop_unleased(self, running: RunningJob, now_monotonic: float) -> None:
+        assert self.leases is not None and running.claimed_from is not None
+        unrenewed = now_monotonic - self.leases.dated_from(running.claimed_from)
+        error = (
+            f"LeaseNotRenewed: stopped after {unrenewed:.1f} s without reaching the database to "
+            f"renew its lease ({self.leases.duration:g} s), before another worker could take it"
+        )
+        log.warning(
+            "job %s (%s) attempt %d: %s",
+            running.job.id,
+            running.job.task,
+            running.job.attempt,
+            error,
+        )
+        self.completer.add(
+            failure_outcome(
+                running.job, error, None, running.now(), self.settings, running.task, False
+            )
+        )
+        running.stop("the worker, whose lease on the job ran out")
+        if running.thread_ident is not None and self._threads is not None:
+            self._threads.abandon(running.thread_ident)
 
     def _expired_outcome(self, running: RunningJob) -> Outcome:
         if running.cancelled_by is not None:

@@ -17,6 +17,7 @@ from jobdeck.settings import Settings
 from jobdeck.store.base import ClaimedJob, ClaimRequest, Store
 from jobdeck.store.limiting import ClaimLimits
 from jobdeck.worker.executors import Executors
+from jobdeck.worker.leases import Leases
 
 log = logging.getLogger("jobdeck.worker")
 
@@ -32,6 +33,7 @@ class Fetcher:
         on_store_error: Callable[[], None] = lambda: None,
         *,
         limits: ClaimLimits | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -44,6 +46,7 @@ class Fetcher:
         self.queues: tuple[str, ...] = tuple(settings.queues)
         # None when the deck declares no limit: every claim is then the one unlimited statement.
         self.limits = limits
+        self.leases = leases
         # While jobs are being taken, a rate-limited deck looks again within half its tightest
         # rate interval: the jobs it held back were moved to the next slot, and nothing rings
         # for them (a whole interval plus the claim's own time missed slots: 77/s of 100/s).
@@ -67,7 +70,9 @@ class Fetcher:
                 continue
             limit = min(free, self.settings.fetch_batch_max)
             try:
+                sent = time.monotonic()
                 jobs = self._claim(limit)
+                returned = time.monotonic()
                 if failing:
                     log.info("fetcher: store is back, claiming jobs again")
                 failing, backoff = False, 0.0
@@ -86,7 +91,7 @@ class Fetcher:
                 self.stopping.wait(backoff)
                 continue
             for job in jobs:
-                self.executors.dispatch(job)
+                self.executors.dispatch(job, self._claimed_from(job, sent, returned))
             if len(jobs) < limit:
                 self._wait_after(bool(jobs))
 
@@ -103,6 +108,11 @@ class Fetcher:
             limits=self.limits,
         )
         return self.store.claim_jobs(request)
+
+    def _claimed_from(self, job: ClaimedJob, sent: float, returned: float) -> float | None:
+        if self.leases is None:
+            return None
+        return self.leases.claimed_from(job.started_at, sent, returned)
 
     def _wait_after(self, took: bool) -> None:
         if took and self.limits is not None and self.rate_wait is None:

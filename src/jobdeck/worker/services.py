@@ -44,6 +44,10 @@ class Looper:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def rest(self, seconds: float) -> None:
+        """Sleep within a tick, waking at once when the service is stopped."""
+        self._stop.wait(seconds)
+
     def wait_ticks(self, count: int, timeout: float) -> bool:
         """Block until ``count`` more ticks have run; False on timeout."""
         with self._ticked:

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from jobdeck.clock import Clock
+from jobdeck.errors import JobDeckError
 from jobdeck.settings import Settings
 from jobdeck.states import JobState
 from jobdeck.store.base import RescuedJob, Store, WorkerOrders
+from jobdeck.worker.leases import Leases
 from jobdeck.worker.services import Looper
 
 log = logging.getLogger("jobdeck.worker")
@@ -39,8 +41,10 @@ class Heartbeat(Looper):
         settings: Settings,
         state: Callable[[], str],
         on_orders: Callable[[WorkerOrders], None] = lambda _: None,
+        leases: Leases | None = None,
     ) -> None:
         super().__init__(settings.heartbeat_interval)
+        self.leases = leases
         self.on_orders = on_orders
         self.store = store
         self.worker_id = worker_id
@@ -56,14 +60,22 @@ class Heartbeat(Looper):
         offset_ms = None if self.clock_offset is None else round(self.clock_offset * 1000)
         stored_at = self.store.heartbeat_worker(self.worker_id, None, self.state(), offset_ms)
         round_trip = time.monotonic() - started
+        renewal_sent = time.monotonic()
         self.store.renew_leases(self.worker_id, self.lease_seconds)
-        self.on_orders(self.store.worker_orders(self.worker_id))
+        if self.leases is not None:
+            self.leases.renewed(renewal_sent)
+        self.read_orders()
         if stored_at is not None and round_trip <= _MAX_MEASURE_ROUND_TRIP_S:
             midway = sent + timedelta(seconds=round_trip / 2)
             self._measured((midway - stored_at).total_seconds())
 
+    def read_orders(self) -> None:
+        self.on_orders(self.store.worker_orders(self.worker_id))
+
     def _measured(self, offset: float) -> None:
         self.clock_offset = offset
+        if self.leases is not None:
+            self.leases.measured_offset(offset)
         skewed = abs(offset) > self.skew_warning
         if skewed and not self.skewed:
             log.warning(
@@ -77,6 +89,32 @@ class Heartbeat(Looper):
         elif self.skewed and not skewed:
             log.info("this host's clock is back within %g s of the database's", self.skew_warning)
         self.skewed = skewed
+
+
+class OrdersListener(Looper):
+    """Hears the operators' orders as they are given, where the store pushes them (PostgreSQL's
+    NOTIFY): a cancel stops its job at once, not at the next heartbeat. The heartbeat still
+    reads the orders at every beat, so a notification missed (a dropped connection) costs a
+    beat, never an order."""
+
+    name = "orders"
+    # One wait's bound, and so the longest a stopping worker waits for this thread.
+    WAIT_S = 1.0
+
+    def __init__(self, store: Store, worker_id: str, read_orders: Callable[[], None]) -> None:
+        super().__init__(0.0)
+        self.store = store
+        self.worker_id = worker_id
+        self.read_orders = read_orders
+
+    def tick(self) -> None:
+        try:
+            pushed = self.store.wait_for_orders(self.worker_id, self.WAIT_S)
+        except JobDeckError:
+            self.rest(self.WAIT_S)  # a lost server: look again in a while, not in a tight loop
+            raise
+        if pushed:
+            self.read_orders()
 
 
 class Rescuer(Looper):

@@ -26,10 +26,11 @@ from jobdeck.worker.completer import Completer
 from jobdeck.worker.execution import cancelled_outcome
 from jobdeck.worker.executors import Executors
 from jobdeck.worker.fetcher import Fetcher
+from jobdeck.worker.leases import Leases
 from jobdeck.worker.reports import ReportBuffer, ReportFlusher
 from jobdeck.worker.services import Looper
 from jobdeck.worker.signals import SignalWatch
-from jobdeck.worker.upkeep import Heartbeat, Pruner, Rescuer, TimeoutWatch
+from jobdeck.worker.upkeep import Heartbeat, OrdersListener, Pruner, Rescuer, TimeoutWatch
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
@@ -72,8 +73,21 @@ class Worker:
         )
         self.alerter = Alerter(self.store, self.clock, settings)
         self.reports = ReportBuffer()
+        # On a remote store this worker can lose sight of the database while others keep it:
+        # it then stops its jobs before their leases run out (see worker/leases.py).
+        self.leases = (
+            Leases(settings.lease_duration, settings.heartbeat_interval)
+            if self.store.remote
+            else None
+        )
         self.executors = Executors(
-            deck.tasks, settings, self.id, self.completer, self.reports, self._labels_of
+            deck.tasks,
+            settings,
+            self.id,
+            self.completer,
+            self.reports,
+            self._labels_of,
+            self.leases,
         )
         limits = claim_limits(deck.tasks.values(), settings.queue_limits or {})
         self.fetcher = Fetcher(
@@ -84,7 +98,10 @@ class Worker:
             self._stopping,
             store_error,
             limits=limits or None,
+            leases=self.leases,
         )
+        # The heartbeat and, on a remote store, the orders listener both hand orders in.
+        self._obeying = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -128,7 +145,7 @@ class Worker:
             log.info("worker metrics on http://%s:%d/metrics", *self.metrics.address)
         self.completer.start()
         self.heartbeat = Heartbeat(
-            self.store, self.id, self.clock, self.settings, self._state, self._obey
+            self.store, self.id, self.clock, self.settings, self._state, self._obey, self.leases
         )
         self.rescuer = Rescuer(self.store, self.settings, self._rescued_as_failed, self.id)
         self.services = [
@@ -138,6 +155,8 @@ class Worker:
             Pruner(self.store, self.clock, self.settings),
             ReportFlusher(self.store, self.reports, self.settings.report_flush_interval),
         ]
+        if self.store.remote:
+            self.services.append(OrdersListener(self.store, self.id, self.heartbeat.read_orders))
         # Log records tasks emit while they run become their job's log lines.
         capture_task_logging()
         if self.settings.scheduler_enabled and self.deck.schedules:
@@ -179,6 +198,10 @@ class Worker:
     def _obey(self, orders: WorkerOrders) -> None:
         """Follow the operators' orders the heartbeat read: claim only from queues not paused,
         stop the running jobs they cancelled, and drain and stop when asked."""
+        with self._obeying:
+            self._follow(orders)
+
+    def _follow(self, orders: WorkerOrders) -> None:
         claimable = tuple(q for q in self.settings.queues if q not in orders.paused_queues)
         if claimable != self.fetcher.queues:
             paused = [q for q in self.settings.queues if q in orders.paused_queues]
@@ -218,6 +241,7 @@ class Worker:
 
     def _expire_timeouts(self, now_monotonic: float) -> None:
         self.executors.expire_timeouts(now_monotonic)
+        self.executors.stop_lost_leases(now_monotonic)
         self._restart_if_threads_pile_up()
 
     def _restart_if_threads_pile_up(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -47,11 +47,12 @@ def from_db(value: Any) -> datetime | None:
 class PgConnections:
     """Autocommit connections to one database, checked for life at checkout.
 
-    ``session_sql`` runs on every new pooled connection; ``listen_sql`` on the one connection,
-    outside the pool, that waits for notifications.
+    ``session_sql`` runs on every new pooled connection; ``listen_sql`` names each channel
+    notifications are waited for on, and its LISTEN, run on that channel's one connection
+    outside the pool.
     """
 
-    def __init__(self, url: str, *, session_sql: str, listen_sql: str) -> None:
+    def __init__(self, url: str, *, session_sql: str, listen_sql: Mapping[str, str]) -> None:
         self.url = url
         try:
             params = conninfo_to_dict(url)
@@ -68,11 +69,9 @@ class PgConnections:
         if "application_name" not in params:
             self._connect_kwargs["application_name"] = "jobdeck"
         self._session_sql = session_sql
-        self._listen_sql = listen_sql
         self._pool: ConnectionPool[Connection] | None = None
         self._pool_lock = threading.Lock()
-        self._listener: Connection | None = None
-        self._listen_lock = threading.Lock()
+        self._listeners = {name: _Listener(self, sql) for name, sql in listen_sql.items()}
 
     # -- the pool ----------------------------------------------------------------------------
 
@@ -84,7 +83,7 @@ class PgConnections:
             if self._pool is None:
                 # One direct connection first: a bad URL fails now with libpq's own reason,
                 # where the pool would only report a timeout after retrying in the background.
-                self._connect().close()
+                self.connect().close()
                 pool = ConnectionPool(
                     self.url,
                     kwargs=self._connect_kwargs,
@@ -110,7 +109,8 @@ class PgConnections:
         conn.adapters.register_loader("json", TextLoader)
         conn.execute(self._session_sql)
 
-    def _connect(self) -> Connection:
+    def connect(self) -> Connection:
+        """A new connection outside the pool (a listener's, or a check of the server)."""
         try:
             return psycopg.connect(self.url, **self._connect_kwargs)
         except psycopg.Error as exc:
@@ -120,7 +120,7 @@ class PgConnections:
 
     def _diagnose(self) -> StoreUnavailable:
         """Why no pooled connection came: the server's own answer, else an exhausted pool."""
-        self._connect().close()
+        self.connect().close()
         return StoreUnavailable(
             f"no PostgreSQL connection to {self.where} came free within {_CHECKOUT_TIMEOUT_S:g} s "
             f"(all {_POOL_MAX_SIZE} busy)"
@@ -155,9 +155,8 @@ class PgConnections:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()  # a wait_for_notify in progress ends at its timeout
+        for listener in self._listeners.values():
+            listener.close()
 
     # -- running work ------------------------------------------------------------------------
 
@@ -237,41 +236,66 @@ class PgConnections:
 
     # -- notifications -----------------------------------------------------------------------
 
-    def wait_for_notify(self, timeout: float) -> bool:
-        """Block until a notification arrives (True) or ``timeout`` passes (False).
+    def wait_for_notify(
+        self, timeout: float, channel: str = "jobs", wanted: Callable[[str], bool] | None = None
+    ) -> bool:
+        """Block until a notification on ``channel`` arrives whose payload is ``wanted`` (any,
+        if None) (True) or ``timeout`` passes (False); see ``_Listener``."""
+        return self._listeners[channel].wait(timeout, wanted)
 
-        One connection outside the pool LISTENs, opened on first call: a wake-up sent before
-        that is not missed by design, as workers fetch before they wait. If it breaks we drop
-        it and answer True, so the caller polls now (and hears of the outage there).
-        """
+
+class _Listener:
+    """One connection outside the pool that LISTENs on one channel, opened on first wait.
+
+    A notification sent before that first wait is missed by design: callers look (a fetch,
+    a read of the orders) before they wait. If the connection breaks it is dropped and the wait
+    answers True, so the caller looks now (and hears of the outage there).
+    """
+
+    def __init__(self, database: PgConnections, listen_sql: str) -> None:
+        self.database = database
+        self.listen_sql = listen_sql
+        self.conn: Connection | None = None
+        self.lock = threading.Lock()
+
+    def wait(self, timeout: float, wanted: Callable[[str], bool] | None) -> bool:
         deadline = time.monotonic() + timeout
-        if not self._listen_lock.acquire(timeout=max(0.0, timeout)):
+        if not self.lock.acquire(timeout=max(0.0, timeout)):
             return False  # another thread is listening; it will wake the worker
         try:
-            listener = self._listener or self._listen()
+            conn = self.conn or self._listen()
             try:
                 remaining = max(0.0, deadline - time.monotonic())
-                for _ in listener.notifies(timeout=remaining, stop_after=1):
-                    return True
+                for notice in conn.notifies(timeout=remaining):
+                    if wanted is None or wanted(notice.payload):
+                        return True
+                    remaining = max(0.0, deadline - time.monotonic())
+                    if remaining == 0.0:
+                        break
                 return False
             except psycopg.Error:
-                if self._listener is listener:
-                    self._listener = None
-                listener.close()
+                if self.conn is conn:
+                    self.conn = None
+                conn.close()
                 return True
         finally:
-            self._listen_lock.release()
+            self.lock.release()
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()  # a wait in progress ends at its timeout
 
     def _listen(self) -> Connection:
-        conn = self._connect()
+        conn = self.database.connect()
         try:
-            conn.execute(self._listen_sql)
+            conn.execute(self.listen_sql)
         except psycopg.Error as exc:
             conn.close()
             raise StoreUnavailable(
-                f"cannot LISTEN on PostgreSQL at {self.where}: {_reason(exc)}"
+                f"cannot LISTEN on PostgreSQL at {self.database.where}: {_reason(exc)}"
             ) from None
-        self._listener = conn
+        self.conn = conn
         return conn
 
 

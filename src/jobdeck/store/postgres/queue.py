@@ -241,6 +241,9 @@ class PostgresQueue(QueueStore):
     def notify_jobs(self) -> None:
         self._db.execute("notify_jobs", None)
 
+    def wait_for_orders(self, worker_id: str, timeout: float) -> bool:
+        return self._db.wait_for_notify(timeout, "orders", lambda to: to in ("", worker_id))
+
     # -- workers -----------------------------------------------------------------------------
 
     def register_worker(self, info: WorkerInfo) -> None:

@@ -32,9 +32,8 @@ class PgDatabase(PgConnections):
 
     def __init__(self, url: str) -> None:
         self.q = load_queries("postgres")
-        super().__init__(
-            url, session_sql=self.q["configure_session"], listen_sql=self.q["listen_jobs"]
-        )
+        channels = {"jobs": self.q["listen_jobs"], "orders": self.q["listen_orders"]}
+        super().__init__(url, session_sql=self.q["configure_session"], listen_sql=channels)
 
     def statement(
         self,

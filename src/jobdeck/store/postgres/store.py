@@ -26,6 +26,7 @@ class PostgresStore(
     number of hosts; see jobdeck.store.base for the verbs."""
 
     dialect = "postgres"
+    remote = True
 
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self.url = url

@@ -28,6 +28,7 @@ class SQLiteStore(
     durability against an OS crash for speed); see jobdeck.store.base for the verbs."""
 
     dialect = "sqlite"
+    remote = False
 
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self.url = url

@@ -1,23 +1,34 @@
 -- The fleet's orders: paused queues and drain requests, written by operators, read by workers
--- at heartbeat time.
+-- at heartbeat time; and each one announced on jobdeck_orders as it commits (payload: the
+-- worker it is for, '' for all), so that workers listening read them at once.
 
 -- name: pause_queue
 -- A queue already paused keeps its first pause (who and why): nothing comes back.
-INSERT INTO queue_pauses (queue, paused_at, paused_by, reason)
-VALUES (%(queue)s, %(paused_at)s, %(paused_by)s, %(reason)s)
-ON CONFLICT (queue) DO NOTHING
-RETURNING queue
+WITH paused AS (
+    INSERT INTO queue_pauses (queue, paused_at, paused_by, reason)
+    VALUES (%(queue)s, %(paused_at)s, %(paused_by)s, %(reason)s)
+    ON CONFLICT (queue) DO NOTHING
+    RETURNING queue
+),
+announced AS (SELECT COUNT(pg_notify('jobdeck_orders', '')) AS n FROM paused)
+SELECT queue FROM paused CROSS JOIN announced
 
 -- name: resume_queue
-DELETE FROM queue_pauses WHERE queue = %(queue)s RETURNING queue
+WITH resumed AS (DELETE FROM queue_pauses WHERE queue = %(queue)s RETURNING queue),
+announced AS (SELECT COUNT(pg_notify('jobdeck_orders', '')) AS n FROM resumed)
+SELECT queue FROM resumed CROSS JOIN announced
 
 -- name: list_paused_queues
 SELECT queue, paused_at, paused_by, reason FROM queue_pauses ORDER BY queue
 
 -- name: request_worker_stop
-UPDATE workers SET stop_requested_at = COALESCE(stop_requested_at, %(now)s)
-WHERE id = %(worker_id)s AND state <> 'stopped'
-RETURNING id
+WITH asked AS (
+    UPDATE workers SET stop_requested_at = COALESCE(stop_requested_at, %(now)s)
+    WHERE id = %(worker_id)s AND state <> 'stopped'
+    RETURNING id
+),
+announced AS (SELECT COUNT(pg_notify('jobdeck_orders', id)) AS n FROM asked)
+SELECT id FROM asked CROSS JOIN announced
 
 -- name: worker_orders
 -- One read per heartbeat: a row per paused queue, one with stop when this worker was asked to

@@ -367,6 +367,9 @@ SELECT pg_notify('jobdeck_jobs', '')
 -- name: listen_jobs
 LISTEN jobdeck_jobs
 
+-- name: listen_orders
+LISTEN jobdeck_orders
+
 -- name: register_worker
 INSERT INTO workers (id, host, pid, queues, concurrency, version, started_at, last_heartbeat,
                      state)
@@ -516,15 +519,23 @@ SELECT changed.*, pg_notify('jobdeck_jobs', changed.queue)::text AS notified FRO
 
 -- name: cancel_job
 -- A pending job ends now; a running one is marked, and its worker stops it when it reads the
--- mark at its next heartbeat (a job already marked is left as the first cancel wrote it).
-UPDATE jobs
-SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
-    finished_at = CASE WHEN state = 'running' THEN finished_at ELSE %(now)s END,
-    dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
-    cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
-WHERE id = %(id)s AND (state IN ('waiting', 'scheduled', 'available', 'retryable')
-                       OR (state = 'running' AND cancel_requested_at IS NULL))
-RETURNING *
+-- mark: at once, as it hears of it on jobdeck_orders when this commits, or at its next
+-- heartbeat (a job already marked is left as the first cancel wrote it).
+WITH cancelled AS (
+    UPDATE jobs
+    SET state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+        finished_at = CASE WHEN state = 'running' THEN finished_at ELSE %(now)s END,
+        dedupe_key = CASE WHEN state = 'running' THEN dedupe_key END,
+        cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
+    WHERE id = %(id)s AND (state IN ('waiting', 'scheduled', 'available', 'retryable')
+                           OR (state = 'running' AND cancel_requested_at IS NULL))
+    RETURNING *
+),
+announced AS (
+    SELECT COUNT(pg_notify('jobdeck_orders', worker_id)) AS n
+    FROM cancelled WHERE state = 'running'
+)
+SELECT cancelled.* FROM cancelled CROSS JOIN announced
 
 -- name: prune_finished
 -- SKIP LOCKED: a job an operator is retrying right now is left for the next sweep.
@@ -653,23 +664,31 @@ RETURNING jobs.id
 
 -- name: bulk_cancel
 -- cancel_job's for a batch: pending jobs end now, running ones are marked for their workers to
--- stop at their next heartbeat. A running job marked already is not picked, so that a batch
--- of them cannot look like the end of the work.
+-- stop (announced on jobdeck_orders, one notification per worker, as cancel_job does). A
+-- running job marked already is not picked, so that a batch of them cannot look like the end
+-- of the work.
 WITH picked AS (
     SELECT id FROM jobs
     WHERE {where} AND (state <> 'running' OR cancel_requested_at IS NULL)
     ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+),
+cancelled AS (
+    UPDATE jobs
+    SET state = CASE WHEN jobs.state = 'running' THEN jobs.state ELSE 'cancelled' END,
+        finished_at = CASE WHEN jobs.state = 'running' THEN jobs.finished_at ELSE %(now)s END,
+        dedupe_key = CASE WHEN jobs.state = 'running' THEN jobs.dedupe_key END,
+        cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
+    FROM picked
+    WHERE jobs.id = picked.id
+      AND (jobs.state IN ('waiting', 'scheduled', 'available', 'retryable')
+           OR (jobs.state = 'running' AND jobs.cancel_requested_at IS NULL))
+    RETURNING jobs.id, jobs.state, jobs.has_children, jobs.worker_id
+),
+announced AS (
+    SELECT COUNT(pg_notify('jobdeck_orders', worker_id)) AS n
+    FROM (SELECT DISTINCT worker_id FROM cancelled WHERE state = 'running') AS marked
 )
-UPDATE jobs
-SET state = CASE WHEN jobs.state = 'running' THEN jobs.state ELSE 'cancelled' END,
-    finished_at = CASE WHEN jobs.state = 'running' THEN jobs.finished_at ELSE %(now)s END,
-    dedupe_key = CASE WHEN jobs.state = 'running' THEN jobs.dedupe_key END,
-    cancel_requested_at = %(now)s, cancelled_by = %(cancelled_by)s
-FROM picked
-WHERE jobs.id = picked.id
-  AND (jobs.state IN ('waiting', 'scheduled', 'available', 'retryable')
-       OR (jobs.state = 'running' AND jobs.cancel_requested_at IS NULL))
-RETURNING jobs.id, jobs.state, jobs.has_children
+SELECT id, state, has_children FROM cancelled CROSS JOIN announced
 
 -- name: bulk_delete
 -- The links go in a statement after this one: the children still waiting on an unfinished
