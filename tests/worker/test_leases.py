@@ -16,7 +16,7 @@ import pytest
 
 from jobdeck import JobDeck
 from jobdeck.auditlog import Actor
-from jobdeck.control import cancel_job
+from jobdeck.control import JobQuery, bulk_act, cancel_job
 from jobdeck.control.fleet import stop_worker
 from jobdeck.states import JobState
 from tests.multihost.network import Host, Relay
@@ -95,6 +95,22 @@ def test_postgres_pushes_a_cancel_to_the_worker_at_once(db_url: str) -> None:
             wait_until(lambda: state_of(deck, job.id) == JobState.CANCELLED, 10, "the cancel")
             assert worker.heartbeat.ticks == 1, "heard without a beat"
         assert apps.CANCELLED == ["pushed"]
+    finally:
+        deck.close()
+
+
+def test_a_bulk_cancel_is_pushed_to_the_workers_at_once(db_url: str) -> None:
+    deck = apps.make_deck(db_url, **SETTINGS)
+    try:
+        with running_worker(deck, heartbeat_interval=60.0, lease_duration=120.0) as worker:
+            wait_until(lambda: worker.heartbeat.ticks >= 1, 5, "the first beat")
+            ids = [deck.get_task("hang_async").enqueue(tag=f"bulk{n}").id for n in range(3)]
+            wait_until(lambda: worker.in_flight == 3, 10, "the jobs to start")
+            actor = Actor("ann", "admin", via="test")
+            assert bulk_act(deck.store, deck.clock, "cancel", JobQuery(status="running"), actor)
+            for job_id in ids:
+                wait_until(lambda i=job_id: state_of(deck, i) == JobState.CANCELLED, 10, "cancel")
+            assert worker.heartbeat.ticks == 1, "heard without a beat"
     finally:
         deck.close()
 
