@@ -63,6 +63,19 @@ def test_pause_and_resume_from_the_page_are_audited_with_the_reason(site: Site) 
     assert site.deck.store.list_paused_queues() == []
 
 
+def test_a_reason_past_the_limit_is_refused_in_one_line_and_nothing_changes(site: Site) -> None:
+    """The same bound and words as a job's or a schedule's reason (web.params.reason_of)."""
+    seed(site)
+    client = site.login("partner@example.com")
+    headers = {"X-CSRF-Token": csrf_of(client), "HX-Request": "true"}
+    for path in ("/queues/default/pause", "/workers/live/stop"):
+        refused = client.post(path, data={"reason": "x" * 501}, headers=headers)
+        assert refused.status_code == 422
+        assert "The reason is 501 characters long; at most 500." in refused.headers["HX-Trigger"]
+    assert site.deck.store.list_paused_queues() == []
+    assert not site.deck.store.worker_orders("live").stop_requested
+
+
 def test_the_workers_page_lists_every_process_with_its_running_jobs(site: Site) -> None:
     seed(site)
     deck = site.deck

@@ -164,7 +164,7 @@ def test_a_reason_past_the_limit_is_a_one_line_error_on_the_card(site: Site) -> 
     headers = {"X-CSRF-Token": csrf_of(page), "HX-Request": "true"}
     response = page.post(f"/schedules/{NAME}/pause", headers=headers, data={"reason": "x" * 501})
     assert response.status_code == 422
-    assert toast_of(response) == "The reason is too long: at most 500 characters"
+    assert toast_of(response) == "The reason is 501 characters long; at most 500."
     assert not site.deck.store.list_schedules(name=NAME)[0].paused
 
 

@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from jobdeck.control.history import MAX_REASON
 from jobdeck.errors import JobDeckError
 
 if TYPE_CHECKING:
@@ -160,6 +161,15 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 
 FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def reason_of(form: dict[str, str]) -> str | None:
+    """The optional reason an operator typed beside a button, kept with the audit row; empty
+    means none, and a novel is refused, not cut."""
+    reason = form.get("reason", "").strip()
+    if len(reason) > MAX_REASON:
+        raise BadParameter(f"The reason is {len(reason)} characters long; at most {MAX_REASON}.")
+    return reason or None
 
 
 def day_start(day: date) -> datetime:

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from jobdeck import control
 from jobdeck.web.access import Operator, actor_of
 from jobdeck.web.live import live
-from jobdeck.web.pages.jobs import ListParams, read_params, reason_of, table_context
-from jobdeck.web.params import BadParameter, FormFields, deck_of, or_none, parse_id
+from jobdeck.web.pages.jobs import ListParams, read_params, table_context
+from jobdeck.web.params import BadParameter, FormFields, deck_of, or_none, parse_id, reason_of
 from jobdeck.web.rendering import PageRoute, render, toast_header
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)

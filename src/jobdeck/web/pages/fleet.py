@@ -3,22 +3,23 @@ and resume; each worker process with the jobs it runs, and drain-and-stop."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jobdeck.control import fleet as fleet_control
 from jobdeck.control.stats import DEFAULT_PERIOD, PERIODS
 from jobdeck.web.access import Operator, Principal, Viewer, actor_of
-from jobdeck.web.params import ScheduleName, Text, deck_of
+from jobdeck.web.params import FormFields, ScheduleName, deck_of, reason_of
 from jobdeck.web.rendering import PageRoute, render, toast_header
+
+if TYPE_CHECKING:
+    from jobdeck.deck import Deck
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
-# An optional reason typed beside the button; empty means none.
-Reason = Annotated[Text, Form()]
 # Any name in one path segment (the schedules' type: no NUL, bounded length).
 PathName = ScheduleName
 
@@ -40,16 +41,16 @@ def queues_table(request: Request, principal: Viewer) -> Response:
 
 @router.post("/queues/{name:path}/pause", response_class=HTMLResponse)
 def pause_queue(
-    request: Request, name: PathName, principal: Operator, reason: Reason = ""
+    request: Request, name: PathName, principal: Operator, form: FormFields
 ) -> Response:
-    return _set_paused(request, principal, name, True, reason)
+    return _set_paused(request, principal, name, True, reason_of(form))
 
 
 @router.post("/queues/{name:path}/resume", response_class=HTMLResponse)
 def resume_queue(
-    request: Request, name: PathName, principal: Operator, reason: Reason = ""
+    request: Request, name: PathName, principal: Operator, form: FormFields
 ) -> Response:
-    return _set_paused(request, principal, name, False, reason)
+    return _set_paused(request, principal, name, False, reason_of(form))
 
 
 @router.get("/workers", response_class=HTMLResponse)
@@ -64,28 +65,34 @@ def workers_table(request: Request, principal: Viewer) -> Response:
 
 @router.post("/workers/{worker_id:path}/stop", response_class=HTMLResponse)
 def stop_worker(
-    request: Request, worker_id: PathName, principal: Operator, reason: Reason = ""
+    request: Request, worker_id: PathName, principal: Operator, form: FormFields
 ) -> Response:
     deck = deck_of(request)
-    fleet_control.stop_worker(deck, worker_id, actor_of(request, principal), reason=reason)
-    toast = toast_header(f"{worker_id[:80]}: asked to drain and stop at its next heartbeat")
+    actor, reason = actor_of(request, principal), reason_of(form)
+    fleet_control.stop_worker(deck, worker_id, actor, reason=reason)
+    toast = toast_header(f"{worker_id[:80]}: asked to drain and stop{_when_heard(deck)}")
     return _render(
         request, "_worker_table.html", headers={"HX-Trigger": toast}, **_workers(request)
     )
+
+
+def _when_heard(deck: Deck) -> str:
+    """When workers follow an order: PostgreSQL pushes it, SQLite's read it at their beat."""
+    return "" if deck.store.remote else " at their next heartbeat"
 
 
 # -- view models ---------------------------------------------------------------------------------
 
 
 def _set_paused(
-    request: Request, principal: Principal, name: str, paused: bool, reason: str
+    request: Request, principal: Principal, name: str, paused: bool, reason: str | None
 ) -> Response:
     deck, actor = deck_of(request), actor_of(request, principal)
     act = fleet_control.pause_queue if paused else fleet_control.resume_queue
     changed = act(deck, name, actor, reason=reason)
     shown = name.strip()[:80]
     if paused:
-        message = f"{shown} paused: workers stop claiming from it at their next heartbeat"
+        message = f"{shown} paused: workers stop claiming from it{_when_heard(deck)}"
     else:
         message = f"{shown} resumed"
     if not changed:

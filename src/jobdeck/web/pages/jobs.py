@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobdeck import control
-from jobdeck.control.history import MAX_REASON, job_actions
+from jobdeck.control.history import job_actions
 from jobdeck.control.limits import waiting_because
 from jobdeck.errors import ConfigError, JobDeckError, JobNotFound, SchemaError, StoreUnavailable
 from jobdeck.states import JobState
@@ -23,7 +23,6 @@ from jobdeck.web.access import Operator, Principal, Viewer, actor_of, require
 from jobdeck.web.live import live
 from jobdeck.web.params import (
     MAX_TEXT,
-    BadParameter,
     FormFields,
     RowId,
     day_end,
@@ -33,6 +32,7 @@ from jobdeck.web.params import (
     parse_day,
     parse_id,
     parse_text,
+    reason_of,
 )
 from jobdeck.web.rendering import PageRoute, render, toast_header
 
@@ -245,14 +245,6 @@ def operate(
         headers={"HX-Trigger": toast_header(f"Job {job.id} {_DONE[action]}")},
     )
     return live(request, page)
-
-
-def reason_of(form: dict[str, str]) -> str | None:
-    """The optional reason typed beside Retry or Cancel; a novel is refused, not cut."""
-    reason = form.get("reason", "").strip()
-    if len(reason) > MAX_REASON:
-        raise BadParameter(f"The reason is {len(reason)} characters long; at most {MAX_REASON}.")
-    return reason or None
 
 
 async def _viewer_or_outage(request: Request) -> Principal | JobDeckError:

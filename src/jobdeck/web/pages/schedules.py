@@ -22,7 +22,7 @@ from jobdeck.states import JobState
 from jobdeck.store.base import JobRow
 from jobdeck.web.access import Operator, Principal, Trigger, Viewer, actor_of
 from jobdeck.web.live import live
-from jobdeck.web.params import BadParameter, Cursor, FormFields, ScheduleName, deck_of
+from jobdeck.web.params import Cursor, FormFields, ScheduleName, deck_of, reason_of
 from jobdeck.web.rendering import PageRoute, render, toast_header
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def run_now(request: Request, name: ScheduleName, principal: Trigger, form: Form
         deck_of(request),
         name,
         actor_of(request, principal),
-        reason=_reason(form),
+        reason=reason_of(form),
         confirm=form.get("confirm") == "1",
     )
     if result.created:
@@ -95,12 +95,12 @@ def run_now(request: Request, name: ScheduleName, principal: Trigger, form: Form
 
 @router.post("/schedules/{name:path}/pause", response_class=HTMLResponse)
 def pause(request: Request, name: ScheduleName, principal: Operator, form: FormFields) -> Response:
-    return _set_paused(request, principal, name, True, _reason(form))
+    return _set_paused(request, principal, name, True, reason_of(form))
 
 
 @router.post("/schedules/{name:path}/resume", response_class=HTMLResponse)
 def resume(request: Request, name: ScheduleName, principal: Operator, form: FormFields) -> Response:
-    return _set_paused(request, principal, name, False, _reason(form))
+    return _set_paused(request, principal, name, False, reason_of(form))
 
 
 def _set_paused(
@@ -110,14 +110,6 @@ def _set_paused(
     schedule_control.set_paused(deck_of(request), name, paused, actor, reason=reason)
     action = "pause" if paused else "resume"
     return _status_block(request, name, None, toast=(f"{name} {action}d", "info"))
-
-
-def _reason(form: dict[str, str]) -> str | None:
-    """The operator's optional reason, stored with the audit row."""
-    reason = form.get("reason", "").strip()
-    if len(reason) > MAX_REASON:
-        raise BadParameter(f"The reason is too long: at most {MAX_REASON} characters")
-    return reason or None
 
 
 @router.get("/schedules/{name:path}/runs", response_class=HTMLResponse)
