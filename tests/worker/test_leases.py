@@ -19,6 +19,7 @@ from jobdeck.auditlog import Actor
 from jobdeck.control import JobQuery, bulk_act, cancel_job
 from jobdeck.control.fleet import stop_worker
 from jobdeck.states import JobState
+from jobdeck.worker.worker import Worker
 from tests.multihost.network import Host, Relay
 from tests.worker import apps
 from tests.worker.helpers import Processes, executions, running_worker, starts, wait_until
@@ -33,6 +34,7 @@ SETTINGS = {
     "shutdown_grace": 2.0,
     "scheduler_enabled": False,
 }
+OPERATOR = Actor("ann", "admin", via="test")
 LOOPBACK = Host("cut-off", netns="", link_address="127.0.0.1", own_address="127.0.0.1")
 
 
@@ -83,45 +85,39 @@ def test_a_worker_cut_off_stops_its_job_before_another_worker_takes_it_over(
     assert "was lost" in (lost.error or "") and done.error is None
 
 
-def test_postgres_pushes_a_cancel_to_the_worker_at_once(db_url: str) -> None:
-    """Heartbeats a minute apart: only the push can stop the job within the test's wait."""
+@pytest.fixture
+def beatless(db_url: str) -> Iterator[tuple[JobDeck, Worker]]:
+    """A worker whose heartbeats are a minute apart, after its first: within a test's waits
+    only a pushed order can reach it."""
     deck = apps.make_deck(db_url, **SETTINGS)
     try:
         with running_worker(deck, heartbeat_interval=60.0, lease_duration=120.0) as worker:
             wait_until(lambda: worker.heartbeat.ticks >= 1, 5, "the first beat")
-            job = deck.get_task("hang_async").enqueue(tag="pushed")
-            wait_until(lambda: worker.in_flight == 1, 10, "the job to start")
-            cancel_job(deck.store, deck.clock, job.id, Actor("ann", "admin", via="test"))
-            wait_until(lambda: state_of(deck, job.id) == JobState.CANCELLED, 10, "the cancel")
-            assert worker.heartbeat.ticks == 1, "heard without a beat"
-        assert apps.CANCELLED == ["pushed"]
-    finally:
-        deck.close()
-
-
-def test_a_bulk_cancel_is_pushed_to_the_workers_at_once(db_url: str) -> None:
-    deck = apps.make_deck(db_url, **SETTINGS)
-    try:
-        with running_worker(deck, heartbeat_interval=60.0, lease_duration=120.0) as worker:
-            wait_until(lambda: worker.heartbeat.ticks >= 1, 5, "the first beat")
-            ids = [deck.get_task("hang_async").enqueue(tag=f"bulk{n}").id for n in range(3)]
-            wait_until(lambda: worker.in_flight == 3, 10, "the jobs to start")
-            actor = Actor("ann", "admin", via="test")
-            assert bulk_act(deck.store, deck.clock, "cancel", JobQuery(status="running"), actor)
-            for job_id in ids:
-                wait_until(lambda i=job_id: state_of(deck, i) == JobState.CANCELLED, 10, "cancel")
+            yield deck, worker
             assert worker.heartbeat.ticks == 1, "heard without a beat"
     finally:
         deck.close()
 
 
-def test_a_drain_request_is_pushed_to_the_worker_at_once(db_url: str) -> None:
-    deck = apps.make_deck(db_url, **SETTINGS)
-    try:
-        with running_worker(deck, heartbeat_interval=60.0, lease_duration=120.0) as worker:
-            wait_until(lambda: worker.heartbeat.ticks >= 1, 5, "the first beat")
-            stop_worker(deck, worker.id, Actor("ann", "admin", via="test"))
-            wait_until(worker.fetcher.stopping.is_set, 10, "the drain to be heard")
-            assert worker.heartbeat.ticks == 1, "heard without a beat"
-    finally:
-        deck.close()
+def test_postgres_pushes_a_cancel_to_the_worker_at_once(beatless: tuple[JobDeck, Worker]) -> None:
+    deck, worker = beatless
+    job = deck.get_task("hang_async").enqueue(tag="pushed")
+    wait_until(lambda: worker.in_flight == 1, 10, "the job to start")
+    cancel_job(deck.store, deck.clock, job.id, OPERATOR)
+    wait_until(lambda: state_of(deck, job.id) == JobState.CANCELLED, 10, "the cancel")
+    wait_until(lambda: apps.CANCELLED == ["pushed"], 5, "the coroutine to see its cancel")
+
+
+def test_a_bulk_cancel_is_pushed_to_the_workers_at_once(beatless: tuple[JobDeck, Worker]) -> None:
+    deck, worker = beatless
+    ids = [deck.get_task("hang_async").enqueue(tag=f"bulk{n}").id for n in range(3)]
+    wait_until(lambda: worker.in_flight == 3, 10, "the jobs to start")
+    assert bulk_act(deck.store, deck.clock, "cancel", JobQuery(status="running"), OPERATOR) == 3
+    for job_id in ids:
+        wait_until(lambda i=job_id: state_of(deck, i) == JobState.CANCELLED, 10, "the cancel")
+
+
+def test_a_drain_request_is_pushed_to_the_worker_at_once(beatless: tuple[JobDeck, Worker]) -> None:
+    deck, worker = beatless
+    stop_worker(deck, worker.id, OPERATOR)
+    wait_until(worker.fetcher.stopping.is_set, 10, "the drain to be heard")
