@@ -292,6 +292,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-jobs", type=int, default=300)
     parser.add_argument("--latency-rate", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=None)
+    parser.add_argument("--settings", choices=("defaults", "tuned"), default="defaults")
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument(
         "--cap",
@@ -317,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         pg_admin_url=args.pg_admin_url,
         redis_url=args.redis_url,
         concurrency=args.concurrency,
+        settings=args.settings,
     )
     out: dict[str, Any] = {"system": args.system, "workload": args.workload}
     system: System | None = None

@@ -79,6 +79,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(and say so in the report). Default 35 for a full run, none with --quick/--repeats",
     )
     parser.add_argument(
+        "--settings",
+        default="defaults,tuned",
+        help="comma-separated passes, from: defaults (each system as its CLI runs unasked), "
+        "tuned (the worker settings that drained fastest in trials; only the systems where "
+        "they differ run again, the others' rows are the defaults pass's)",
+    )
+    parser.add_argument(
         "--concurrency",
         action="append",
         default=[],
@@ -192,6 +199,7 @@ def run_driver(name: str, workload: str, args: argparse.Namespace, cfg: dict[str
         "--out",
         str(out),
     ]
+    command += ["--settings", cfg["settings"]]
     if name in cfg["concurrency"]:
         command += ["--concurrency", str(cfg["concurrency"][name])]
     env = python_env()
@@ -239,7 +247,12 @@ def brief(workload: str, figures: dict[str, Any]) -> str:
     return f"{figures['jobs_per_s']:,.0f}/s"
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace, settings: str, defaults: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One pass over the systems at ``settings``. The tuned pass runs again only the systems
+    whose tuned setting differs, and only the worker's workloads; the rest of its table is
+    ``defaults``'s rows."""
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(systems.SYSTEMS)
     skip = {n.strip() for n in args.skip.split(",") if n.strip()}
     unknown = [n for n in [*names, *skip] if n not in systems.SYSTEMS]
@@ -251,7 +264,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     bad = [w for w in selected if w not in WORKLOADS]
     if bad:
         raise SystemExit(f"unknown workloads: {', '.join(bad)}; known: {', '.join(WORKLOADS)}")
+    if settings == "tuned":
+        names = [n for n in names if systems.load(n).tuning_differs()]
+        selected = [w for w in selected if w in ("drain", "latency")]
     cfg: dict[str, Any] = {
+        "settings": settings,
         "jobs": args.jobs or (2_000 if args.quick else 20_000),
         "repeats": args.repeats or (1 if args.quick else 3),
         "chunk": args.chunk,
@@ -323,6 +340,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 log(cfg["repeats_note"])
     elapsed = time.perf_counter() - started
+    if defaults is not None:
+        _borrow_rows(runs, meta, defaults)
     for name in active:
         cls = systems.load(name)
         info = meta.setdefault(name, {})
@@ -342,12 +361,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_reference_ms": statistics.median(cpu_ms) if cpu_ms else None,
         "cpu_reference_runs_ms": cpu_ms,
         "systems": meta,
-        "versions": _versions(active),
+        "versions": _versions(list(runs)),
         "skipped": skipped,
         "errors": errors,
         "runs": runs,
         "median": {name: report.medians(by_workload) for name, by_workload in runs.items()},
     }
+
+
+def _borrow_rows(
+    runs: dict[str, dict[str, list[dict[str, Any]]]],
+    meta: dict[str, dict[str, Any]],
+    defaults: dict[str, Any],
+) -> None:
+    """Fill the tuned table from the defaults pass: every system it did not run again, and the
+    enqueue workloads (a worker setting does not change them) of those it did."""
+    for name, by_workload in defaults["runs"].items():
+        mine = runs.setdefault(name, {})
+        for workload, figures in by_workload.items():
+            if workload not in mine:
+                mine[workload] = figures
+        if name not in meta:
+            meta[name] = {**defaults["systems"][name], "same_as_defaults": True}
 
 
 _PACKAGES = {
@@ -390,10 +425,29 @@ def _versions(names: list[str]) -> dict[str, str]:
     return versions
 
 
+SETTINGS = ("defaults", "tuned")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = run(args)
-    suffix = ("-quick" if args.quick else "") + (f"-{args.tag}" if args.tag else "")
+    passes = [p.strip() for p in args.settings.split(",") if p.strip()]
+    bad = [p for p in passes if p not in SETTINGS]
+    if bad or not passes:
+        raise SystemExit(f"unknown settings: {', '.join(bad)}; known: {', '.join(SETTINGS)}")
+    results: dict[str, dict[str, Any]] = {}
+    for settings in [p for p in SETTINGS if p in passes]:
+        log(f"== {settings} ==")
+        results[settings] = run(args, settings, results.get("defaults"))
+    failed = False
+    for settings, result in results.items():
+        failed |= bool(result["errors"])
+        write(result, args, settings)
+    return 1 if failed else 0
+
+
+def write(result: dict[str, Any], args: argparse.Namespace, settings: str) -> None:
+    suffix = f"-{settings}" + ("-quick" if args.quick else "")
+    suffix += f"-{args.tag}" if args.tag else ""
     stem = args.output_dir / f"peers-{result['date'][:10]}{suffix}"
     args.output_dir.mkdir(parents=True, exist_ok=True)
     result["targets"] = report.targets(result)
@@ -409,7 +463,6 @@ def main(argv: list[str] | None = None) -> int:
     stem.with_suffix(".md").write_text(markdown)
     print(markdown)
     log(f"wrote {stem}.md, {stem}.json" + (f", {chart.name}" if chart else ""))
-    return 1 if result["errors"] else 0
 
 
 if __name__ == "__main__":

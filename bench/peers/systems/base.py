@@ -26,6 +26,7 @@ class Context:
     pg_admin_url: str
     redis_url: str
     concurrency: int | None = None  # override the adapter's worker setting
+    settings: str = "defaults"  # "defaults": what the system's CLI does unasked; or "tuned"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -58,11 +59,24 @@ class System:
     # True: finished_count() reads the system's own state; False: the sink's counter decides.
     own_state: ClassVar[bool] = True
     has_worker: ClassVar[bool] = True
+    # The worker setting a user gets without passing one (the system's own default), and the
+    # one that drained fastest in trials here (None: the default is already the best found).
     default_concurrency: ClassVar[int] = 10
+    tuned_concurrency: ClassVar[int | None] = None
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.concurrency = ctx.concurrency or self.default_concurrency
+        self.concurrency = ctx.concurrency or self.concurrency_for(ctx.settings)
+
+    @classmethod
+    def concurrency_for(cls, settings: str) -> int:
+        if settings == "tuned" and cls.tuned_concurrency is not None:
+            return cls.tuned_concurrency
+        return cls.default_concurrency
+
+    @classmethod
+    def tuning_differs(cls) -> bool:
+        return cls.concurrency_for("tuned") != cls.concurrency_for("defaults")
 
     # -- store ------------------------------------------------------------------------------------
 

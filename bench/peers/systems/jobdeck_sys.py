@@ -16,7 +16,8 @@ _UNFINISHED = (
 
 
 class _Jobdeck(System):
-    default_concurrency = 100  # as bench/run.py: a claim never takes more than the free slots
+    default_concurrency = 10  # `jobdeck worker` without --concurrency
+    tuned_concurrency = 100  # as bench/run.py: a claim never takes more than the free slots
     facts = Facts(
         results="yes: every attempt (status, times, result, error, traceback)",
         crash="yes: leases + rescuer run it again (default within lease 30 s + sweep 10 s)",

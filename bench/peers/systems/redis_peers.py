@@ -80,7 +80,8 @@ class CeleryThreads(_Celery):
     name = "celery-threads"
     label = "Celery (threads)"
     pool = "threads"
-    default_concurrency = 10
+    default_concurrency = 2  # Celery's -c defaults to the core count for every pool
+    tuned_concurrency = 10
 
 
 # -- RQ -------------------------------------------------------------------------------------------
@@ -352,7 +353,8 @@ class Arq(RedisSystem):
         bulk_api="none: one awaited enqueue_job per job",
     )
 
-    default_concurrency = 100  # max_jobs: 10 by default; 100 drained 3-4x faster in a trial
+    default_concurrency = 10  # arq's max_jobs default
+    tuned_concurrency = 100  # drained 3-4x faster in a trial
 
     def worker_setting(self) -> str:
         return f"max_jobs={self.concurrency}, polls every 0.5 s (poll_delay default)"
