@@ -49,8 +49,11 @@ class Settings:
     clock_skew_warning: float = 2.0
     # How often an idle worker looks for due jobs it was not woken for (scheduled and retried jobs).
     poll_interval: float = 1.0
-    # Claims never exceed free slots; this caps one claim so one worker does not hoard a queue.
+    # Caps one claim so one worker does not hoard a queue.
     fetch_batch_max: int = 100
+    # Jobs a claim may take beyond the free slots, and only while jobs finish faster than a
+    # claim returns (worker/pacing.py); None: up to 4 x ``concurrency``; 0: never beyond them.
+    claim_ahead: int | None = None
     complete_batch_max: int = 500
     complete_flush_interval: float = 0.005
     shutdown_grace: float = 30.0
@@ -144,6 +147,8 @@ class Settings:
                 f"lease_duration ({self.lease_duration}s) must be longer than "
                 f"heartbeat_interval ({self.heartbeat_interval}s), or leases expire between beats"
             )
+        if self.claim_ahead is not None and self.claim_ahead < 0:
+            raise ConfigError(f"claim_ahead must be 0 or more, got {self.claim_ahead}")
         if self.job_log_lines < 0:
             raise ConfigError(f"job_log_lines must be 0 or more, got {self.job_log_lines}")
         if self.expected_workers < 0:

@@ -23,6 +23,7 @@ EXAMPLES: dict[str, tuple[str, Any]] = {
     "clock_skew_warning": ("500ms", 0.5),
     "poll_interval": ("500ms", 0.5),
     "fetch_batch_max": ("50", 50),
+    "claim_ahead": ("0", 0),
     "complete_batch_max": ("100", 100),
     "complete_flush_interval": ("10ms", 0.01),
     "shutdown_grace": ("2m", 120.0),

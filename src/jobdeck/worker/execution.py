@@ -46,6 +46,7 @@ class RunningJob:
     make_context: Callable[[RunningJob], CurrentJob] | None = None
     context: CurrentJob | None = None
     began: float = field(default_factory=time.monotonic)  # just after the claim came back
+    started: float | None = None  # when it began running in a slot (claimed ahead: later)
     # When its lease is dated from, on this host's monotonic clock (worker.leases): None when
     # the worker does not watch leases (SQLite: no other host can lose sight of its database).
     claimed_from: float | None = None

@@ -37,10 +37,13 @@ from jobdeck.worker.execution import (
     success_outcome,
 )
 from jobdeck.worker.leases import Leases
+from jobdeck.worker.pacing import ClaimPacing
 from jobdeck.worker.pools import EventLoopThread, ThreadSlots
 from jobdeck.worker.reports import ReportBuffer
 
 if TYPE_CHECKING:
+    import asyncio
+
     from jobdeck.tasks import Task
 
 log = logging.getLogger("jobdeck.worker")
@@ -60,6 +63,7 @@ class Executors:
         reports: ReportBuffer | None = None,
         read_labels: Callable[[int], Mapping[str, str]] = lambda _: {},
         leases: Leases | None = None,
+        pacing: ClaimPacing | None = None,
     ) -> None:
         self.tasks = tasks
         self.settings = settings
@@ -68,6 +72,10 @@ class Executors:
         self.reports = reports or ReportBuffer()
         self.read_labels = read_labels
         self.leases = leases
+        self.pacing = pacing or ClaimPacing(settings.concurrency, 0)
+        # Async tasks have no thread slot to wait for: with jobs claimed ahead, this keeps
+        # ``concurrency`` of them running at once (made on the loop, at its first use).
+        self._async_slots: asyncio.Semaphore | None = None
         # By (job, attempt): a job rescued from this worker while it ran can be claimed here
         # again, and both attempts are in flight until the first one's result is fenced off.
         self._in_flight: dict[tuple[int, int], RunningJob] = {}
@@ -133,11 +141,6 @@ class Executors:
             return
         assert self._threads is not None
         if task.executor == "async" and self._loop is not None:
-            if job.timeout:
-                # asyncio.wait_for cancels the coroutine at its timeout; this deadline is for one
-                # that swallows the cancellation (or blocks the loop): the watch then fails the
-                # attempt and frees the slot, as it does for a stuck thread.
-                running.deadline = running.began + job.timeout + ASYNC_CANCEL_GRACE
             running.future = self._loop.submit(self._run_async(running))
         elif task.executor == "process":
             running.cancel_event = threading.Event()
@@ -160,7 +163,10 @@ class Executors:
         task = running.task
         assert task is not None
         timeout = running.job.timeout
+        if self._settled_before_start(running):
+            return
         running.thread_ident = threading.get_ident()
+        running.started = time.monotonic()
         if timeout and running.cancelled_by is None:  # a cancel's grace is shorter
             running.deadline = time.monotonic() + timeout
         with self._job_logs(running):
@@ -170,6 +176,17 @@ class Executors:
             except Exception as exc:
                 outcome = self._failure(running, exc)
         self._finish(running, outcome)
+
+    def _settled_before_start(self, running: RunningJob) -> bool:
+        """A job claimed ahead may be settled while it waits for a slot: given up on (its lease
+        lost, the worker shutting down: another worker may run it now), it must not start; a
+        cancelled one ends cancelled without running."""
+        if running.abandoned:
+            return True
+        if running.cancelled_by is None:
+            return False
+        self._finish(running, cancelled_outcome(running.job, running.cancelled_by, running.now()))
+        return True
 
     @contextlib.contextmanager
     def _job_logs(self, running: RunningJob) -> Iterator[None]:
@@ -196,9 +213,25 @@ class Executors:
             leave_job(token)
 
     async def _run_async(self, running: RunningJob) -> None:
+        if self._async_slots is None:
+            import asyncio
+
+            self._async_slots = asyncio.Semaphore(self.settings.concurrency)
+        async with self._async_slots:
+            await self._run_async_in_slot(running)
+
+    async def _run_async_in_slot(self, running: RunningJob) -> None:
         task = running.task
         assert task is not None
         timeout = running.job.timeout
+        if self._settled_before_start(running):
+            return
+        if timeout and running.cancelled_by is None:  # a cancel's grace is shorter
+            # asyncio.wait_for cancels the coroutine at its timeout; this deadline is for one
+            # that swallows the cancellation (or blocks the loop): the watch then fails the
+            # attempt and frees the slot, as it does for a stuck thread.
+            running.deadline = time.monotonic() + timeout + ASYNC_CANCEL_GRACE
+        running.started = time.monotonic()
         # Each coroutine runs in its own asyncio task, so this context is its job's alone.
         with self._job_logs(running):
             try:
@@ -225,6 +258,9 @@ class Executors:
     def _run_process(self, running: RunningJob) -> None:
         task = running.task
         assert task is not None
+        if self._settled_before_start(running):
+            return
+        running.started = time.monotonic()
         with self._job_logs(running):
             try:
                 value = run_in_child(
@@ -277,6 +313,8 @@ class Executors:
             if self._in_flight.get(key) is not running:
                 return  # timed out or handed back meanwhile: its slot and outcome are settled
             del self._in_flight[key]
+        if running.started is not None:
+            self.pacing.ran(time.monotonic() - running.started)
         if running.cancelled_by is not None:
             # However the task ended once cancelled (JobCancelled, a return, a terminated
             # child), the operator's cancel is what the attempt records: never retried.

@@ -1,7 +1,9 @@
 """The fetcher: claims jobs up to the free slots and hands them to the executors.
 
-It never claims more than it can start (a claimed job waiting in our memory is a job another
-worker could be running), and it waits out a failing store instead of dying of it.
+It claims more than it can start only while jobs finish faster than a claim returns, and then
+no more than the slots finish within one claim's round trip (worker/pacing.py): otherwise a
+claimed job waiting in our memory is a job another worker could be running. It waits out a
+failing store instead of dying of it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from jobdeck.store.base import ClaimedJob, ClaimRequest, Store
 from jobdeck.store.limiting import ClaimLimits
 from jobdeck.worker.executors import Executors
 from jobdeck.worker.leases import Leases
+from jobdeck.worker.pacing import ClaimPacing
 
 log = logging.getLogger("jobdeck.worker")
 
@@ -34,6 +37,7 @@ class Fetcher:
         *,
         limits: ClaimLimits | None = None,
         leases: Leases | None = None,
+        pacing: ClaimPacing | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -47,6 +51,7 @@ class Fetcher:
         # None when the deck declares no limit: every claim is then the one unlimited statement.
         self.limits = limits
         self.leases = leases
+        self.pacing = pacing or ClaimPacing(settings.concurrency, 0)
         # While jobs are being taken, a rate-limited deck looks again within half its tightest
         # rate interval: the jobs it held back were moved to the next slot, and nothing rings
         # for them (a whole interval plus the claim's own time missed slots: 77/s of 100/s).
@@ -61,7 +66,7 @@ class Fetcher:
         backoff = 0.0
         failing = False
         while not self.stopping.is_set():
-            free = self.settings.concurrency - self.executors.in_flight
+            free = self.settings.concurrency + self.pacing.ahead() - self.executors.in_flight
             if not self.queues:  # every queue of this worker is paused
                 self.stopping.wait(self.settings.poll_interval)
                 continue
@@ -73,6 +78,7 @@ class Fetcher:
                 sent = time.monotonic()
                 jobs = self._claim(limit)
                 returned = time.monotonic()
+                self.pacing.claimed(returned - sent)
                 if failing:
                     log.info("fetcher: store is back, claiming jobs again")
                 failing, backoff = False, 0.0

@@ -27,6 +27,7 @@ from jobdeck.worker.execution import cancelled_outcome
 from jobdeck.worker.executors import Executors
 from jobdeck.worker.fetcher import Fetcher
 from jobdeck.worker.leases import Leases
+from jobdeck.worker.pacing import ClaimPacing, claim_ahead_cap
 from jobdeck.worker.reports import ReportBuffer, ReportFlusher
 from jobdeck.worker.services import Looper
 from jobdeck.worker.signals import SignalWatch
@@ -80,6 +81,7 @@ class Worker:
             if self.store.remote
             else None
         )
+        self.pacing = ClaimPacing(settings.concurrency, claim_ahead_cap(settings))
         self.executors = Executors(
             deck.tasks,
             settings,
@@ -88,6 +90,7 @@ class Worker:
             self.reports,
             self._labels_of,
             self.leases,
+            self.pacing,
         )
         limits = claim_limits(deck.tasks.values(), settings.queue_limits or {})
         self.fetcher = Fetcher(
@@ -99,6 +102,7 @@ class Worker:
             store_error,
             limits=limits or None,
             leases=self.leases,
+            pacing=self.pacing,
         )
         # The heartbeat and, on a remote store, the orders listener both hand orders in.
         self._obeying = threading.Lock()

@@ -1,0 +1,59 @@
+"""Claiming ahead: only while jobs finish faster than a claim returns, and only as many as the
+slots finish within one claim's round trip."""
+
+from __future__ import annotations
+
+from jobdeck.settings import Settings
+from jobdeck.worker.pacing import ClaimPacing, claim_ahead_cap
+
+
+def test_nothing_is_claimed_ahead_before_a_claim_and_a_job_were_timed() -> None:
+    pacing = ClaimPacing(slots=10, cap=40)
+    assert pacing.ahead() == 0
+    pacing.claimed(0.001)
+    assert pacing.ahead() == 0
+    pacing.ran(0.0001)
+    assert pacing.ahead() > 0
+
+
+def test_short_jobs_are_claimed_ahead_up_to_what_the_slots_finish_in_one_round_trip() -> None:
+    pacing = ClaimPacing(slots=10, cap=1000)
+    pacing.claimed(0.002)
+    pacing.ran(0.001)  # each slot finishes two jobs while a claim is out
+    assert pacing.ahead() == 20
+
+
+def test_the_cap_bounds_the_allowance() -> None:
+    pacing = ClaimPacing(slots=10, cap=40)
+    pacing.claimed(0.002)
+    pacing.ran(0.00001)
+    assert pacing.ahead() == 40
+
+
+def test_jobs_slower_than_the_slots_round_trips_get_no_allowance() -> None:
+    pacing = ClaimPacing(slots=10, cap=40)
+    pacing.claimed(0.002)
+    pacing.ran(0.5)
+    assert pacing.ahead() == 0
+
+
+def test_the_allowance_follows_jobs_that_turn_slow() -> None:
+    pacing = ClaimPacing(slots=10, cap=40)
+    pacing.claimed(0.002)
+    pacing.ran(0.00001)
+    for _ in range(30):
+        pacing.ran(1.0)
+    assert pacing.ahead() == 0
+
+
+def test_a_cap_of_zero_never_claims_ahead() -> None:
+    pacing = ClaimPacing(slots=10, cap=0)
+    pacing.claimed(0.002)
+    pacing.ran(0.0)
+    assert pacing.ahead() == 0
+
+
+def test_the_default_cap_is_four_per_slot_and_a_setting_replaces_it() -> None:
+    assert claim_ahead_cap(Settings(concurrency=10)) == 40
+    assert claim_ahead_cap(Settings(concurrency=10, claim_ahead=0)) == 0
+    assert claim_ahead_cap(Settings(concurrency=10, claim_ahead=5)) == 5
