@@ -41,6 +41,7 @@ from rich.text import Text
 
 from bench.app import NOOP_TASK
 from bench.common import describe_machine, number
+from bench.hosts import CannotMakeHosts, LinkedHost, linked_hosts, postgres_cpu_seconds
 from bench.targets import (
     DEFAULT_PG_ADMIN_URL,
     PostgresTarget,
@@ -70,9 +71,12 @@ class Case:
     key: str
     processes: int
     history: int  # finished jobs already in the table
+    hosts: int = 0  # >0: one worker process on each of this many namespace hosts
 
     @property
     def label(self) -> str:
+        if self.hosts:
+            return f"drain, {self.hosts} hosts, 1 process each"
         plural = "process" if self.processes == 1 else "processes"
         text = f"drain, {self.processes} {plural}"
         return f"{text}, {self.history:,} jobs of history" if self.history else text
@@ -85,9 +89,11 @@ class Options:
     repeats: int
     processes: tuple[int, ...]
     explain: bool
+    hosts: tuple[int, ...] = ()
 
     def cases(self) -> list[Case]:
         cases = [Case(f"drain_{k}p", k, 0) for k in self.processes]
+        cases += [Case(f"drain_{h}h", h, 0, hosts=h) for h in self.hosts]
         if self.history:
             cases.append(Case("history_1p", 1, self.history))
         return cases
@@ -223,6 +229,7 @@ def explain_claim(url: str, limit: int, tries: int = 3) -> dict[str, Any]:
         "now": None,  # the database's clock, as for a worker on the real clock
         "lease_seconds": 60.0,
         "limit": limit,
+        "labels": False,  # as a worker claims without tracing
     }
     plans: list[dict[str, Any]] = []
     with psycopg.connect(url, options="-c jit=off") as conn:
@@ -344,12 +351,21 @@ def stall_report(dialect: str, url: str) -> str:
     return "\n".join(lines)
 
 
-def run_workers(target: Target, url: str, config: Config, processes: int) -> dict[str, float]:
-    """Start ``processes`` workers at once, wait for the drain, stop them; wall time and CPU."""
+def run_workers(
+    target: Target, url: str, config: Config, processes: int, on: Sequence[LinkedHost] = ()
+) -> dict[str, float]:
+    """Start ``processes`` workers at once (one on each of ``on``, when given), wait for the
+    drain, stop them; wall time, their CPU and, on PostgreSQL, the server's."""
     workers: list[WorkerProcess] = []
+    server = target.dialect == "postgres"
     try:
+        database = url.rsplit("/", 1)[-1]
+        server_cpu = postgres_cpu_seconds(database) if server else 0.0
         spawned = time.perf_counter()
-        workers = [WorkerProcess(url, config) for _ in range(processes)]
+        if on:
+            workers = [WorkerProcess(h.url_for(url), config, wrap=h.wrap) for h in on]
+        else:
+            workers = [WorkerProcess(url, config) for _ in range(processes)]
         probe = target.probe(url)
         try:
             wait_for("the drain", lambda: not probe.has_unfinished(), workers, config)
@@ -358,6 +374,7 @@ def run_workers(target: Target, url: str, config: Config, processes: int) -> dic
         finally:
             probe.close()
         wall = time.perf_counter() - spawned
+        server_cpu = postgres_cpu_seconds(database) - server_cpu if server else 0.0
         cpu = sum(worker.cpu_seconds() for worker in workers)
         # A short drain can end while a worker is still starting up.
         wait_for("SIGTERM handlers", lambda: all(map(handles_sigterm, workers)), workers, config)
@@ -367,7 +384,10 @@ def run_workers(target: Target, url: str, config: Config, processes: int) -> dic
         stop_workers(workers, timeout=5)
     if any(codes):
         raise BenchError(f"worker exit codes after SIGTERM: {codes}")
-    return {"wall_s": wall, "worker_cpu_s": cpu, "worker_cores": cpu / wall}
+    figures = {"wall_s": wall, "worker_cpu_s": cpu, "worker_cores": cpu / wall}
+    if server:
+        figures["db_cores"] = server_cpu / wall
+    return figures
 
 
 def drain_case(target: Target, options: Options, case: Case) -> dict[str, Any]:
@@ -381,7 +401,14 @@ def drain_case(target: Target, options: Options, case: Case) -> dict[str, Any]:
         queue_noop_jobs(url, config.jobs, config.chunk)
         if options.explain and target.dialect == "postgres" and case.processes == 1:
             figures.update(explain_claim(url, limit=min(100, config.concurrency)))
-        figures.update(run_workers(target, url, config, case.processes))
+        if case.hosts:
+            try:
+                with linked_hosts(case.hosts) as on:
+                    figures.update(run_workers(target, url, config, case.processes, on))
+            except CannotMakeHosts as exc:
+                raise BenchError(f"cannot make the hosts: {exc}") from exc
+        else:
+            figures.update(run_workers(target, url, config, case.processes))
         check_succeeded(target, url, case.history + config.jobs)
         figures.update(drain_span(target.dialect, url, after_id))
     finally:
@@ -520,7 +547,16 @@ def whole_range(runs: list[dict[str, Any]], key: str) -> str:
 def render(result: dict[str, Any], dialect: str) -> Table:
     label = {"postgres": "PostgreSQL", "sqlite": "SQLite"}.get(dialect, dialect)
     table = Table(title=f"jobdeck drain scaling, {label}, {result['date'][:10]}")
-    columns = ("case", "jobs/s", "wall s", "vs 1 process", "workers used", "worker CPU", "claim ms")
+    columns = (
+        "case",
+        "jobs/s",
+        "wall s",
+        "vs 1 process",
+        "workers used",
+        "worker CPU",
+        "database CPU",
+        "claim ms",
+    )
     for name in columns:
         table.add_column(name, justify="left" if name == "case" else "right")
     for key, case in result["cases"].items():
@@ -534,6 +570,7 @@ def render(result: dict[str, Any], dialect: str) -> Table:
             f"{ratio:.2f}x" if ratio else "-",
             whole_range(runs, "workers_used"),
             spread(runs, "worker_cores", median.get("worker_cores")),
+            spread(runs, "db_cores", median.get("db_cores")),
             spread(runs, "claim_ms", median.get("claim_ms")),
         )
     return table
@@ -547,7 +584,9 @@ def notes(result: dict[str, Any], dialect: str) -> list[str]:
         f"each worker process: concurrency={config['concurrency']}.",
         "jobs/s: first attempt start to last attempt finish of the queued jobs; "
         "wall: spawning the processes to nothing unfinished; workers used: processes that ran "
-        "any of the jobs; worker CPU: their CPU seconds per wall second, summed.",
+        "any of the jobs; worker CPU: their CPU seconds per wall second, summed; database CPU: "
+        "the bench database's backends and the server's background processes, per wall "
+        f"second (both in cores, of the machine's {machine['cores']}).",
     ]
     history_runs = result["runs"][dialect].get("history_1p", [])
     if history_runs:
@@ -599,6 +638,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--history", type=int, default=None, help="finished jobs (1,000,000)")
     parser.add_argument("--repeats", type=int, default=None, help="repeats per case (3)")
     parser.add_argument("--processes", default="1,2,4", help="worker process counts (1,2,4)")
+    parser.add_argument(
+        "--hosts",
+        default="2,3",
+        help="host counts, one worker process on each network-namespace host, PostgreSQL only "
+        "(2,3; empty: none). Needs root, iproute2 and socat",
+    )
     parser.add_argument("--concurrency", type=int, default=Config.concurrency)
     parser.add_argument("--chunk", type=int, default=1_000, help="jobs per enqueue_many call")
     parser.add_argument("--drain-timeout", type=float, default=Config.drain_timeout)
@@ -625,7 +670,10 @@ def build_options(args: argparse.Namespace) -> Options:
     )
     history = args.history if args.history is not None else (100_000 if args.quick else 1_000_000)
     repeats = args.repeats or (1 if args.quick else 3)
-    return Options(config, history, repeats, processes, explain=not args.no_explain)
+    hosts = tuple(int(h) for h in args.hosts.split(",") if h.strip())
+    if args.dialect != "postgres":
+        hosts = ()  # a SQLite file is one host's
+    return Options(config, history, repeats, processes, not args.no_explain, hosts)
 
 
 def exit_on_sigterm() -> None:
