@@ -303,3 +303,11 @@ def test_help_on_every_command(command: tuple[str, ...]) -> None:
 def test_the_console_script_entry_point_shows_help() -> None:
     done = run_cli("--help")
     assert done.returncode == 0 and "worker" in done.stdout and "enqueue" in done.stdout
+
+
+def test_a_misspelt_command_suggests_one_whose_module_is_not_loaded_yet() -> None:
+    # A fresh process: the root group loads most commands on use, and the suggestion must
+    # still know every name.
+    done = run_cli("jbos")
+    assert done.returncode != 0
+    assert "No such command 'jbos'. Did you mean 'jobs'?" in done.stderr, done.stderr

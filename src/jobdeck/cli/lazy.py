@@ -14,6 +14,10 @@ from typing import Any
 import click
 
 
+# click 8.4+ raises it for an unknown command, with "Did you mean ...?"; older click names none.
+_NO_SUCH_COMMAND: Any = getattr(click, "NoSuchCommand", ())
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands may be named as ``"module:attribute"`` and loaded on use.
 
@@ -38,6 +42,19 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:
             self.commands[cmd_name] = self._load(cmd_name)
         return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as error:
+            if not isinstance(error, _NO_SUCH_COMMAND):
+                raise
+            # click suggests a close name from the loaded commands only: offer every name.
+            raise click.NoSuchCommand(
+                error.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
 
     def _load(self, name: str) -> click.Command:
         module, _, attribute = self.lazy_commands[name].partition(":")
