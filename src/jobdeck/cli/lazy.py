@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-
 # click 8.4+ raises it for an unknown command, with "Did you mean ...?"; older click names none.
 _NO_SUCH_COMMAND: Any = getattr(click, "NoSuchCommand", ())
 
