@@ -13,7 +13,6 @@ import click
 from jobdeck import cli
 from jobdeck.app import JobDeck
 from jobdeck.cli.context import log_format_option
-from jobdeck.contrib.documents.cli import documents
 from jobdeck.logs import setup_logging
 from jobdeck.settings import Settings
 
@@ -76,7 +75,8 @@ def demo_mail(database: str | None, limit: int) -> None:
 
 
 cli.main.add_command(demo)
-cli.main.add_command(documents)  # a plugin's group, attached like the built-in ones
+# A plugin's group, attached like the built-in ones and as lazily: a worker never loads it.
+cli.main.add_lazy_command("documents", "jobdeck.contrib.documents.cli:documents")
 main = cli.with_bare_deck(cli.main, JobDeck)
 
 

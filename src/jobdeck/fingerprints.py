@@ -14,11 +14,12 @@ a few regular expressions over at most the stored traceback: tens of microsecond
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sysconfig
 from dataclasses import dataclass
+
+from jobdeck.digests import sha1_hex
 
 # How much of a message is normalised and kept as the group's title.
 TITLE_CHARS = 300
@@ -73,8 +74,8 @@ def fingerprint(error: str, traceback: str | None) -> ErrorGroupKey:
     exception = exception.strip()
     title = normalise_message(message)
     frame = own_frame(traceback) if traceback else ""
-    digest = hashlib.sha1(f"{exception}\n{title}\n{frame}".encode(), usedforsecurity=False)
-    return ErrorGroupKey(digest.hexdigest()[:16], exception, title, frame)
+    digest = sha1_hex(f"{exception}\n{title}\n{frame}".encode())
+    return ErrorGroupKey(digest[:16], exception, title, frame)
 
 
 def own_frame(traceback: str) -> str:

@@ -250,8 +250,16 @@ def test_a_wrong_database_url_is_a_one_line_error(
 # -- help ----------------------------------------------------------------------------------------
 
 
+def _subcommand(group: click.Group, name: str) -> click.Command:
+    """Through click's own lookup: the root group loads most commands' modules on use."""
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, name
+    return command
+
+
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    for name in group.list_commands(click.Context(group)):
+        command = _subcommand(group, name)
         if isinstance(command, click.Group):
             yield (*path, name)
             yield from _commands(command, (*path, name))
@@ -283,7 +291,7 @@ def test_help_on_every_command(command: tuple[str, ...]) -> None:
     target = main
     for name in command:
         assert isinstance(target, click.Group)
-        target = target.commands[name]
+        target = _subcommand(target, name)
     if isinstance(target, click.Group):
         assert "Commands:" in output
     else:
@@ -295,3 +303,11 @@ def test_help_on_every_command(command: tuple[str, ...]) -> None:
 def test_the_console_script_entry_point_shows_help() -> None:
     done = run_cli("--help")
     assert done.returncode == 0 and "worker" in done.stdout and "enqueue" in done.stdout
+
+
+def test_a_misspelt_command_suggests_one_whose_module_is_not_loaded_yet() -> None:
+    # A fresh process: the root group loads most commands on use, and the suggestion must
+    # still know every name.
+    done = run_cli("jbos")
+    assert done.returncode != 0
+    assert "No such command 'jbos'. Did you mean 'jobs'?" in done.stderr, done.stderr

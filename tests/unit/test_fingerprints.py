@@ -3,6 +3,7 @@ own code is kept, jobdeck's, the standard library's and installed packages' fram
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sysconfig
@@ -114,3 +115,11 @@ def test_an_error_line_without_a_type_and_no_traceback() -> None:
     assert key.exception == "Error" and key.frame == ""
     assert key.title == "task process exited with code <n> before answering"
     assert fingerprint("TimeoutError: timed out after 5 s", None).exception == "TimeoutError"
+
+
+def test_the_group_id_is_still_the_sha1_stored_groups_were_keyed_by() -> None:
+    # The worker hashes without hashlib (its OpenSSL costs RSS): the ids must not change, or
+    # every failure after an upgrade would open a new group beside its old one.
+    key = fingerprint("KeyError: 'customer 42'", None)
+    text = f"{key.exception}\n{key.title}\n{key.frame}".encode()
+    assert key.fingerprint == hashlib.sha1(text, usedforsecurity=False).hexdigest()[:16]

@@ -14,46 +14,41 @@ from typing import TypeVar
 
 import click
 
-from jobdeck.cli.accounts import tokens, users
 from jobdeck.cli.context import BareDeck, Context, one_line_errors
-from jobdeck.cli.dashboard import dashboard
-from jobdeck.cli.errors import errors
-from jobdeck.cli.jobs import db, enqueue, jobs
-from jobdeck.cli.queues import queues
-from jobdeck.cli.schedules import alerts, scheduler, schedules
-from jobdeck.cli.stats import stats_command
+from jobdeck.cli.lazy import LazyGroup
 from jobdeck.cli.workers import settings_command, worker, workers_command
 from jobdeck.deck import Deck
 
-__all__ = ["BareDeck", "Context", "main", "run", "with_bare_deck", "worker"]
+__all__ = ["BareDeck", "Context", "LazyGroup", "main", "run", "with_bare_deck", "worker"]
 
 C = TypeVar("C", bound=click.Command)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="jobdeck")
 def main() -> None:
     """jobdeck: durable background jobs on SQLite or PostgreSQL."""
 
 
-for _command in (
-    worker,
-    workers_command,
-    queues,
-    settings_command,
-    enqueue,
-    jobs,
-    errors,
-    dashboard,
-    scheduler,
-    schedules,
-    alerts,
-    users,
-    tokens,
-    db,
-    stats_command,
-):
+# The worker's own commands are loaded with it; every other group's module when it is run (or
+# help lists it), so a worker process does not carry the control layer for commands it never runs.
+for _command in (worker, workers_command, settings_command):
     main.add_command(_command)
+for _name, _target in {
+    "queues": "jobdeck.cli.queues:queues",
+    "enqueue": "jobdeck.cli.jobs:enqueue",
+    "jobs": "jobdeck.cli.jobs:jobs",
+    "db": "jobdeck.cli.jobs:db",
+    "errors": "jobdeck.cli.errors:errors",
+    "dashboard": "jobdeck.cli.dashboard:dashboard",
+    "scheduler": "jobdeck.cli.schedules:scheduler",
+    "schedules": "jobdeck.cli.schedules:schedules",
+    "alerts": "jobdeck.cli.schedules:alerts",
+    "users": "jobdeck.cli.accounts:users",
+    "tokens": "jobdeck.cli.accounts:tokens",
+    "stats": "jobdeck.cli.stats:stats_command",
+}.items():
+    main.add_lazy_command(_name, _target)
 
 
 def with_bare_deck(command: C, build: Callable[[str], Deck]) -> C:

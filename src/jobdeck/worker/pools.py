@@ -10,28 +10,44 @@ from typing import Any
 
 
 class ThreadSlots:
-    """A fixed number of working threads; a thread stuck past its job's timeout is abandoned and
-    replaced, so one hung job cannot take a slot for ever (Python cannot kill a thread)."""
+    """Up to ``size`` working threads; a thread stuck past its job's timeout is abandoned and
+    replaced, so one hung job cannot take a slot for ever (Python cannot kill a thread).
+
+    Threads start when work finds none idle, not all at once: each costs about 19 kB of
+    resident memory, and a worker with concurrency 100 whose jobs are short never needs most of
+    them (issue 20). Once started a thread stays, idle, until shutdown.
+    """
 
     def __init__(self, size: int, name: str = "jobdeck-job") -> None:
         self._work: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._abandoned: set[int] = set()
         self._lock = threading.Lock()
         self._name = name
-        self._live = 0
+        self._size = size
+        self._live = 0  # threads running, abandoned ones included
+        self._working = 0  # threads not abandoned: at most size
+        self._idle = 0  # threads waiting for work
+        self._queued = 0  # work submitted and not yet taken by a thread
         self.abandoned_count = 0
-        for _ in range(size):
-            self._spawn()
 
     def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            self._queued += 1
+            spawn = self._reserve_thread()
         self._work.put(work)
+        if spawn:
+            self._start_thread()
 
     def abandon(self, thread_ident: int) -> None:
-        """Give up on a thread: it exits when (if ever) its job returns; a new one replaces it."""
+        """Give up on a thread: it exits when (if ever) its job returns; its slot is free again
+        (a new thread starts at once if work is waiting)."""
         with self._lock:
             self._abandoned.add(thread_ident)
             self.abandoned_count += 1
-        self._spawn()
+            self._working -= 1
+            spawn = self._reserve_thread()
+        if spawn:
+            self._start_thread()
 
     def shutdown(self) -> None:
         with self._lock:
@@ -39,15 +55,28 @@ class ThreadSlots:
         for _ in range(live):
             self._work.put(None)
 
-    def _spawn(self) -> None:
-        with self._lock:
-            self._live += 1
+    def _reserve_thread(self) -> bool:
+        """Under the lock: True (and counted) when queued work outnumbers the idle threads and a
+        slot is free."""
+        if self._queued <= self._idle or self._working >= self._size:
+            return False
+        self._live += 1
+        self._working += 1
+        return True
+
+    def _start_thread(self) -> None:
         threading.Thread(target=self._loop, name=self._name, daemon=True).start()
 
     def _loop(self) -> None:
         me = threading.get_ident()
         while True:
+            with self._lock:
+                self._idle += 1
             work = self._work.get()
+            with self._lock:
+                self._idle -= 1
+                if work is not None:
+                    self._queued -= 1
             if work is None:
                 break
             work()

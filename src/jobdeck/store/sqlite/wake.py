@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
-import hashlib
 import os
 import select
 import socket
@@ -21,6 +20,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+from jobdeck.digests import sha1_hex
 
 # Listing the folder on every ring would cost a syscall per enqueue; a new listener is found
 # within this many seconds (and waits on the data_version poll until then).
@@ -31,7 +32,7 @@ class WakeChannel:
     """Ring every waiting process of one database; let this process wait for a ring."""
 
     def __init__(self, db_path: Path) -> None:
-        digest = hashlib.sha1(str(db_path).encode(), usedforsecurity=False).hexdigest()[:16]
+        digest = sha1_hex(str(db_path).encode())[:16]
         self.folder = Path(tempfile.gettempdir()) / f"jobdeck-wake-{digest}"
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
