@@ -263,7 +263,7 @@ def test_rows_written_before_the_limits_decode_with_their_deepest_parts_marked(
 
 
 def test_a_result_past_the_limits_fails_its_job_and_bad_error_text_cannot_stall_the_worker(
-    deck: JobDeck,
+    deck: JobDeck, caplog: pytest.LogCaptureFixture
 ) -> None:
     deep = deck.get_task("deep_result").enqueue(levels=40)
     big = deck.get_task("big_result").enqueue(size=1_000_001)
@@ -282,3 +282,7 @@ def test_a_result_past_the_limits_fails_its_job_and_bad_error_text_cannot_stall_
     assert nul.error == "ValueError: bad input \\x00 here"
     assert "\\x00" in (deck.store.get_attempts(nul.id)[-1].traceback or "")
     assert fine.state == JobState.SUCCEEDED and fine.result == {"ok": 1}
+    # Nor a log handler: the worker logs the stored text, which a strict UTF-8 sink can write.
+    for record in caplog.records:
+        record.getMessage().encode("utf-8")
+        assert "\x00" not in record.getMessage()

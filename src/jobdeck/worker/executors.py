@@ -296,16 +296,19 @@ class Executors:
             return cancelled_outcome(running.job, running.cancelled_by, running.now())
         if running.span is not None:
             tracing.record_failure(running.span, error, exc)
+        outcome = failure_outcome(
+            running.job, error, trace, running.now(), self.settings, running.task, final
+        )
+        # The stored text, not the raw one: a lone surrogate or a NUL in an exception's message
+        # would make a strict log handler (a file, a JSON sink) fail on the line.
         log.warning(
             "job %s (%s) attempt %d failed: %s",
             running.job.id,
             running.job.task,
             running.job.attempt,
-            error,
+            outcome.error,
         )
-        return failure_outcome(
-            running.job, error, trace, running.now(), self.settings, running.task, final
-        )
+        return outcome
 
     def _finish(self, running: RunningJob, outcome: Outcome) -> None:
         with self._lock:
