@@ -159,14 +159,16 @@ def test_three_hosts_a_partition_and_a_kill(
     # Side effects carried out twice: two executions that both ran to their end.
     completed_twice = {t for t, r in twice.items() if sum(end is not None for *_, end in r) > 1}
     # Every execution but a job's last is one a lost host held when it was lost: the partition
-    # (outlasting the lease) or the kill. A job claimed by the cut-off host during the partition
-    # (its claim landing after the heal) runs once.
+    # (outlasting the lease) or the kill. The cut-off host claims nothing while cut off (its
+    # claims wait in the relay), so what it started before the heal it had claimed before the
+    # cut, a thread starting it a moment after; a job it claimed during the partition (the
+    # claim landing after the heal) runs once.
     for token, token_runs in twice.items():
         earlier = sorted(token_runs, key=lambda r: r[1])[:-1]
         assert all(
-            lost_with("host-a", cut_at, r) or lost_with(killed, killed_at, r) for r in earlier
+            lost_with("host-a", healed_at, r) or lost_with(killed, killed_at, r) for r in earlier
         ), (token, [(host_of[p], s - cut_at, e) for p, s, e in token_runs])
-    held_by_a = {t for t in twice if any(lost_with("host-a", cut_at, r) for r in twice[t])}
+    held_by_a = {t for t in twice if any(lost_with("host-a", healed_at, r) for r in twice[t])}
     held_by_b = set(twice) - held_by_a
     assert len(held_by_a) <= 2 * CONCURRENCY and len(held_by_b) <= 2 * CONCURRENCY
 
