@@ -21,6 +21,7 @@ from jobdeck.states import JobState
 from jobdeck.store.dialect import Reader, where_of
 from jobdeck.store.records import JobFilter, JobRow
 from jobdeck.store.rows import from_row
+from jobdeck.store.search import glob_pattern, like_pattern, search_parts
 
 
 def list_jobs(
@@ -37,18 +38,23 @@ def list_jobs(
         rows = db.read(query, {**params, "limit": limit}, where=where)
         return [from_row(JobRow, r, db.parse_time) for r in rows]
 
-    filters = narrow(db, filters)
-    jobs = list_in_branches(filters, limit, newest_first, one_branch)
+    parts = search_parts(db, narrow(db, filters))
+    pages = [list_in_branches(part, limit, newest_first, one_branch) for part in parts]
+    jobs = merge_pages(pages, limit, newest_first)
     return jobs if newest_first else jobs[::-1]
 
 
 def count_jobs(db: Reader, filters: JobFilter) -> int:
-    where, params = filter_where(db, narrow(db, filters), None, None)
-    return int(db.read("count_jobs", params, where=where)[0]["n"])
+    total = 0
+    for part in search_parts(db, narrow(db, filters)):
+        where, params = filter_where(db, part, None, None)
+        total += int(db.read("count_jobs", params, where=where)[0]["n"])
+    return total
 
 
 def narrow(db: Reader, filters: JobFilter) -> JobFilter:
-    """Id bounds for the date range and the search window, so each is a short index range."""
+    """Id bounds for the date range and the search window, so each is a short index range
+    (the window bounds only the part of a search the index does not serve)."""
     filters = narrow_by_dates(filters, lambda: _id_bounds(db), lambda i: _job_at_or_after(db, i))
     if filters.newest is None:
         return filters
@@ -58,22 +64,20 @@ def narrow(db: Reader, filters: JobFilter) -> JobFilter:
     # The window ends where the filter does: a date range a month back searches its own
     # newest jobs, not the table's.
     top = min(bounds[1], filters.max_id) if filters.max_id is not None else bounds[1]
-    window_start = top - filters.newest + 1
-    return replace(filters, min_id=max(filters.min_id or window_start, window_start))
+    return replace(filters, window_min_id=top - filters.newest + 1)
 
 
 def count_by_state(db: Reader, filters: JobFilter, cap: int) -> dict[JobState, int]:
     """Jobs matching ``filters`` in each state, each count stopping at ``cap``.
 
     Without search terms, one capped count per state: each is a walk of the (state, id) or
-    (task, state, id) index that stops at ``cap``. A search has no index, so it reads the
-    newest ``cap`` matches once and counts their states (a total at ``cap`` means "or more").
+    (task, state, id) index that stops at ``cap``. A search reads the newest ``cap`` matches
+    once (of each part, see store/search.py) and counts their states (a total at ``cap``
+    means "or more").
     """
     filters = narrow(db, filters)
     if filters.searches:
-        where, params = filter_where(db, filters, None, None)
-        rows = db.read("count_recent_by_state", {**params, "cap": cap}, where=where)
-        return {JobState(r["state"]): int(r["n"]) for r in rows}
+        return _count_recent_matches(db, search_parts(db, filters), cap)
     counts: dict[JobState, int] = {}
     for state in sorted(filters.states or JobState):
         one = replace(filters, states=frozenset({state}))
@@ -84,11 +88,42 @@ def count_by_state(db: Reader, filters: JobFilter, cap: int) -> dict[JobState, i
     return counts
 
 
+def _count_recent_matches(db: Reader, parts: list[JobFilter], cap: int) -> dict[JobState, int]:
+    if len(parts) == 1:
+        where, params = filter_where(db, parts[0], None, None)
+        rows = db.read("count_recent_by_state", {**params, "cap": cap}, where=where)
+        return {JobState(r["state"]): int(r["n"]) for r in rows}
+    newest: list[tuple[int, str]] = []
+    for part in parts:
+        where, params = filter_where(db, part, None, None)
+        rows = db.read("recent_states", {**params, "cap": cap}, where=where)
+        newest.extend((int(r["id"]), str(r["state"])) for r in rows)
+    counts: dict[JobState, int] = {}
+    for _, state in heapq.nlargest(cap, newest):
+        counts[JobState(state)] = counts.get(JobState(state), 0) + 1
+    return counts
+
+
+def merge_pages(pages: list[list[JobRow]], limit: int, newest_first: bool) -> list[JobRow]:
+    """The first ``limit`` rows of pages each already in display order."""
+    if len(pages) == 1:
+        return pages[0][:limit]
+    key: Callable[[JobRow], int] = (lambda job: -job.id) if newest_first else (lambda job: job.id)
+    return list(itertools.islice(heapq.merge(*pages, key=key), limit))
+
+
 def filter_where(
     db: Reader, filters: JobFilter, before_id: int | None, after_id: int | None
 ) -> tuple[str, dict[str, Any]]:
     """The WHERE text of a filter, from the dialect's fragments, and its parameters."""
     names = filter_clauses(filters, before_id, after_id, single_values=True)
+    where = where_of(db, names)
+    if filters.search_part == "either":
+        # One batch of a bulk action sees both parts at once (store/search.py).
+        window = ["where_window"] if filters.window_min_id is not None else []
+        scanned = where_of(db, ["where_unindexed", "where_text", *window])
+        where = f"{where} AND ({db.clause('where_indexed')} OR ({scanned}))"
+    mark = filters.search_mark
     params = {
         "states": db.encode_list(sorted(str(s) for s in filters.states or ())),
         "tasks": db.encode_list(list(filters.tasks or ())),
@@ -103,12 +138,17 @@ def filter_where(
         "after_id": after_id,
         "min_id": filters.min_id,
         "max_id": filters.max_id,
+        "window_min_id": filters.window_min_id,
         "text": filters.text,
+        "glob_pattern": glob_pattern(filters.text) if filters.text else None,
+        "like_pattern": like_pattern(filters.text) if filters.text else None,
+        "mark_at": db.encode_time(mark.finished_at) if mark else None,
+        "mark_id": mark.job_id if mark else None,
         "ids": db.encode_list(list(filters.ids or ())),
         **_term_params("arg", filters.arg_terms),
         **_term_params("label", filters.label_terms),
     }
-    return where_of(db, names), params
+    return where, params
 
 
 def filter_clauses(
@@ -139,11 +179,24 @@ def filter_clauses(
         "where_max_id": filters.max_id is not None,
         "where_after_id": after_id is not None,
         "where_ids": filters.ids is not None,
-        "where_text": bool(filters.text),
+        **_search_clauses(filters),
         **{f"where_arg_{i}": i < len(filters.arg_terms) for i in range(MAX_TERMS)},
         **{f"where_label_{i}": i < len(filters.label_terms) for i in range(MAX_TERMS)},
     }
     return [name for name, needed in wanted.items() if needed]
+
+
+def _search_clauses(filters: JobFilter) -> dict[str, bool]:
+    """The free-text and window fragments of each part of a search (store/search.py); the
+    "either" part's are joined by filter_where."""
+    part = filters.search_part
+    text = bool(filters.text) and part is None
+    return {
+        "where_indexed": part == "indexed",
+        "where_unindexed": part == "scanned",
+        "where_text": text or part == "scanned",
+        "where_window": filters.window_min_id is not None and part in (None, "scanned"),
+    }
 
 
 # Search terms of each kind a filter may hold: one fixed fragment each. A fragment per term

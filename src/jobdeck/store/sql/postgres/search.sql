@@ -1,0 +1,62 @@
+-- The task list's search index (migration 0017, store/search.py).
+
+-- name: search_mark
+SELECT finished_at, job_id FROM search_progress WHERE id = 1
+
+-- name: index_search
+-- One batch of the indexer, in one statement (one snapshot): the next finished jobs past the
+-- mark in (finished_at, id) order, up to `lag` seconds ago, get their text written and the
+-- mark moves to the last of them. The mark's row is locked SKIP LOCKED: while one worker
+-- indexes, another's batch is empty. The text is lower-cased as where_text's scan
+-- lower-cases it; one field a line, and no search holds a line break (the search box splits
+-- on white space), so no match spans two fields. A job indexed before and retried since
+-- gets its new text.
+WITH mark AS (
+    SELECT finished_at, job_id FROM search_progress WHERE id = 1 FOR UPDATE SKIP LOCKED
+),
+batch AS (
+    SELECT j.id, j.finished_at,
+           lower(j.args::text) || E'\n' || lower(j.labels::text) || E'\n'
+           || lower(COALESCE(j.summary, '')) || E'\n' || lower(COALESCE(j.error, '')) AS body
+    FROM jobs j, mark m
+    WHERE j.finished_at >= m.finished_at
+      AND (j.finished_at > m.finished_at OR j.id > m.job_id)
+      AND j.finished_at <= COALESCE(%(now)s::timestamptz, clock_timestamp())
+                           - make_interval(secs => %(lag)s)
+    ORDER BY j.finished_at, j.id
+    LIMIT %(limit)s
+),
+written AS (
+    INSERT INTO job_search (job_id, body)
+    SELECT id, body FROM batch
+    ON CONFLICT (job_id) DO UPDATE SET body = excluded.body
+),
+last AS (
+    SELECT finished_at, id FROM batch ORDER BY finished_at DESC, id DESC LIMIT 1
+),
+moved AS (
+    UPDATE search_progress AS s SET finished_at = last.finished_at, job_id = last.id
+    FROM last WHERE s.id = 1
+)
+SELECT COUNT(*) AS n FROM batch
+
+-- name: where_indexed
+-- Jobs finished at or before the mark whose indexed text holds the search (LIKE on the
+-- lower-cased text, wildcards escaped: the same exact substring as where_text's strpos).
+(id IN (SELECT job_id FROM job_search WHERE body LIKE %(like_pattern)s)
+ AND finished_at IS NOT NULL
+ AND (finished_at, id) <= (%(mark_at)s::timestamptz, %(mark_id)s::bigint))
+
+-- name: where_unindexed
+-- Every other job: not finished, or finished past the mark (retried jobs among them).
+(finished_at IS NULL OR (finished_at, id) > (%(mark_at)s::timestamptz, %(mark_id)s::bigint))
+
+-- name: where_window
+-- The newest jobs only: what bounds the scan of the jobs the index does not hold.
+id >= %(window_min_id)s
+
+-- name: recent_states
+SELECT id, state FROM jobs WHERE {where} ORDER BY id DESC LIMIT %(cap)s
+
+-- name: search_rows
+SELECT COUNT(*) AS n FROM job_search

@@ -1,0 +1,50 @@
+-- The task list's search index (migration 0017, store/search.py).
+
+-- name: search_mark
+SELECT finished_at, job_id FROM search_progress WHERE id = 1
+
+-- name: search_batch
+-- The next finished jobs past the mark, in (finished_at, id) order: a range of the
+-- jobs_finished index, which ends in the rowid, so no sort.
+SELECT id, finished_at FROM jobs
+WHERE finished_at IS NOT NULL AND finished_at >= :mark_at
+  AND (finished_at > :mark_at OR id > :mark_id) AND finished_at <= :until
+ORDER BY finished_at, id
+LIMIT :limit
+
+-- name: search_write
+-- A job indexed before and retried since gets its new text (REPLACE on the rowid). The text
+-- is lower-cased as where_text's scan lower-cases it; one field a line, and no search holds a
+-- line break (the search box splits on white space), so no match spans two fields.
+INSERT OR REPLACE INTO job_search (rowid, body)
+SELECT id, lower(args) || char(10) || lower(labels) || char(10)
+           || lower(COALESCE(summary, '')) || char(10) || lower(COALESCE(error, ''))
+FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: delete_search_of
+-- With the jobs it indexes (prune, bulk delete).
+DELETE FROM job_search WHERE rowid IN (SELECT value FROM json_each(:ids))
+
+-- name: search_mark_move
+UPDATE search_progress SET finished_at = :finished_at, job_id = :job_id WHERE id = 1
+
+-- name: where_indexed
+-- Jobs finished at or before the mark whose indexed text holds the search. GLOB is
+-- case-sensitive over lower-cased text: the same exact substring as where_text's instr.
+(id IN (SELECT rowid FROM job_search WHERE body GLOB :glob_pattern)
+ AND finished_at IS NOT NULL
+ AND (finished_at < :mark_at OR (finished_at = :mark_at AND id <= :mark_id)))
+
+-- name: where_unindexed
+-- Every other job: not finished, or finished past the mark (retried jobs among them).
+(finished_at IS NULL OR finished_at > :mark_at OR (finished_at = :mark_at AND id > :mark_id))
+
+-- name: where_window
+-- The newest jobs only: what bounds the scan of the jobs the index does not hold.
+id >= :window_min_id
+
+-- name: recent_states
+SELECT id, state FROM jobs WHERE {where} ORDER BY id DESC LIMIT :cap
+
+-- name: search_rows
+SELECT COUNT(*) AS n FROM job_search
