@@ -1,4 +1,5 @@
-"""The worker's upkeep services: heartbeat with lease renewal, rescue of lost jobs, timeouts."""
+"""The worker's upkeep services: heartbeat with lease renewal, rescue of lost jobs, timeouts,
+pruning and the search indexer."""
 
 from __future__ import annotations
 
@@ -219,3 +220,34 @@ class Pruner(Looper):
             edge = int((now - age).timestamp())
             before = datetime.fromtimestamp(edge - edge % bucket, now.tzinfo)
             self.store.compact_error_groups(before, bucket)
+
+
+class SearchIndexer(Looper):
+    """Writes finished jobs' search text into the task list's search index, every few seconds
+    in batches, those finished over ``SEARCH_LAG`` ago (see store/search.py).
+
+    The index is written here and never on enqueue, claim or completion: keeping it in step
+    with each insert cut SQLite's inserts to a tenth (docs/performance.md). Until it passes a
+    job, the search's scan of the newest jobs finds it.
+    """
+
+    name = "search-indexer"
+    BATCH = 2000
+
+    def __init__(self, store: Store, interval: float = 5.0, batch: int = BATCH) -> None:
+        super().__init__(interval)
+        self.store = store
+        self.batch = batch
+        self.indexed = 0
+
+    def tick(self) -> None:
+        while not self.stopping:
+            started = time.perf_counter()
+            done = self.store.index_search(self.batch)
+            self.indexed += done
+            if done < self.batch:
+                return
+            if self.store.dialect == "sqlite":
+                # One writer at a time: catching up back to back would hold the write lock
+                # nearly always; resting as long as a batch took leaves workers half of it.
+                self.rest(time.perf_counter() - started)
