@@ -157,6 +157,8 @@ def test_pages_run_through_both_parts_in_id_order(clocked: Store, clock: ManualC
         pages.append([job.id for job in page])
         before = page[-1].id
     assert pages == [later[::-1], [first[2], first[1]], [first[0]]]
+    newer = clocked.list_jobs(JobFilter(text="pageerror", newest=50), None, 2, after_id=first[0])
+    assert [job.id for job in newer] == [first[2], first[1]]
 
 
 def test_a_bulk_action_reaches_indexed_jobs_outside_the_window(

@@ -35,7 +35,7 @@ def list_jobs(
 
     def one_branch(branch: JobFilter) -> list[JobRow]:
         where, params = filter_where(db, branch, before_id, after_id)
-        rows = db.read(query, {**params, "limit": limit}, where=where)
+        rows = db.read(query + _joined(branch), {**params, "limit": limit}, where=where)
         return [from_row(JobRow, r, db.parse_time) for r in rows]
 
     parts = search_parts(db, narrow(db, filters))
@@ -48,7 +48,7 @@ def count_jobs(db: Reader, filters: JobFilter) -> int:
     total = 0
     for part in search_parts(db, narrow(db, filters)):
         where, params = filter_where(db, part, None, None)
-        total += int(db.read("count_jobs", params, where=where)[0]["n"])
+        total += int(db.read("count_jobs" + _joined(part), params, where=where)[0]["n"])
     return total
 
 
@@ -96,12 +96,18 @@ def _count_recent_matches(db: Reader, parts: list[JobFilter], cap: int) -> dict[
     newest: list[tuple[int, str]] = []
     for part in parts:
         where, params = filter_where(db, part, None, None)
-        rows = db.read("recent_states", {**params, "cap": cap}, where=where)
+        rows = db.read("recent_states" + _joined(part), {**params, "cap": cap}, where=where)
         newest.extend((int(r["id"]), str(r["state"])) for r in rows)
     counts: dict[JobState, int] = {}
     for _, state in heapq.nlargest(cap, newest):
         counts[JobState(state)] = counts.get(JobState(state), 0) + 1
     return counts
+
+
+def _joined(filters: JobFilter) -> str:
+    """The suffix of a query's name for a search's indexed part: the query reads job_search
+    joined to jobs, newest match first (see search.sql)."""
+    return "_indexed" if filters.search_part == "indexed" else ""
 
 
 def merge_pages(pages: list[list[JobRow]], limit: int, newest_first: bool) -> list[JobRow]:
@@ -122,7 +128,7 @@ def filter_where(
         # One batch of a bulk action sees both parts at once (store/search.py).
         window = ["where_window"] if filters.window_min_id is not None else []
         scanned = where_of(db, ["where_unindexed", "where_text", *window])
-        where = f"{where} AND ({db.clause('where_indexed')} OR ({scanned}))"
+        where = f"{where} AND ({db.clause('where_indexed_in')} OR ({scanned}))"
     mark = filters.search_mark
     params = {
         "states": db.encode_list(sorted(str(s) for s in filters.states or ())),
@@ -138,6 +144,7 @@ def filter_where(
         "after_id": after_id,
         "min_id": filters.min_id,
         "max_id": filters.max_id,
+        **_id_range(filters, before_id, after_id),
         "window_min_id": filters.window_min_id,
         "text": filters.text,
         "glob_pattern": glob_pattern(filters.text) if filters.text else None,
@@ -184,6 +191,17 @@ def filter_clauses(
         **{f"where_label_{i}": i < len(filters.label_terms) for i in range(MAX_TERMS)},
     }
     return [name for name, needed in wanted.items() if needed]
+
+
+_LAST_ID = 2**63 - 1
+
+
+def _id_range(filters: JobFilter, before_id: int | None, after_id: int | None) -> dict[str, int]:
+    """The page's and the dates' id bounds as one inclusive range, for a search's walk of
+    job_search (FTS5 takes one lower and one upper bound on its rowid)."""
+    low = max(after_id + 1 if after_id is not None else 0, filters.min_id or 0)
+    high = min(before_id - 1 if before_id is not None else _LAST_ID, filters.max_id or _LAST_ID)
+    return {"id_low": low, "id_high": high}
 
 
 def _search_clauses(filters: JobFilter) -> dict[str, bool]:

@@ -18,9 +18,11 @@ batch AS (
     SELECT j.id, j.finished_at,
            lower(j.args::text) || E'\n' || lower(j.labels::text) || E'\n'
            || lower(COALESCE(j.summary, '')) || E'\n' || lower(COALESCE(j.error, '')) AS body
-    FROM jobs j, mark m
-    WHERE j.finished_at >= m.finished_at
-      AND (j.finished_at > m.finished_at OR j.id > m.job_id)
+    FROM jobs j
+    -- Scalar subqueries, not a join to mark: evaluated once, they start the jobs_finished
+    -- range at the mark (a join filtered the index from its first entry, every batch).
+    WHERE j.finished_at >= (SELECT finished_at FROM mark)
+      AND (j.finished_at > (SELECT finished_at FROM mark) OR j.id > (SELECT job_id FROM mark))
       AND j.finished_at <= COALESCE(%(now)s::timestamptz, clock_timestamp())
                            - make_interval(secs => %(lag)s)
     ORDER BY j.finished_at, j.id
@@ -41,9 +43,19 @@ moved AS (
 SELECT COUNT(*) AS n FROM batch
 
 -- name: where_indexed
--- Jobs finished at or before the mark whose indexed text holds the search (LIKE on the
--- lower-cased text, wildcards escaped: the same exact substring as where_text's strpos).
-(id IN (SELECT job_id FROM job_search WHERE body LIKE %(like_pattern)s)
+-- For the *_indexed queries (job_search joined to jobs): jobs finished at or before the mark
+-- (the id bounds of the page and dates repeated on job_search, whose walk they then bound),
+-- whose indexed text holds the search (LIKE on the lower-cased text, wildcards escaped: the
+-- same exact substring as where_text's strpos).
+body LIKE %(like_pattern)s
+AND finished_at IS NOT NULL
+AND (finished_at, id) <= (%(mark_at)s::timestamptz, %(mark_id)s::bigint)
+AND job_search.job_id BETWEEN %(id_low)s AND %(id_high)s
+
+-- name: where_indexed_in
+-- The same as a condition on jobs alone, for the bulk actions' one WHERE over both parts.
+(id IN (SELECT job_id FROM job_search
+         WHERE body LIKE %(like_pattern)s AND job_id BETWEEN %(id_low)s AND %(id_high)s)
  AND finished_at IS NOT NULL
  AND (finished_at, id) <= (%(mark_at)s::timestamptz, %(mark_id)s::bigint))
 
@@ -57,6 +69,24 @@ id >= %(window_min_id)s
 
 -- name: recent_states
 SELECT id, state FROM jobs WHERE {where} ORDER BY id DESC LIMIT %(cap)s
+
+-- The indexed part of a search: the planner walks job_search's key newest first for a
+-- common text (and stops after a page) or the trigram index for a rare one.
+
+-- name: list_jobs_indexed
+SELECT jobs.* FROM job_search JOIN jobs ON jobs.id = job_search.job_id
+WHERE {where} ORDER BY job_search.job_id DESC LIMIT %(limit)s
+
+-- name: list_jobs_ascending_indexed
+SELECT jobs.* FROM job_search JOIN jobs ON jobs.id = job_search.job_id
+WHERE {where} ORDER BY job_search.job_id ASC LIMIT %(limit)s
+
+-- name: count_jobs_indexed
+SELECT COUNT(*) AS n FROM job_search JOIN jobs ON jobs.id = job_search.job_id WHERE {where}
+
+-- name: recent_states_indexed
+SELECT jobs.id, jobs.state FROM job_search JOIN jobs ON jobs.id = job_search.job_id
+WHERE {where} ORDER BY job_search.job_id DESC LIMIT %(cap)s
 
 -- name: search_rows
 SELECT COUNT(*) AS n FROM job_search
