@@ -210,3 +210,25 @@ def test_one_indexer_at_a_time_on_postgres(db_url: str, clocked: Store, clock: M
         assert clocked.index_search(100) == 0  # skipped, not waited for
     assert clocked.index_search(100) == 1
     assert clocked.index_search(100) == 0
+
+
+def test_chunks_of_candidates_follow_one_another(
+    clocked: Store, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobdeck.store import listing
+
+    monkeypatch.setattr(listing, "FIRST_CHUNK", 1)
+    monkeypatch.setattr(listing, "MAX_CHUNK", 2)
+    failed = [finish(clocked, clock, f"Chunked {i}") for i in range(3)]
+    cancelled = [finish(clocked, clock, f"Chunked {i}") for i in range(3, 8)]
+    for job_id in cancelled[:4]:
+        clocked.retry_job(job_id, clock.now())
+        clocked.cancel_job(job_id, clock.now())  # finished again, at the same time
+    index_all(clocked, clock)
+    pending(clocked, 10)
+    only_failed = JobFilter(text="chunked", newest=5, states=frozenset({JobState.FAILED}))
+    page = clocked.list_jobs(only_failed, None, 2)
+    assert [job.id for job in page] == [cancelled[4], failed[2]]
+    assert [job.id for job in clocked.list_jobs(only_failed, failed[2], 5)] == failed[1::-1]
+    by_state = clocked.count_jobs_by_state(JobFilter(text="chunked", newest=5), 100)
+    assert by_state == {JobState.FAILED: 4, JobState.CANCELLED: 4}

@@ -243,7 +243,7 @@ class SearchMark:
     job_id: int
 
 
-SearchPart = Literal["indexed", "scanned", "either"]
+SearchPart = Literal["indexed", "scanned", "either", "candidates"]
 
 
 @dataclass(frozen=True)

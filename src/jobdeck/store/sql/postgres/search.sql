@@ -43,14 +43,12 @@ moved AS (
 SELECT COUNT(*) AS n FROM batch
 
 -- name: where_indexed
--- For the *_indexed queries (job_search joined to jobs): jobs finished at or before the mark
--- (the id bounds of the page and dates repeated on job_search, whose walk they then bound),
+-- For count_jobs_indexed (job_search joined to jobs): jobs finished at or before the mark
 -- whose indexed text holds the search (LIKE on the lower-cased text, wildcards escaped: the
 -- same exact substring as where_text's strpos).
 body LIKE %(like_pattern)s
 AND finished_at IS NOT NULL
 AND (finished_at, id) <= (%(mark_at)s::timestamptz, %(mark_id)s::bigint)
-AND job_search.job_id BETWEEN %(id_low)s AND %(id_high)s
 
 -- name: where_indexed_in
 -- The same as a condition on jobs alone, for the bulk actions' one WHERE over both parts.
@@ -70,23 +68,26 @@ id >= %(window_min_id)s
 -- name: recent_states
 SELECT id, state FROM jobs WHERE {where} ORDER BY id DESC LIMIT %(cap)s
 
--- The indexed part of a search: the planner walks job_search's key newest first for a
--- common text (and stops after a page) or the trigram index for a rare one.
-
--- name: list_jobs_indexed
-SELECT jobs.* FROM job_search JOIN jobs ON jobs.id = job_search.job_id
-WHERE {where} ORDER BY job_search.job_id DESC LIMIT %(limit)s
-
--- name: list_jobs_ascending_indexed
-SELECT jobs.* FROM job_search JOIN jobs ON jobs.id = job_search.job_id
-WHERE {where} ORDER BY job_search.job_id ASC LIMIT %(limit)s
-
 -- name: count_jobs_indexed
 SELECT COUNT(*) AS n FROM job_search JOIN jobs ON jobs.id = job_search.job_id WHERE {where}
 
--- name: recent_states_indexed
-SELECT jobs.id, jobs.state FROM job_search JOIN jobs ON jobs.id = job_search.job_id
-WHERE {where} ORDER BY job_search.job_id DESC LIMIT %(cap)s
+-- name: search_candidates
+-- The indexed part of a search, a chunk at a time (store/listing.py): the ids of the newest
+-- matches in the id range, through the trigram index for a rare text, or walking the key
+-- newest first for a common one, as the planner estimates.
+SELECT job_id AS id FROM job_search WHERE body LIKE %(like_pattern)s AND {where}
+ORDER BY job_id DESC LIMIT %(chunk)s
 
--- name: search_rows
-SELECT COUNT(*) AS n FROM job_search
+-- name: search_candidates_ascending
+SELECT job_id AS id FROM job_search WHERE body LIKE %(like_pattern)s AND {where}
+ORDER BY job_id ASC LIMIT %(chunk)s
+
+-- name: where_candidate_ids
+-- Only when the page or the dates bound it: an unbounded range made the planner AND a
+-- bitmap of the whole key into the trigram index's.
+job_id BETWEEN %(id_low)s AND %(id_high)s
+
+-- name: where_indexed_mark
+-- Of a chunk of candidates, the jobs still as they were indexed: finished at or before the mark.
+(finished_at IS NOT NULL
+ AND (finished_at, id) <= (%(mark_at)s::timestamptz, %(mark_id)s::bigint))

@@ -29,14 +29,12 @@ DELETE FROM job_search WHERE rowid IN (SELECT value FROM json_each(:ids))
 UPDATE search_progress SET finished_at = :finished_at, job_id = :job_id WHERE id = 1
 
 -- name: where_indexed
--- For the *_indexed queries (job_search joined to jobs): jobs finished at or before the mark
--- (the id bounds of the page and dates repeated on job_search, whose walk they then bound),
+-- For count_jobs_indexed (job_search joined to jobs): jobs finished at or before the mark
 -- whose indexed text holds the search. GLOB is case-sensitive over lower-cased text: the same
 -- exact substring as where_text's instr.
 body GLOB :glob_pattern
 AND finished_at IS NOT NULL
 AND (finished_at < :mark_at OR (finished_at = :mark_at AND id <= :mark_id))
-AND job_search.rowid BETWEEN :id_low AND :id_high
 
 -- name: where_indexed_in
 -- The same as a condition on jobs alone, for the bulk actions' one WHERE over both parts.
@@ -56,25 +54,26 @@ id >= :window_min_id
 -- name: recent_states
 SELECT id, state FROM jobs WHERE {where} ORDER BY id DESC LIMIT :cap
 
--- The indexed part of a search. CROSS JOIN keeps job_search the outer loop: FTS5 hands its
--- matches over newest first (rowid DESC), so a page of a search that matches every job
--- stops after a page of them instead of collecting them all first.
-
--- name: list_jobs_indexed
-SELECT jobs.* FROM job_search CROSS JOIN jobs ON jobs.id = job_search.rowid
-WHERE {where} ORDER BY job_search.rowid DESC LIMIT :limit
-
--- name: list_jobs_ascending_indexed
-SELECT jobs.* FROM job_search CROSS JOIN jobs ON jobs.id = job_search.rowid
-WHERE {where} ORDER BY job_search.rowid ASC LIMIT :limit
-
 -- name: count_jobs_indexed
 SELECT COUNT(*) AS n FROM job_search CROSS JOIN jobs ON jobs.id = job_search.rowid
 WHERE {where}
 
--- name: recent_states_indexed
-SELECT jobs.id, jobs.state FROM job_search CROSS JOIN jobs ON jobs.id = job_search.rowid
-WHERE {where} ORDER BY job_search.rowid DESC LIMIT :cap
+-- name: search_candidates
+-- The indexed part of a search, a chunk at a time (store/listing.py): the ids of the newest
+-- matches in the id range. FTS5 hands them over in rowid order, so a chunk of a text every
+-- job holds costs a chunk, not every match.
+SELECT rowid AS id FROM job_search WHERE body GLOB :glob_pattern AND {where}
+ORDER BY rowid DESC LIMIT :chunk
 
--- name: search_rows
-SELECT COUNT(*) AS n FROM job_search
+-- name: search_candidates_ascending
+SELECT rowid AS id FROM job_search WHERE body GLOB :glob_pattern AND {where}
+ORDER BY rowid ASC LIMIT :chunk
+
+-- name: where_candidate_ids
+-- One lower and one upper bound: FTS5 takes one of each on its rowid.
+rowid BETWEEN :id_low AND :id_high
+
+-- name: where_indexed_mark
+-- Of a chunk of candidates, the jobs still as they were indexed: finished at or before the mark.
+(finished_at IS NOT NULL
+ AND (finished_at < :mark_at OR (finished_at = :mark_at AND id <= :mark_id)))
