@@ -115,6 +115,11 @@ def test_wildcards_in_a_search_are_literal(clocked: Store, clock: ManualClock) -
     assert found(clocked, "100%_done") == [percent]
     assert found(clocked, "globbing a*b?[c]") == [star]
     assert found(clocked, "b?[c] here") == [star]
+    assert found(clocked, "a*b?[c]") == [star]
+    quoted = finish(clocked, clock, 'said "hello" twice')
+    index_all(clocked, clock)
+    pending(clocked, 10)
+    assert found(clocked, '"hello" t') == [quoted]
 
 
 def test_a_job_within_the_lag_is_found_by_the_scan(clocked: Store, clock: ManualClock) -> None:
@@ -232,3 +237,14 @@ def test_chunks_of_candidates_follow_one_another(
     assert [job.id for job in clocked.list_jobs(only_failed, failed[2], 5)] == failed[1::-1]
     by_state = clocked.count_jobs_by_state(JobFilter(text="chunked", newest=5), 100)
     assert by_state == {JobState.FAILED: 4, JobState.CANCELLED: 4}
+
+
+def test_the_index_matches_what_the_scan_matched(clocked: Store, clock: ManualClock) -> None:
+    """Each dialect lower-cases as its scan does (SQLite: ASCII only), so a job found, or not,
+    before it is indexed is found, or not, after."""
+    job = finish(clocked, clock, "Ärger im Büro: ÉTAT")
+    searches = ["ärger im", "Ärger im".lower(), "büro: é", "r im b"]
+    before = {text: found(clocked, text) for text in searches}
+    index_all(clocked, clock)
+    assert {text: found(clocked, text) for text in searches} == before
+    assert before["r im b"] == [job]

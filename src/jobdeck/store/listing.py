@@ -21,7 +21,7 @@ from jobdeck.states import JobState
 from jobdeck.store.dialect import Reader, Row, where_of
 from jobdeck.store.records import JobFilter, JobRow
 from jobdeck.store.rows import from_row
-from jobdeck.store.search import glob_pattern, like_pattern, search_parts
+from jobdeck.store.search import fts_phrase, like_pattern, search_parts
 
 
 def list_jobs(
@@ -154,7 +154,7 @@ def _candidates(
     bounded = bounds["id_low"] > 0 or bounds["id_high"] < _LAST_ID
     where = db.clause("where_candidate_ids") if bounded else db.true
     text = part.text or ""
-    params = {**bounds, "chunk": chunk, "glob_pattern": glob_pattern(text)}
+    params = {**bounds, "chunk": chunk, "fts_phrase": fts_phrase(text)}
     params["like_pattern"] = like_pattern(text)
     query = "search_candidates_ascending" if ascending else "search_candidates"
     return [int(r["id"]) for r in db.read(query, params, where=where)]
@@ -203,7 +203,7 @@ def filter_where(
         **_id_range(filters, before_id, after_id),
         "window_min_id": filters.window_min_id,
         "text": filters.text,
-        "glob_pattern": glob_pattern(filters.text) if filters.text else None,
+        "fts_phrase": fts_phrase(filters.text) if filters.text else None,
         "like_pattern": like_pattern(filters.text) if filters.text else None,
         "mark_at": db.encode_time(mark.finished_at) if mark else None,
         "mark_id": mark.job_id if mark else None,

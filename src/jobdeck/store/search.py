@@ -26,9 +26,10 @@ SEARCH_LAG = timedelta(seconds=30)
 # Trigram indexes find a substring of 3+ characters; a shorter search is the window's scan.
 MIN_INDEXED = 3
 
-# Characters that are wildcards in GLOB or LIKE: a search needs 3 plain characters in a row
-# for either index to narrow the candidates (FTS5 scans its whole table otherwise).
-_PLAIN_RUN = re.compile(r"[^*?\[\]%_\\]{" + str(MIN_INDEXED) + ",}")
+# Characters that are wildcards in LIKE: a search needs 3 plain characters in a row for the
+# trigram GIN index to narrow the candidates (it reads the whole index otherwise); SQLite's
+# phrase queries need no such rule, and both dialects keep the one rule.
+_PLAIN_RUN = re.compile(r"[^%_\\]{" + str(MIN_INDEXED) + ",}")
 
 
 def indexable(text: str | None) -> bool:
@@ -36,9 +37,9 @@ def indexable(text: str | None) -> bool:
     return bool(text) and _PLAIN_RUN.search(text or "") is not None
 
 
-def glob_pattern(text: str) -> str:
-    """``text`` anywhere, for SQLite's GLOB: each wildcard character in a class of its own."""
-    return "*" + re.sub(r"([*?\[])", r"[\1]", text) + "*"
+def fts_phrase(text: str) -> str:
+    """``text`` as an FTS5 phrase (SQLite): every character literal, quotes doubled."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 def like_pattern(text: str) -> str:

@@ -30,16 +30,17 @@ UPDATE search_progress SET finished_at = :finished_at, job_id = :job_id WHERE id
 
 -- name: where_indexed
 -- For count_jobs_indexed (job_search joined to jobs): jobs finished at or before the mark
--- whose indexed text holds the search. GLOB is case-sensitive over lower-cased text: the same
--- exact substring as where_text's instr.
-body GLOB :glob_pattern
+-- whose indexed text holds the search: a phrase of the search's trigrams, in a table whose
+-- trigrams keep their case (0017), over lower-cased text: the same exact substring as
+-- where_text's instr.
+job_search MATCH :fts_phrase
 AND finished_at IS NOT NULL
 AND (finished_at < :mark_at OR (finished_at = :mark_at AND id <= :mark_id))
 
 -- name: where_indexed_in
 -- The same as a condition on jobs alone, for the bulk actions' one WHERE over both parts.
 (id IN (SELECT rowid FROM job_search
-         WHERE body GLOB :glob_pattern AND rowid BETWEEN :id_low AND :id_high)
+         WHERE job_search MATCH :fts_phrase AND rowid BETWEEN :id_low AND :id_high)
  AND finished_at IS NOT NULL
  AND (finished_at < :mark_at OR (finished_at = :mark_at AND id <= :mark_id)))
 
@@ -61,12 +62,13 @@ WHERE {where}
 -- name: search_candidates
 -- The indexed part of a search, a chunk at a time (store/listing.py): the ids of the newest
 -- matches in the id range. FTS5 hands them over in rowid order, so a chunk of a text every
--- job holds costs a chunk, not every match.
-SELECT rowid AS id FROM job_search WHERE body GLOB :glob_pattern AND {where}
+-- job holds costs a chunk, not every match. A phrase query, not GLOB '*text*': GLOB made
+-- SQLite re-read and re-match every candidate's text (4x slower on 6,000 matches).
+SELECT rowid AS id FROM job_search WHERE job_search MATCH :fts_phrase AND {where}
 ORDER BY rowid DESC LIMIT :chunk
 
 -- name: search_candidates_ascending
-SELECT rowid AS id FROM job_search WHERE body GLOB :glob_pattern AND {where}
+SELECT rowid AS id FROM job_search WHERE job_search MATCH :fts_phrase AND {where}
 ORDER BY rowid ASC LIMIT :chunk
 
 -- name: where_candidate_ids
