@@ -21,6 +21,7 @@ from typing import Any
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import JobRow
 from jobdeck.store.listing import MAX_TERMS
+from jobdeck.store.search import indexable
 
 SEARCH_WINDOW = 20_000
 MAX_SEARCH = 200
@@ -71,6 +72,15 @@ def parse_search(raw: str | None, redact: Iterable[str] = ()) -> Search:
         arg_terms=tuple(terms["args"]),
         label_terms=tuple(terms["labels"]),
     )
+
+
+def reaches_every_job(raw: str | None) -> bool:
+    """Whether a search's free text is looked up in the search index (3+ characters), so it
+    reaches every finished job, not only the newest ``SEARCH_WINDOW``."""
+    try:
+        return indexable(parse_search(raw).text)
+    except ConfigError:
+        return False
 
 
 def _term(word: str) -> tuple[str, str, str] | None:
