@@ -52,9 +52,12 @@ def sqlite_columns(path: Path) -> set[tuple[str, str]]:
 
 
 def postgres_columns(url: str) -> set[tuple[str, str]]:
+    """Tables and views, less tsvector columns and the jobs' search table (job_search: an
+    FTS5 table on SQLite, a table with a trigram GIN index here)."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public' AND data_type <> 'tsvector'"
+            "WHERE table_schema = 'public' AND data_type <> 'tsvector' "
+            "AND table_name <> 'job_search'"
         ).fetchall()
     return {(t, c) for t, c in rows}

@@ -12,7 +12,10 @@ from fastapi.testclient import TestClient
 
 from jobdeck import JobDeck, ManualClock, accounts
 from jobdeck.accounts import AccessPolicy, Actor
-from jobdeck.store.base import AuditFilter
+from jobdeck.control import SEARCH_COUNT_CAP
+from jobdeck.states import AttemptStatus, JobState
+from jobdeck.store.base import AuditFilter, ClaimRequest, Outcome
+from jobdeck.store.search import SEARCH_LAG
 from tests.web.conftest import PASSWORD, Site, csrf_of
 
 
@@ -167,3 +170,43 @@ def test_bulk_ids_past_a_bigint_or_not_numbers_are_refused_not_a_500(site: Site)
     for ids in ([2**53 + 1], [2**63], ["5"], [0]):
         answer = client.post("/api/jobs/bulk/retry", json={"ids": ids}, headers=csrf)
         assert answer.status_code == 422, (ids, answer.text)
+
+
+def finish_all(site: Site) -> None:
+    """Every pending job fails with an error naming it, and the search index takes them in."""
+    store = site.deck.store
+    claimed = store.claim_jobs(ClaimRequest("w1", ["default"], 100, 30.0))
+    outcomes = [
+        Outcome(
+            c.id,
+            c.attempt,
+            c.task,
+            AttemptStatus.FAILED,
+            JobState.FAILED,
+            c.started_at,
+            site.clock.now(),
+            error=f"QuotaError: job {c.id} over quota",
+        )
+        for c in claimed
+    ]
+    store.complete_jobs("w1", outcomes, shard=1)
+    site.clock.advance(seconds=SEARCH_LAG.total_seconds() + 1)
+    assert store.index_search(100) == len(claimed)
+
+
+def test_an_indexed_search_masks_and_hides_redacted_values_and_says_what_it_reaches(
+    site: Site,
+) -> None:
+    client, _ = admin(site)
+    pro, free, _ = sign_ups(site)
+    finish_all(site)
+    assert ids(client.get("/api/jobs", params={"q": "quotaerror"}).json()) == [pro + 2, free, pro]
+    assert ids(client.get("/api/jobs", params={"q": "hunter2"}).json()) == []  # redacted
+    assert ids(client.get("/api/jobs", params={"q": "pro"}).json()) == [pro]
+    counts = client.get("/api/jobs/counts", params={"q": "quotaerror"}).json()
+    assert counts["cap"] == SEARCH_COUNT_CAP
+    assert {c["status"]: c["count"] for c in counts["counts"]}["failed"] == 3
+    table = client.get("/jobs/table", params={"q": "quotaerror"}).text
+    assert "Searching every finished job" in table and "counts stop at 1,000" in table
+    short = client.get("/jobs/table", params={"q": "qu"}).text
+    assert "Searching the newest 20,000 jobs" in short and "counts stop at 10,000" in short

@@ -24,6 +24,7 @@ from jobdeck.control.failures import (
 from jobdeck.control.jobs import (
     COUNT_CAP,
     PAGE_SIZE,
+    SEARCH_COUNT_CAP,
     JobAction,
     JobDetail,
     JobPage,
@@ -32,6 +33,7 @@ from jobdeck.control.jobs import (
     act_on_job,
     can_cancel,
     cancel_job,
+    count_cap,
     count_jobs,
     job_detail,
     job_of_search,
@@ -51,7 +53,13 @@ from jobdeck.control.schedules import (
     schedule_statuses,
     set_paused,
 )
-from jobdeck.control.search import MAX_SEARCH, SEARCH_WINDOW, parse_search, redact_job
+from jobdeck.control.search import (
+    MAX_SEARCH,
+    SEARCH_WINDOW,
+    parse_search,
+    reaches_every_job,
+    redact_job,
+)
 from jobdeck.control.stats import DEFAULT_PERIOD, PERIODS, Stats, stats
 from jobdeck.fleet import DEGRADED, HEALTHY, LOST_VISIBLE, UNHEALTHY, Health, worker_health
 
@@ -66,6 +74,7 @@ __all__ = [
     "MAX_SELECTED",
     "PAGE_SIZE",
     "PERIODS",
+    "SEARCH_COUNT_CAP",
     "SEARCH_WINDOW",
     "UNHEALTHY",
     "Failures",
@@ -86,6 +95,7 @@ __all__ = [
     "can_cancel",
     "cancel_job",
     "cli_actor",
+    "count_cap",
     "count_jobs",
     "error_group",
     "failures",
@@ -95,6 +105,7 @@ __all__ = [
     "mute_error_group",
     "os_user",
     "parse_search",
+    "reaches_every_job",
     "recent_runs",
     "redact_job",
     "resolve_task_names",

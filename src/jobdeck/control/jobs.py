@@ -11,7 +11,13 @@ from typing import Literal
 from jobdeck.auditlog import Actor
 from jobdeck.clock import Clock
 from jobdeck.control.audit import audited
-from jobdeck.control.search import SEARCH_WINDOW, matches_visibly, parse_search, redact_job
+from jobdeck.control.search import (
+    SEARCH_WINDOW,
+    matches_visibly,
+    parse_search,
+    reaches_every_job,
+    redact_job,
+)
 from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound
 from jobdeck.states import PENDING_STATES, STATUS_FILTERS, JobState
 from jobdeck.store.base import (
@@ -174,6 +180,10 @@ def count_jobs(store: Store, query: JobQuery) -> int:
 # Counts above this show as "10,000+": each count walks an index and stops here, so the header
 # costs the same at a million jobs as at a thousand.
 COUNT_CAP = 10_000
+# An indexed search counts the states of its newest matches in the whole table, each looked
+# up in jobs: 10,000 of them cost 100-200 ms at a million jobs (docs/performance.md), so its
+# counts stop sooner.
+SEARCH_COUNT_CAP = 1_000
 COUNTED_STATUSES = ("pending", "running", "failed", "success", "cancelled")
 
 
@@ -184,11 +194,19 @@ class StatusCount:
     more: bool  # the count stopped at its cap: there are at least this many
 
 
+def count_cap(query: JobQuery) -> int:
+    """Where the counts of ``query`` stop: ``SEARCH_COUNT_CAP`` for a search the index
+    serves, ``COUNT_CAP`` otherwise."""
+    return SEARCH_COUNT_CAP if reaches_every_job(query.search) else COUNT_CAP
+
+
 def status_counts(
-    store: Store, query: JobQuery, *, redact: Iterable[str] = (), cap: int = COUNT_CAP
+    store: Store, query: JobQuery, *, redact: Iterable[str] = (), cap: int | None = None
 ) -> list[StatusCount]:
     """Jobs per Status filter value under the other filters (the Status filter itself is
-    not applied: each count is what choosing that status would show)."""
+    not applied: each count is what choosing that status would show); each stops at ``cap``,
+    by default ``count_cap(query)``."""
+    cap = count_cap(query) if cap is None else cap
     filters = replace(to_filter(store, query, redact), states=None)
     by_state = store.count_jobs_by_state(filters, cap)
     search_capped = filters.searches and sum(by_state.values()) >= cap

@@ -3,9 +3,11 @@ and free text; and the masking of the argument keys a deck marks sensitive.
 
 ``args.user_id:42`` matches an argument path (dots go down into objects), ``label.event:claim``
 a label; every other word is free text, matched (case-insensitively, as one phrase) in the
-arguments, labels, result summary and error. A search looks at the newest ``SEARCH_WINDOW``
-jobs of the other filters: there is no text index (see docs/performance.md), so this bound is
-what keeps a search with no match as fast as one with many.
+arguments, labels, result summary and error. Text of 3+ characters is looked up in the
+search index for every finished job the worker has indexed (store/search.py); the jobs it has
+not (pending, running, finished in the last half minute, retried), shorter text and terms
+alone are scanned within the newest ``SEARCH_WINDOW`` jobs of the other filters, the bound
+that keeps a scan with no match as fast as one with many (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from jobdeck.errors import ConfigError
 from jobdeck.store.base import JobRow
 from jobdeck.store.listing import MAX_TERMS
+from jobdeck.store.search import indexable
 
 SEARCH_WINDOW = 20_000
 MAX_SEARCH = 200
@@ -69,6 +72,15 @@ def parse_search(raw: str | None, redact: Iterable[str] = ()) -> Search:
         arg_terms=tuple(terms["args"]),
         label_terms=tuple(terms["labels"]),
     )
+
+
+def reaches_every_job(raw: str | None) -> bool:
+    """Whether a search's free text is looked up in the search index (3+ characters), so it
+    reaches every finished job, not only the newest ``SEARCH_WINDOW``."""
+    try:
+        return indexable(parse_search(raw).text)
+    except ConfigError:
+        return False
 
 
 def _term(word: str) -> tuple[str, str, str] | None:

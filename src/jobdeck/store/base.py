@@ -212,6 +212,12 @@ class InsightStore(Protocol):
         ...
 
     def task_names(self) -> list[str]: ...
+    def index_search(self, limit: int) -> int:
+        """Write the search text of up to ``limit`` more finished jobs into the search index:
+        those past its mark in finish order, finished over ``store.search.SEARCH_LAG`` ago;
+        how many. 0 when it has caught up, or (PostgreSQL) another worker is indexing."""
+        ...
+
     def limit_usage(self) -> LimitUsage:
         """What the concurrency limits count now (running jobs per queue, task and key) and
         when each rate-limited task or key may next start a job."""

@@ -10,6 +10,7 @@ from jobdeck.states import JobState
 from jobdeck.store import listing
 from jobdeck.store.dialect import Reader
 from jobdeck.store.records import BulkAction, BulkRequest
+from jobdeck.store.search import search_either
 
 # The states each action applies to: retry_job's and cancel_job's guards (a running job is
 # marked, and its worker stops it); delete takes any job that is not running (its worker would
@@ -36,5 +37,6 @@ def batch_where(db: Reader, request: BulkRequest) -> tuple[str, dict[str, Any]] 
     if not states:
         return None
     filters = listing.narrow(db, replace(request.filters, states=frozenset(states)))
+    filters = search_either(db, filters)
     where, params = listing.filter_where(db, filters, None, request.after_id)
     return where, {**params, "limit": request.limit, "now": db.encode_time(request.now)}

@@ -235,6 +235,18 @@ class LogLine:
 
 
 @dataclass(frozen=True)
+class SearchMark:
+    """How far the search indexer got: every job finished at or before (finished_at, job_id)
+    is in the index with its final text."""
+
+    finished_at: datetime
+    job_id: int
+
+
+SearchPart = Literal["indexed", "scanned", "either", "candidates"]
+
+
+@dataclass(frozen=True)
 class JobFilter:
     """Task-list filters; ``tasks`` is the task-name text already resolved to exact names."""
 
@@ -253,9 +265,14 @@ class JobFilter:
     newest: int | None = None
     ids: tuple[int, ...] | None = None  # only these jobs (rows an operator selected)
     error_group: str | None = None  # jobs whose latest failure has this fingerprint
-    # Set by stores from the date range (see store/listing.py), never by callers.
+    # Set by stores (see store/listing.py), never by callers: id bounds of the date range,
+    # the first id of the newest-jobs window, and for a search on the index, its mark and
+    # which part of the jobs a query reads (indexed ones, the others scanned, or either).
     min_id: int | None = None
     max_id: int | None = None
+    window_min_id: int | None = None
+    search_mark: SearchMark | None = None
+    search_part: SearchPart | None = None
 
     @property
     def searches(self) -> bool:

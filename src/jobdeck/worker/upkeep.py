@@ -1,4 +1,5 @@
-"""The worker's upkeep services: heartbeat with lease renewal, rescue of lost jobs, timeouts."""
+"""The worker's upkeep services: heartbeat with lease renewal, rescue of lost jobs, timeouts,
+pruning and the search indexer."""
 
 from __future__ import annotations
 
@@ -219,3 +220,39 @@ class Pruner(Looper):
             edge = int((now - age).timestamp())
             before = datetime.fromtimestamp(edge - edge % bucket, now.tzinfo)
             self.store.compact_error_groups(before, bucket)
+
+
+class SearchIndexer(Looper):
+    """Writes finished jobs' search text into the task list's search index, every few seconds
+    in batches, those finished over ``SEARCH_LAG`` ago (see store/search.py).
+
+    The index is written here and never on enqueue, claim or completion: keeping it in step
+    with each insert cut SQLite's inserts to a tenth (docs/performance.md). Until it passes a
+    job, the search's scan of the newest jobs finds it.
+    """
+
+    name = "search-indexer"
+    BATCH = 2000
+    # SQLite has one writer: a batch there is shorter and the rest after it three times as long
+    # as the batch took. Resting only as long left a draining worker 6% of its rate while the
+    # index caught up on a million jobs (docs/performance.md).
+    SQLITE_BATCH = 500
+    SQLITE_REST = 3.0
+
+    def __init__(self, store: Store, interval: float = 5.0, batch: int | None = None) -> None:
+        super().__init__(interval)
+        self.store = store
+        sqlite = store.dialect == "sqlite"
+        self.batch = batch or (self.SQLITE_BATCH if sqlite else self.BATCH)
+        self.rest_factor = self.SQLITE_REST if sqlite else 0.0
+        self.indexed = 0
+
+    def tick(self) -> None:
+        while not self.stopping:
+            started = time.perf_counter()
+            done = self.store.index_search(self.batch)
+            self.indexed += done
+            if done < self.batch:
+                return
+            if self.rest_factor:
+                self.rest(self.rest_factor * (time.perf_counter() - started))

@@ -31,7 +31,14 @@ from jobdeck.worker.pacing import ClaimPacing, claim_ahead_cap
 from jobdeck.worker.reports import ReportBuffer, ReportFlusher
 from jobdeck.worker.services import Looper
 from jobdeck.worker.signals import SignalWatch
-from jobdeck.worker.upkeep import Heartbeat, OrdersListener, Pruner, Rescuer, TimeoutWatch
+from jobdeck.worker.upkeep import (
+    Heartbeat,
+    OrdersListener,
+    Pruner,
+    Rescuer,
+    SearchIndexer,
+    TimeoutWatch,
+)
 
 if TYPE_CHECKING:
     from jobdeck.deck import Deck
@@ -157,6 +164,7 @@ class Worker:
             self.rescuer,
             TimeoutWatch(self._expire_timeouts),
             Pruner(self.store, self.clock, self.settings),
+            SearchIndexer(self.store),
             ReportFlusher(self.store, self.reports, self.settings.report_flush_interval),
         ]
         if self.store.remote:

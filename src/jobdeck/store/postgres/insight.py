@@ -1,18 +1,23 @@
 """The PostgreSQL store's reading verbs: the shared ones (store/insight.py), with the stats
-rollups keyed by timestamptz, their compaction in one statement, and the workers view."""
+rollups keyed by timestamptz, their compaction in one statement, the workers view and the
+search indexer."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from jobdeck.clock import Clock, SystemClock
 from jobdeck.store.insight import InsightVerbs
 from jobdeck.store.postgres.connection import from_db
 from jobdeck.store.postgres.statements import PgDatabase
 from jobdeck.store.records import LatencyRow, StatsRow, WorkerInfo
 from jobdeck.store.rows import latency_folds, latency_from_row, stats_from_row, worker_from_row
+from jobdeck.store.search import SEARCH_LAG
 
 
 class PostgresInsight(InsightVerbs[PgDatabase]):
+    clock: Clock
+
     def stats_series(self, since: datetime, until: datetime, bucket_seconds: int) -> list[StatsRow]:
         params = {"since": since, "until": until, "bucket": bucket_seconds}
         return [stats_from_row(r, "bucket") for r in self._db.rows("stats_series", params)]
@@ -41,3 +46,9 @@ class PostgresInsight(InsightVerbs[PgDatabase]):
     def list_workers(self, since: datetime | None = None) -> list[WorkerInfo]:
         rows = self._db.rows("list_workers", {"since": since})
         return [worker_from_row(r, from_db) for r in rows]
+
+    def index_search(self, limit: int) -> int:
+        # The server's clock, as finished_at was written with it, unless tests move their own.
+        now = None if isinstance(self.clock, SystemClock) else self.clock.now()
+        params = {"now": now, "lag": SEARCH_LAG.total_seconds(), "limit": limit}
+        return int(self._db.value("index_search", params, "n"))

@@ -33,4 +33,5 @@ def delete_jobs(
     db.execute(q["delete_attempts_of"], {"ids": ids})
     db.execute(q["delete_dependencies_of"], {"ids": ids})
     db.execute(q["delete_dependents_of"], {"ids": ids})
+    db.execute(q["delete_search_of"], {"ids": ids})
     db.execute(q["delete_jobs"], {"ids": ids})

@@ -332,6 +332,7 @@ class SQLiteQueue(QueueStore):
             # Finished jobs: their children were settled when they ended.
             db.execute(self._db.q["delete_dependencies_of"], {"ids": json_list(ids)})
             db.execute(self._db.q["delete_dependents_of"], {"ids": json_list(ids)})
+            db.execute(self._db.q["delete_search_of"], {"ids": json_list(ids)})
             db.execute(self._db.q["delete_jobs"], {"ids": json_list(ids)})
         return len(ids)
 

@@ -146,7 +146,7 @@ def status_counts(request: Request, principal: Viewer, query: Filters) -> Status
     counts = control.status_counts(deck.store, query, redact=deck.settings.redact)
     return StatusCountsOut(
         counts=[StatusCountOut(status=c.status, count=c.count, more=c.more) for c in counts],  # type: ignore[arg-type]
-        cap=control.COUNT_CAP,
+        cap=control.count_cap(query),
     )
 
 
