@@ -105,6 +105,17 @@ def test_a_job_older_than_the_window_is_found_once_indexed(
     assert by_state == {JobState.FAILED: 1}
 
 
+def test_a_cursor_at_the_last_possible_id_pages_to_nothing(
+    clocked: Store, clock: ManualClock
+) -> None:
+    finish(clocked, clock, "TimeoutError: upstream timeout")
+    index_all(clocked, clock)
+    last = 2**63 - 1  # what a request may send; one past it must not overflow the int64 bound
+    text = JobFilter(text="timeout", newest=5)
+    assert clocked.list_jobs(text, None, 50, after_id=last) == []
+    assert clocked.list_jobs(text, 0, 50) == []
+
+
 def test_wildcards_in_a_search_are_literal(clocked: Store, clock: ManualClock) -> None:
     percent = finish(clocked, clock, "copied 100%_done")
     finish(clocked, clock, "copied 100xydone")

@@ -257,7 +257,8 @@ def _id_range(filters: JobFilter, before_id: int | None, after_id: int | None) -
     job_search (FTS5 takes one lower and one upper bound on its rowid)."""
     low = max(after_id + 1 if after_id is not None else 0, filters.min_id or 0)
     high = min(before_id - 1 if before_id is not None else _LAST_ID, filters.max_id or _LAST_ID)
-    return {"id_low": low, "id_high": high}
+    # Cursors come from requests: one past the last id still has to fit the databases' int64.
+    return {"id_low": min(low, _LAST_ID), "id_high": max(high, 0)}
 
 
 def _search_clauses(filters: JobFilter) -> dict[str, bool]:
