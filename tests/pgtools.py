@@ -39,6 +39,8 @@ def migrated_template() -> str:
     version = load_migrations("postgres")[-1].version
     name = f"jd_template_v{version}_{_migrations_fingerprint()}"
     with _lock, _admin() as conn:
+        # Test processes run side by side (pytest -n): one builds, the others wait and reuse.
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             building = f"{name}_build_{os.getpid()}"
