@@ -39,6 +39,7 @@ from jobdeck.worker.execution import success_outcome
 from jobdeck.worker.executors import Executors
 
 WORKER = "bench-path"
+RUN = "run: executors, no-op job, outcome built"
 
 
 class Collector:
@@ -97,7 +98,7 @@ def measure(url: str, jobs: int) -> dict[str, float]:
         complete.append(timed(lambda o=outcomes: store.complete_jobs(WORKER, o, 0)) / len(batch))
     executors.stop()
     figures["claim: 10 per statement"] = statistics.median(claim) * 1e6
-    figures["run: executors, no-op job, outcome built"] = statistics.median(run) * 1e6
+    figures[RUN] = statistics.median(run) * 1e6
     figures["complete: 10 outcomes per statement"] = statistics.median(complete) * 1e6
     # The rest, claimed 50 at a time (a default worker claiming ahead) and completed 500 at a
     # time (the completer's largest batch).
@@ -141,28 +142,29 @@ def run_timed(
     return collector.outcomes, time.perf_counter() - start
 
 
+# The steps one job takes in turn, at a default worker's batch sizes without and with
+# claiming ahead.
+PATHS = {
+    "claim 10 + run + complete 10": (
+        "claim: 10 per statement",
+        RUN,
+        "complete: 10 outcomes per statement",
+    ),
+    "claim 50 + run + complete 500": (
+        "claim: 50 per statement (claim-ahead)",
+        RUN,
+        "complete: 500 outcomes per statement",
+    ),
+}
+
+
 def report(dialect: str, figures: dict[str, float]) -> None:
     print(f"\n{dialect}: microseconds per job")
     for name, value in figures.items():
         print(f"  {name:<48} {value:8.1f}")
-    path = sum(
-        figures[k]
-        for k in (
-            "claim: 10 per statement",
-            "run: executors, no-op job, outcome built",
-            "complete: 10 outcomes per statement",
-        )
-    )
-    ahead = sum(
-        figures[k]
-        for k in (
-            "claim: 50 per statement (claim-ahead)",
-            "run: executors, no-op job, outcome built",
-            "complete: 500 outcomes per statement",
-        )
-    )
-    print(f"  {'claim 10 + run + complete 10':<48} {path:8.1f}  = {1e6 / path:,.0f} jobs/s")
-    print(f"  {'claim 50 + run + complete 500':<48} {ahead:8.1f}  = {1e6 / ahead:,.0f} jobs/s")
+    for label, steps in PATHS.items():
+        total = sum(figures[step] for step in steps)
+        print(f"  {label:<48} {total:8.1f}  = {1e6 / total:,.0f} jobs/s")
 
 
 def main(argv: list[str] | None = None) -> int:
