@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # The other Pythons the project declares; scripts/test-pythons.sh keeps a .venv-X.Y for each.
 PYTHONS ?= 3.12 3.13
+# Test processes for the tests not marked slow. Most of a test's time is spent waiting on a
+# worker, a database or a browser, so 4 on this 2-core machine halves the suite's wall time;
+# a file stays on one process (--dist loadfile): its fixtures are shared within it.
+TEST_WORKERS ?= 4
 
 .PHONY: help setup static services demo dashboard bench-peers bench-scaling test test-pythons test-fast lint types check bench constraints clean
 
@@ -33,8 +37,10 @@ dashboard: setup ## serve the dashboard for the demo database on http://127.0.0.
 
 test: setup services ## run the whole test suite, then test-pythons (a subset of it on 3.12 and 3.13)
 	@echo "==================== $$($(PY) -V) ($(VENV)): the whole suite ===================="
-	$(PY) -m pytest
-	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	@echo "==================== the slow tests, one at a time (real processes killed and timed) ===================="
+	$(PY) -m pytest -m slow
+	@TEST_WORKERS=$(TEST_WORKERS) PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
 
 test-pythons: services ## the core, store, worker and a web smoke test on 3.13, a smaller SMOKE on 3.12 (scripts/test-pythons.sh)
 	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
