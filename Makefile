@@ -37,7 +37,7 @@ dashboard: setup ## serve the dashboard for the demo database on http://127.0.0.
 
 test: setup services ## run the whole test suite, then test-pythons (a subset of it on 3.12 and 3.13)
 	@echo "==================== $$($(PY) -V) ($(VENV)): the whole suite ===================="
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow" --durations=30
 	@echo "==================== the slow tests, one at a time (real processes killed and timed) ===================="
 	$(PY) -m pytest -m slow
 	@TEST_WORKERS=$(TEST_WORKERS) PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh

@@ -55,7 +55,7 @@ def api(db_url: str) -> Iterator[tuple[Any, str]]:
     with a dotted name), a live worker, users, a revoked token and an admin token to fuzz with."""
     # The registered worker below must stay fresh (3 heartbeats) for the whole run of examples,
     # which under a loaded machine outlasts FAST's 0.6 s: /health then answered 503.
-    deck = JobDeck(db_url, **{**FAST, "heartbeat_interval": 60.0})
+    deck = JobDeck(db_url, **{**FAST, "heartbeat_interval": 60.0, "lease_duration": 120.0})
     deck.periodic(name="app.tasks.nightly_report", cron="0 3 * * *")(lambda: {"rows": 3})
     deck.periodic(name="check-sla-and-overdue", cron="*/15 * * * *", expected_max_age=900)(
         lambda: {"overdue": 0}

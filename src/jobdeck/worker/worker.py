@@ -217,13 +217,14 @@ class Worker:
         claimable = tuple(q for q in self.settings.queues if q not in orders.paused_queues)
         if claimable != self.fetcher.queues:
             paused = [q for q in self.settings.queues if q in orders.paused_queues]
+            resumed = set(claimable) - set(self.fetcher.queues)
+            self.fetcher.queues = claimable
+            # Logged once followed, so a reader of the log never sees a pause not yet obeyed.
             log.info(
                 "claiming from %s; paused: %s",
                 ",".join(claimable) or "none",
                 ",".join(paused) or "none",
             )
-            resumed = set(claimable) - set(self.fetcher.queues)
-            self.fetcher.queues = claimable
             if resumed:  # wake a fetcher waiting for jobs, so it claims at once
                 with contextlib.suppress(JobDeckError):
                     self.store.notify_jobs()
