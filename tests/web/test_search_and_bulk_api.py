@@ -210,3 +210,36 @@ def test_an_indexed_search_masks_and_hides_redacted_values_and_says_what_it_reac
     assert "Searching every finished job" in table and "counts stop at 1,000" in table
     short = client.get("/jobs/table", params={"q": "qu"}).text
     assert "Searching the newest 20,000 jobs" in short and "counts stop at 10,000" in short
+
+
+def test_a_guessed_secret_is_counted_and_acted_on_nowhere(site: Site) -> None:
+    """The counts and a bulk action see what the list shows: a job that matches only inside a
+    redacted value is counted by no state and touched by no bulk action, before the index
+    holds it (the scan) and after (the index)."""
+    client, csrf = admin(site)
+    pro, _, _ = sign_ups(site)
+
+    def guessed(text: str) -> tuple[int, int]:
+        counts = client.get("/api/jobs/counts", params={"q": text}).json()["counts"]
+        retry = client.post(
+            "/api/jobs/bulk/retry", params={"q": text}, json={"dry_run": True}, headers=csrf
+        )
+        return sum(c["count"] for c in counts), retry.json()["count"]
+
+    assert guessed("hunter2") == (0, 0)
+    assert (
+        sum(
+            c["count"] for c in client.get("/api/jobs/counts", params={"q": "pro"}).json()["counts"]
+        )
+        == 1
+    )
+    finish_all(site)
+    assert guessed("hunter2") == (0, 0)
+    assert guessed("s3cret") == (0, 0)
+    assert guessed("quotaerror") == (3, 3)
+    cancelled = client.post("/api/jobs/bulk/retry", params={"q": "hunter2"}, json={}, headers=csrf)
+    assert cancelled.json()["count"] == 0
+    assert site.deck.store.get_job(pro).state == JobState.FAILED  # type: ignore[union-attr]
+    retried = client.post("/api/jobs/bulk/retry", params={"q": "pro"}, json={}, headers=csrf)
+    assert retried.json()["count"] == 1
+    assert site.deck.store.get_job(pro).state != JobState.FAILED  # type: ignore[union-attr]

@@ -4,7 +4,7 @@ rows an operator selected), in batches, with one audit row naming the filter and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
@@ -13,9 +13,10 @@ from jobdeck.auditlog import Actor
 from jobdeck.clock import Clock
 from jobdeck.control.audit import audited
 from jobdeck.control.jobs import JobQuery, to_filter
+from jobdeck.control.search import hides_matches, visible_pages
 from jobdeck.errors import ConfigError
 from jobdeck.states import JobState
-from jobdeck.store.base import BulkRequest, Store
+from jobdeck.store.base import BulkRequest, JobFilter, Store
 from jobdeck.store.bulk import ALLOWED
 from jobdeck.store.records import BulkAction
 
@@ -51,11 +52,11 @@ def bulk_act(
     filters = to_filter(store, query, redact)
     marked = [0]  # running jobs a cancel marked, for the audit row
 
-    def operate() -> int:
-        done, cursor = 0, 0
+    def act_in_batches(scope: JobFilter, done: int) -> int:
+        cursor = 0
         while True:
             started = time.perf_counter()
-            request = BulkRequest(verb, filters, batch_size, clock.now(), cursor, actor.name)
+            request = BulkRequest(verb, scope, batch_size, clock.now(), cursor, actor.name)
             batch = store.act_on_jobs(request)
             if batch.last_id is None:
                 return done
@@ -69,6 +70,14 @@ def bulk_act(
                 # rate (bench/dashboard.py --bulk). Resting as long as a batch took hands
                 # them half the time; PostgreSQL locks rows, not the database.
                 time.sleep(time.perf_counter() - started)
+
+    def operate() -> int:
+        if not hides_matches(filters, redact):
+            return act_in_batches(filters, 0)
+        done = 0  # only the matches the list shows: those sifted a page at a time, by id
+        for ids in _visible_ids(store, filters, redact):
+            done = act_in_batches(replace(filters, ids=ids), done)
+        return done
 
     return audited(
         store,
@@ -93,7 +102,7 @@ def bulk_count(store: Store, action: str, query: JobQuery, *, redact: Iterable[s
     filters = to_filter(store, query, redact)
     allowed = ALLOWED[action]
     states = allowed & filters.states if filters.states else allowed
-    return store.count_jobs(replace(filters, states=frozenset(states))) if states else 0
+    return _count(store, replace(filters, states=frozenset(states)), redact) if states else 0
 
 
 def bulk_running_count(store: Store, query: JobQuery, *, redact: Iterable[str] = ()) -> int:
@@ -102,7 +111,23 @@ def bulk_running_count(store: Store, query: JobQuery, *, redact: Iterable[str] =
     filters = to_filter(store, query, redact)
     if filters.states and JobState.RUNNING not in filters.states:
         return 0
-    return store.count_jobs(replace(filters, states=frozenset({JobState.RUNNING})))
+    return _count(store, replace(filters, states=frozenset({JobState.RUNNING})), redact)
+
+
+def _count(store: Store, filters: JobFilter, redact: Iterable[str]) -> int:
+    """The jobs a bulk action on ``filters`` touches: every match, or on a deck that redacts,
+    those that match once masked (as the list shows them)."""
+    if not hides_matches(filters, redact):
+        return store.count_jobs(filters)
+    return sum(len(ids) for ids in _visible_ids(store, filters, redact))
+
+
+def _visible_ids(
+    store: Store, filters: JobFilter, redact: Iterable[str]
+) -> Iterator[tuple[int, ...]]:
+    for shown, _ in visible_pages(store, filters, redact):
+        if shown:
+            yield tuple(job.id for job in shown)
 
 
 def filter_details(query: JobQuery) -> dict[str, Any]:

@@ -13,10 +13,12 @@ from jobdeck.clock import Clock
 from jobdeck.control.audit import audited
 from jobdeck.control.search import (
     SEARCH_WINDOW,
+    hides_matches,
     matches_visibly,
     parse_search,
     reaches_every_job,
     redact_job,
+    visible_pages,
 )
 from jobdeck.errors import ConfigError, InvalidTransition, JobNotFound
 from jobdeck.states import PENDING_STATES, STATUS_FILTERS, JobState
@@ -208,8 +210,11 @@ def status_counts(
     by default ``count_cap(query)``."""
     cap = count_cap(query) if cap is None else cap
     filters = replace(to_filter(store, query, redact), states=None)
-    by_state = store.count_jobs_by_state(filters, cap)
-    search_capped = filters.searches and sum(by_state.values()) >= cap
+    if hides_matches(filters, redact):
+        by_state, search_capped = _visible_states(store, filters, redact, cap)
+    else:
+        by_state = store.count_jobs_by_state(filters, cap)
+        search_capped = filters.searches and sum(by_state.values()) >= cap
     counts = []
     for status in COUNTED_STATUSES:
         states = STATUS_FILTERS[status]
@@ -217,6 +222,21 @@ def status_counts(
         more = search_capped or any(by_state.get(state, 0) >= cap for state in states)
         counts.append(StatusCount(status, n, more))
     return counts
+
+
+def _visible_states(
+    store: Store, filters: JobFilter, redact: Iterable[str], cap: int
+) -> tuple[dict[JobState, int], bool]:
+    """The states of the newest ``cap`` matches that match once masked, as the list shows
+    them (a count of jobs matched only in a redacted value would confirm a guessed secret);
+    and whether ``cap`` matches were read, so there may be more."""
+    by_state: dict[JobState, int] = {}
+    read = 0
+    for shown, read_so_far in visible_pages(store, filters, redact, read_at_most=cap):
+        read = read_so_far
+        for job in shown:
+            by_state[job.state] = by_state.get(job.state, 0) + 1
+    return by_state, read >= cap
 
 
 def job_detail(store: Store, job_id: int, *, redact: Iterable[str] = ()) -> JobDetail:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from jobdeck.errors import ConfigError
-from jobdeck.store.base import JobRow
+from jobdeck.store.base import JobFilter, JobRow, Store
 from jobdeck.store.listing import MAX_TERMS
 from jobdeck.store.search import indexable
 
@@ -122,3 +122,34 @@ def matches_visibly(job: JobRow, text: str | None) -> bool:
         job.error or "",
     ]
     return any(text in part.lower() for part in seen)
+
+
+def hides_matches(filters: JobFilter, redact: Iterable[str]) -> bool:
+    """Whether some of the store's matches for ``filters`` may match only inside a redacted
+    value: free text on a deck with sensitive keys. The store matches the stored text; what a
+    view may count or act on is what it could show."""
+    return bool(filters.text) and any(True for _ in redact)
+
+
+# Rows read per page while sifting the store's matches for the visible ones.
+SIFT_PAGE = 500
+
+
+def visible_pages(
+    store: Store, filters: JobFilter, redact: Iterable[str], read_at_most: int | None = None
+) -> Iterator[tuple[list[JobRow], int]]:
+    """The store's matches, newest first, a page at a time: each page's jobs that match once
+    masked (``matches_visibly``), with how many matches were read so far. Stops after
+    ``read_at_most`` matches, if given."""
+    keys = tuple(redact)
+    before: int | None = None
+    read = 0
+    while read_at_most is None or read < read_at_most:
+        size = SIFT_PAGE if read_at_most is None else min(SIFT_PAGE, read_at_most - read)
+        rows = store.list_jobs(filters, before, size)
+        read += len(rows)
+        shown = [redact_job(job, keys) for job in rows]
+        yield [job for job in shown if matches_visibly(job, filters.text)], read
+        if len(rows) < size:
+            return
+        before = rows[-1].id
