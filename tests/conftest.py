@@ -23,6 +23,46 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"PostgreSQL: {pgtools.ADMIN_URL}"
 
 
+# The layers above the store run on SQLite alone: the store's own tests (tests/store), the
+# worker's and the scheduler's run every verb on both stores, and a page or command reads the
+# same verbs on either. A module of these layers marked both_stores runs on PostgreSQL too:
+# where what a request carries reaches each dialect's SQL differently (fuzzing, hostile input,
+# search). This halves the web, browser and CLI tests on a CPU-bound 2-core suite.
+ONE_STORE_LAYERS = {"web", "browser", "cli"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, dropped = [], []
+    for item in items:
+        (dropped if _postgres_twin(item) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def _postgres_twin(item: pytest.Item) -> bool:
+    """A test of a one-store layer, in its PostgreSQL parametrization, not marked both_stores."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    on_postgres = "postgres" in (params.get("db_url"), params.get("module_db_url"))
+    layer = item.path.parent.name if item.path.parent.parent.name == "tests" else ""
+    marked = item.get_closest_marker("both_stores") is not None
+    return on_postgres and layer in ONE_STORE_LAYERS and not marked
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its production cost takes ~70 ms of CPU a hash, and the web, browser, CLI and
+    demo tests hash hundreds of times on a CPU-bound suite. Tests without the dashboard extra
+    (the core install) have no argon2 and nothing to hash."""
+    try:
+        from argon2 import PasswordHasher
+
+        from jobdeck import accounts
+    except ImportError:
+        return
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> str:
     problem = pgtools.unavailable_reason()
@@ -36,8 +76,21 @@ def pg_template() -> str:
 @pytest.fixture(params=DIALECTS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database of each dialect."""
+    yield from migrated_database(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def module_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One migrated database of each dialect for a whole module, for the fixtures whose
+    set-up outweighs their tests (a seeded deck that many read-only or fuzzing tests share)."""
+    yield from migrated_database(request, tmp_path_factory.mktemp("module-db"))
+
+
+def migrated_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+        url = f"sqlite:///{folder / 'jobs.db'}"
         store = open_store(url)
         store.migrate()
         store.close()

@@ -21,7 +21,7 @@ import pytest
 
 from tests import pgtools
 
-DJANGO_SKIP = "Django 6 needs Python 3.12 or newer: make test runs tests/django on 3.12"
+DJANGO_SKIP = "Django 6 needs Python 3.12 or newer: make test runs tests/django on 3.13"
 
 SETTINGS = """
 SECRET_KEY = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

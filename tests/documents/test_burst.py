@@ -25,9 +25,17 @@ def test_fifty_uploads_cause_few_reindexes_and_the_index_matches(
         wait_settled(documents, [r.id for r in records], timeout=120)
 
     reindexes = pipeline_jobs(deck, INDEX_TASK, "expert-burst")
-    assert 1 <= len(reindexes) <= 5, [(j.id, j.enqueued_at, j.started_at) for j in reindexes]
+    processed = pipeline_jobs(deck, PROCESS_TASK, "expert-burst")
+    # A re-index waits index_delay (1 s) and takes every upload that came meanwhile: at most one
+    # per second of the burst, however long a loaded machine makes it, and far fewer than one
+    # per upload.
+    span = max(j.finished_at for j in processed if j.finished_at) - min(
+        j.enqueued_at for j in processed
+    )
+    most = min(UPLOADS // 5, 2 + int(span.total_seconds()))
+    assert 1 <= len(reindexes) <= most, [(j.id, j.enqueued_at, j.started_at) for j in reindexes]
     assert all(j.state == JobState.SUCCEEDED for j in reindexes)
-    assert len(pipeline_jobs(deck, PROCESS_TASK, "expert-burst")) == UPLOADS
+    assert len(processed) == UPLOADS
 
     ready = {r.id for r in documents.find("expert-burst", "ready", limit=1000)}
     assert len(ready) == UPLOADS - UPLOADS // 10

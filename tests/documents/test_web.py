@@ -17,10 +17,8 @@ from jobdeck.contrib.documents import Documents, LocalStorage, install_documents
 from jobdeck.contrib.documents.web import documents_api, documents_pages
 from tests.documents import files
 from tests.documents.conftest import wait_settled
-from tests.web.conftest import PASSWORD, ROLES, fast_password_hashing, sign_in
+from tests.web.conftest import PASSWORD, ROLES, sign_in
 from tests.worker.helpers import FAST, running_worker
-
-__all__ = ["fast_password_hashing"]  # the autouse fixture, shared with tests/web
 
 
 class Site:

@@ -49,14 +49,6 @@ def csrf_of(client: TestClient) -> str:
     return match.group(1) if match else ""
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at its production cost takes ~70 ms a hash; tests hash hundreds of times."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
-
-
 @pytest.fixture
 def site(db_url: str) -> Iterator[Site]:
     clock = ManualClock(datetime.now(UTC))

@@ -10,6 +10,9 @@ import pytest
 from jobdeck.store.base import NewJob
 from tests.web.conftest import Site
 
+# Each dialect quotes and casts what a request carries its own way.
+pytestmark = pytest.mark.both_stores
+
 PAYLOADS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",

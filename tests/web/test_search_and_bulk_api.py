@@ -18,6 +18,9 @@ from jobdeck.store.base import AuditFilter, ClaimRequest, Outcome
 from jobdeck.store.search import SEARCH_LAG
 from tests.web.conftest import PASSWORD, Site, csrf_of
 
+# Each dialect has its own search index and bulk SQL.
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
 def site(db_url: str) -> Iterator[Site]:
