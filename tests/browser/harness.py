@@ -86,3 +86,22 @@ class RunningWorker:
         self.thread.join(15)
         if self.thread.is_alive():
             raise AssertionError("worker thread did not stop within 15 s")
+
+
+def click_sending(page: Any, button: Any, action: str) -> None:
+    """Click ``button`` until the click sends its POST to ``.../{action}``: a schedule card's
+    status block is swapped by its live refresh, and a click (or a confirmed click) that lands
+    as the old block leaves sends nothing (seen on a loaded machine: no request, no toast in
+    15 s). A click that did send is never repeated, so the action is asked for once."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for _ in range(3):
+        try:
+            with page.expect_request(
+                lambda r: r.method == "POST" and r.url.endswith(action), timeout=5_000
+            ):
+                button.click()
+            return
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError(f"three clicks sent no POST .../{action}")

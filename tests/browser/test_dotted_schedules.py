@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from jobdeck import JobDeck
 from jobdeck.store.base import JobFilter
 from jobdeck.worker.scheduler import Scheduler
 from tests.browser import apps
 from tests.browser.conftest import dashboard, shot
-from tests.browser.harness import LiveServer, RunningWorker
+from tests.browser.harness import LiveServer, RunningWorker, click_sending
 
 DOTTED = "app.tasks.nightly_report"
 ODD = "reports/weekly ☃ «summary»"
@@ -93,23 +92,6 @@ def test_run_now_pause_and_resume_update_the_card(
     card.locator("details.runs summary").click()  # the runs list, by the card's encoded URL
     expect(card.locator(".runs-table tbody tr")).to_have_count(1)
     assert page.evaluate("window.notReloaded") is True, "no page reload"
-
-
-def click_sending(page: Page, button: Any, action: str) -> None:
-    """Click ``button`` until the click sends its POST to ``.../{action}``: the card's status
-    block is swapped by its live refresh, and a click that lands as the old block leaves sends
-    nothing (seen on a loaded machine: no request, no toast in 15 s). A click that did send is
-    never repeated, so the action is asked for once."""
-    for _ in range(3):
-        try:
-            with page.expect_request(
-                lambda r: r.method == "POST" and r.url.endswith(action), timeout=5_000
-            ):
-                button.click()
-            return
-        except PlaywrightTimeoutError:
-            continue
-    raise AssertionError(f"three clicks sent no POST .../{action}")
 
 
 def css_string(text: str) -> str:

@@ -23,7 +23,7 @@ from jobdeck.store.base import AuditFilter, JobFilter
 from jobdeck.worker.scheduler import Scheduler
 from tests.browser import apps
 from tests.browser.conftest import ARTIFACTS, artifact_name, dashboard
-from tests.browser.harness import LiveServer, RunningWorker
+from tests.browser.harness import LiveServer, RunningWorker, click_sending
 
 QUICK = "quick-check"  # takes about 1.5 s, cooldown 4 s
 FLAKY = "flaky-sync"  # fails its first attempt, retries about 3 s later, then succeeds
@@ -195,7 +195,7 @@ def test_spamming_run_now_runs_once_and_the_button_tells_the_state(
 
     # Confirmed, it runs again.
     dialogs.accept = True
-    button.click()
+    click_sending(page, button, "/run")
     expect_told(page, "Quick Check: queued, starting now", 2)
     expect(button).to_have_text("Running…")
     assert len(cooling.manual_runs(QUICK)) == 2
