@@ -124,7 +124,7 @@ for version in $PYTHONS; do
   start=$SECONDS
   status=0
   # Both lists are marked "not slow", so they share the whole suite's parallel run (Makefile).
-  ".venv-$version/bin/python" -m pytest -n "${TEST_WORKERS:-4}" --dist loadfile "${args[@]}" \
+  ".venv-$version/bin/python" -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "${args[@]}" \
     || status=$?
   echo "Python $version: pytest exit $status in $((SECONDS - start))s"
   [ "$status" -eq 0 ] || failed+=("$version (pytest exit $status)")

@@ -69,7 +69,7 @@ def test_run_now_pause_and_resume_update_the_card(
     expect(card).to_have_count(1)
     badge = card.locator("[data-badge]")
 
-    card.get_by_role("button", name="Run Now").click()
+    click_sending(page, card.get_by_role("button", name="Run Now"), "/run")
     toast(page, "queued, starting now")
     expect(badge).to_have_text("Success", timeout=15_000)
     toast(page, "Job executed successfully")
