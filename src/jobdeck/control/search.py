@@ -128,7 +128,7 @@ def hides_matches(filters: JobFilter, redact: Iterable[str]) -> bool:
     """Whether some of the store's matches for ``filters`` may match only inside a redacted
     value: free text on a deck with sensitive keys. The store matches the stored text; what a
     view may count or act on is what it could show."""
-    return bool(filters.text) and any(True for _ in redact)
+    return bool(filters.text) and any(redact)
 
 
 # Rows read per page while sifting the store's matches for the visible ones.
