@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,14 +46,23 @@ def job_context(**fields: Any) -> Iterator[None]:
     >>> with job_context(job_id=7, task="send_mail", attempt=1, queue="default"):
     ...     logging.getLogger("app").info("sent")  # carries job_id 7 in JSON logs
     """
-    token = _job_fields.set(fields)
+    token = bind_job_fields(fields)
     try:
         yield
     finally:
-        # A coroutine abandoned on the worker's loop (it swallowed its cancellation) is closed
-        # by the garbage collector, outside the context it ran in: there is nothing to reset.
-        with contextlib.suppress(ValueError):
-            _job_fields.reset(token)
+        unbind_job_fields(token)
+
+
+def bind_job_fields(fields: Mapping[str, Any]) -> Token[Mapping[str, Any] | None]:
+    """``job_context`` without the block, for the worker's once-per-job scope."""
+    return _job_fields.set(fields)
+
+
+def unbind_job_fields(token: Token[Mapping[str, Any] | None]) -> None:
+    # A coroutine abandoned on the worker's loop (it swallowed its cancellation) is closed by
+    # the garbage collector, outside the context it ran in: there is nothing to reset.
+    with contextlib.suppress(ValueError):
+        _job_fields.reset(token)
 
 
 def current_job_fields() -> dict[str, Any]:

@@ -64,7 +64,7 @@ class ClaimRequest:
     limits: ClaimLimits | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs 1 us more per job
 class ClaimedJob:
     id: int
     task: str
@@ -80,7 +80,7 @@ class ClaimedJob:
     wait_ms: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs 1 us more per job
 class Outcome:
     """The end of one attempt, as the worker saw it; the store applies it only if still fenced."""
 

@@ -12,13 +12,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from jobdeck import tracing
 from jobdeck.errors import PermanentFailure
-from jobdeck.logs import job_context
+from jobdeck.logs import bind_job_fields, unbind_job_fields
 from jobdeck.running import CurrentJob, enter_job, leave_job
 from jobdeck.settings import Settings
 from jobdeck.store.base import ClaimedJob, Outcome
@@ -188,29 +188,8 @@ class Executors:
         self._finish(running, cancelled_outcome(running.job, running.cancelled_by, running.now()))
         return True
 
-    @contextlib.contextmanager
-    def _job_logs(self, running: RunningJob) -> Iterator[None]:
-        """Tag the log lines of a running job (the task's own too) with the job and worker,
-        and trace it when the application traces (its spans become the job's children)."""
-        job = running.job
-        token = enter_job(running)  # jobdeck.current_job(), made only if the task asks
-        try:
-            with job_context(
-                job_id=job.id,
-                task=job.task,
-                attempt=job.attempt,
-                queue=job.queue,
-                worker_id=self.worker_id,
-            ):
-                if not tracing.active(self.settings.tracing):
-                    yield
-                    return
-                labels = json.loads(job.labels_json)
-                with tracing.process(job.task, job.queue, job.id, job.attempt, labels) as span:
-                    running.span = span
-                    yield
-        finally:
-            leave_job(token)
+    def _job_logs(self, running: RunningJob) -> JobScope:
+        return JobScope(running, self.worker_id, tracing.active(self.settings.tracing))
 
     async def _run_async(self, running: RunningJob) -> None:
         if self._async_slots is None:
@@ -447,3 +426,44 @@ async def _wait_for(call: Any, timeout: float) -> Any:
     import asyncio  # already loaded: this runs on the worker's event loop
 
     return await asyncio.wait_for(call, timeout)
+
+
+class JobScope:
+    """The block a job's code runs in: its log lines (the task's own too) are tagged with the
+    job and worker, ``jobdeck.current_job()`` is the job, and it is traced when the
+    application traces (its spans become the job's children).
+
+    A class rather than a generator context manager: it is entered once per job, and the two
+    generator blocks it replaced cost 2.7 us of a no-op job's 23 (issue 20)."""
+
+    __slots__ = ("_fields", "_fields_token", "_job_token", "_running", "_span", "_traced")
+
+    def __init__(self, running: RunningJob, worker_id: str, traced: bool) -> None:
+        job = running.job
+        self._running = running
+        self._fields = {
+            "job_id": job.id,
+            "task": job.task,
+            "attempt": job.attempt,
+            "queue": job.queue,
+            "worker_id": worker_id,
+        }
+        self._traced = traced
+        self._span: contextlib.AbstractContextManager[Any] | None = None
+
+    def __enter__(self) -> None:
+        running, job = self._running, self._running.job
+        self._job_token = enter_job(running)  # jobdeck.current_job(), made only if asked
+        self._fields_token = bind_job_fields(self._fields)
+        if self._traced:
+            labels = json.loads(job.labels_json)
+            self._span = tracing.process(job.task, job.queue, job.id, job.attempt, labels)
+            running.span = self._span.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            if self._span is not None:
+                self._span.__exit__(*exc_info)
+        finally:
+            unbind_job_fields(self._fields_token)
+            leave_job(self._job_token)
