@@ -164,7 +164,10 @@ class SQLiteQueue(QueueStore):
     def complete_jobs(self, worker_id: str, outcomes: Sequence[Outcome], shard: int) -> list[int]:
         if not outcomes:
             return []
-        batch = json_list([_outcome_values(o) for o in outcomes])
+        finished_at = [to_db(o.finished_at) for o in outcomes]
+        batch = json_list(
+            [_outcome_values(o, f) for o, f in zip(outcomes, finished_at, strict=True)]
+        )
         with self._db.write() as db:
             params = {"outcomes": batch, "worker_id": worker_id}
             finished = db.execute(self._db.q["finish_jobs"], params).fetchall()
@@ -172,8 +175,8 @@ class SQLiteQueue(QueueStore):
             db.executemany(
                 self._db.q["insert_attempt"],
                 [
-                    _attempt_params(o, worker_id, started_at[o.job_id])
-                    for o in outcomes
+                    _attempt_params(o, worker_id, started_at[o.job_id], f)
+                    for o, f in zip(outcomes, finished_at, strict=True)
                     if o.job_id in started_at
                 ],
             )
@@ -403,13 +406,13 @@ def _slot_key(moment: datetime) -> int:
     return seconds - seconds % LATENCY_SLOT_SECONDS
 
 
-def _outcome_values(outcome: Outcome) -> list[Any]:
-    """One element of finish_jobs' :outcomes, in its order."""
+def _outcome_values(outcome: Outcome, finished_at: str | None) -> list[Any]:
+    """One element of finish_jobs' :outcomes, in its order (``finished_at`` as to_db has it)."""
     return [
         outcome.job_id,
         outcome.attempt,
         str(outcome.next_state),
-        to_db(outcome.finished_at),
+        finished_at,
         outcome.duration_ms,
         to_db(outcome.run_at),
         outcome.result_json,
@@ -419,14 +422,16 @@ def _outcome_values(outcome: Outcome) -> list[Any]:
     ]
 
 
-def _attempt_params(outcome: Outcome, worker_id: str, started_at: str) -> dict[str, Any]:
+def _attempt_params(
+    outcome: Outcome, worker_id: str, started_at: str, finished_at: str | None
+) -> dict[str, Any]:
     return {
         "job_id": outcome.job_id,
         "attempt": outcome.attempt,
         "worker_id": worker_id,
         "status": str(outcome.status),
         "started_at": started_at,
-        "finished_at": to_db(outcome.finished_at),
+        "finished_at": finished_at,
         "duration_ms": outcome.duration_ms,
         "error": outcome.error,
         "traceback": outcome.traceback,
