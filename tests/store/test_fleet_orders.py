@@ -75,6 +75,7 @@ def test_orders_are_pushed_to_the_worker_they_are_for(store: Store, db_url: str)
     """PostgreSQL announces each order as it commits; SQLite pushes none (the heartbeat reads
     them), and its wait just waits."""
     if not store.remote:
+        store.notify_orders("w1")  # nobody listens: nothing to wake
         assert store.wait_for_orders("w1", 0.05) is False
         return
     now = datetime.now(UTC)
@@ -97,6 +98,9 @@ def test_orders_are_pushed_to_the_worker_they_are_for(store: Store, db_url: str)
         assert w1.wait_for_orders("w1", 0.3) is False
         assert store.resume_queue("mail")
         assert w1.wait_for_orders("w1", 5.0) is True
+        store.notify_orders("w2")  # a stopping worker wakes its own listener, no other
+        assert w2.wait_for_orders("w2", 5.0) is True
+        assert w1.wait_for_orders("w1", 0.3) is False
     finally:
         w1.close()
         w2.close()

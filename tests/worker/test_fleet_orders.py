@@ -8,10 +8,13 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from jobdeck import JobDeck
 from jobdeck.auditlog import Actor
 from jobdeck.control.fleet import pause_queue, resume_queue, stop_worker
 from jobdeck.states import JobState
+from jobdeck.worker.upkeep import OrdersListener
 from tests.worker.helpers import (
     Processes,
     WorkerProcess,
@@ -146,3 +149,20 @@ def test_the_claim_path_does_not_read_the_paused_set(deck: JobDeck) -> None:
         job = echo.enqueue(value="between beats")
         wait_until(lambda: state_of(deck, job.id) == JobState.SUCCEEDED, 10, "the job")
         assert worker.fetcher.queues == ("default",)
+
+
+def test_a_stopping_worker_does_not_wait_out_its_orders_listener(
+    deck: JobDeck, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the listener blocks in a wait for a NOTIFY; the stop wakes it with one of
+    its own, so a worker stops at once rather than after the wait's bound (here 60 s)."""
+    if not deck.store.remote:
+        pytest.skip("SQLite pushes no orders: no listener runs")
+    monkeypatch.setattr(OrdersListener, "WAIT_S", 60.0)
+    listener = OrdersListener(deck.store, "w-stop", lambda: None)
+    listener.start()
+    orders = deck.store._db._listeners["orders"]  # type: ignore[attr-defined]
+    wait_until(lambda: orders.conn is not None, 10, "the listener's LISTEN")
+    stopping = time.monotonic()
+    listener.stop(timeout=20)
+    assert time.monotonic() - stopping < 10, "the stop waited the listener's wait out"

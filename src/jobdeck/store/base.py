@@ -161,6 +161,11 @@ class QueueStore(Protocol):
         passes (False). A store that is not ``remote`` pushes none: it waits the timeout out."""
         ...
 
+    def notify_orders(self, worker_id: str) -> None:
+        """End ``worker_id``'s wait_for_orders now (a stopping worker wakes its own listener
+        rather than wait out its timeout); nothing on a store that pushes no orders."""
+        ...
+
     # workers
     def register_worker(self, info: WorkerInfo) -> None: ...
     def heartbeat_worker(

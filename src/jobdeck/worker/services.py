@@ -37,8 +37,13 @@ class Looper:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self.wake()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """End a wait of ``tick`` that ``rest`` does not cover; ``stop`` calls it once
+        ``stopping`` is set."""
 
     @property
     def stopping(self) -> bool:

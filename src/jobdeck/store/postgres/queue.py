@@ -244,6 +244,9 @@ class PostgresQueue(QueueStore):
     def wait_for_orders(self, worker_id: str, timeout: float) -> bool:
         return self._db.wait_for_notify(timeout, "orders", lambda to: to in ("", worker_id))
 
+    def notify_orders(self, worker_id: str) -> None:
+        self._db.execute("notify_orders", {"worker_id": worker_id})
+
     # -- workers -----------------------------------------------------------------------------
 
     def register_worker(self, info: WorkerInfo) -> None:

@@ -271,6 +271,9 @@ class SQLiteQueue(QueueStore):
         time.sleep(timeout)  # not remote: the heartbeat reads the orders
         return False
 
+    def notify_orders(self, worker_id: str) -> None:
+        pass  # no order is pushed, so no worker listens for one
+
     # -- workers -----------------------------------------------------------------------------
 
     def register_worker(self, info: WorkerInfo) -> None:

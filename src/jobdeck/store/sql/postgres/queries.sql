@@ -370,6 +370,9 @@ LISTEN jobdeck_jobs
 -- name: listen_orders
 LISTEN jobdeck_orders
 
+-- name: notify_orders
+SELECT pg_notify('jobdeck_orders', %(worker_id)s)
+
 -- name: register_worker
 INSERT INTO workers (id, host, pid, queues, concurrency, version, started_at, last_heartbeat,
                      state)
