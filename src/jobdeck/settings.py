@@ -52,7 +52,8 @@ class Settings:
     # Caps one claim so one worker does not hoard a queue.
     fetch_batch_max: int = 100
     # Jobs a claim may take beyond the free slots, and only while jobs finish faster than a
-    # claim returns (worker/pacing.py); None: up to 4 x ``concurrency``; 0: never beyond them.
+    # claim returns (worker/pacing.py); None: up to 4 x ``concurrency``, or to one full claim
+    # (``fetch_batch_max``) for fewer slots; 0: never beyond them.
     claim_ahead: int | None = None
     complete_batch_max: int = 500
     complete_flush_interval: float = 0.005

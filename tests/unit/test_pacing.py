@@ -48,7 +48,10 @@ def test_a_cap_of_zero_never_claims_ahead() -> None:
     assert paced(0, 0.002, 0.0).ahead() == 0
 
 
-def test_the_default_cap_is_four_per_slot_and_a_setting_replaces_it() -> None:
-    assert claim_ahead_cap(Settings(concurrency=10)) == 40
+def test_the_default_cap_is_four_per_slot_or_one_full_claim_and_a_setting_replaces_it() -> None:
+    # A few slots still fill one whole claim; more slots claim 4 x theirs ahead.
+    assert claim_ahead_cap(Settings(concurrency=10)) == 90
+    assert claim_ahead_cap(Settings(concurrency=10, fetch_batch_max=20)) == 40
+    assert claim_ahead_cap(Settings(concurrency=100)) == 400
     assert claim_ahead_cap(Settings(concurrency=10, claim_ahead=0)) == 0
     assert claim_ahead_cap(Settings(concurrency=10, claim_ahead=5)) == 5
