@@ -13,7 +13,7 @@ PYTHONS ?= 3.13
 # waiting on leases and signals) run after them on 2: 2:37 against 3:33 one at a time.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup static services demo dashboard bench-peers bench-scaling test test-pythons test-fast lint types check bench constraints clean
+.PHONY: help setup static services demo dashboard bench-peers bench-scaling test test-all-stores test-pythons test-fast lint types check bench constraints clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -44,6 +44,9 @@ test: setup services ## run the whole test suite on 3.11, then test-pythons (a s
 	@echo "==================== the slow tests, two files at a time (real processes killed and timed) ===================="
 	$(PY) -m pytest -n 2 --dist loadfile -m slow
 	@TEST_WORKERS=$(TEST_WORKERS) PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh
+
+test-all-stores: setup services ## the web, browser and CLI tests on PostgreSQL too (make test runs most of them on SQLite alone)
+	JOBDECK_TEST_ALL_STORES=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow" tests/web tests/browser tests/cli
 
 test-pythons: services ## the core, worker, scheduler, store conformance and web smoke tests on 3.13 (scripts/test-pythons.sh)
 	@PYTHONS="$(PYTHONS)" bash scripts/test-pythons.sh

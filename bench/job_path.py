@@ -8,7 +8,7 @@ Each step is timed on its own, in this process, with the code a worker and a pro
   ``insert_jobs`` of one job alone (the statement and its commit): the difference is jobdeck's
   own Python (argument checks, JSON, the NewJob);
 - claim: ``store.claim_jobs`` at the batch sizes a default worker asks for (10 free slots, and
-  up to 50 with claim-ahead), per claim and per job;
+  up to 100 with claim-ahead: a whole ``fetch_batch_max``), per claim and per job;
 - run: the worker's executors (thread slots, the job context, the outcome) running no-op jobs
   handed over one batch at a time, their outcomes collected in memory instead of written;
 - complete: ``store.complete_jobs`` of those outcomes at the batch sizes the completer writes.
@@ -40,6 +40,9 @@ from jobdeck.worker.executors import Executors
 
 WORKER = "bench-path"
 RUN = "run: executors, no-op job, outcome built"
+# A default worker claiming ahead takes a whole fetch_batch_max (worker/pacing.py).
+AHEAD_BATCH = 100
+AHEAD_CLAIM = "claim: 100 per statement (claim-ahead)"
 
 
 class Collector:
@@ -100,20 +103,20 @@ def measure(url: str, jobs: int) -> dict[str, float]:
     figures["claim: 10 per statement"] = statistics.median(claim) * 1e6
     figures[RUN] = statistics.median(run) * 1e6
     figures["complete: 10 outcomes per statement"] = statistics.median(complete) * 1e6
-    # The rest, claimed 50 at a time (a default worker claiming ahead) and completed 500 at a
+    # The rest, claimed 100 at a time (a default worker claiming ahead) and completed 500 at a
     # time (the completer's largest batch).
-    claim50, pending = [], []
+    ahead, pending = [], []
     while True:
-        batch, took = claim_timed(store, 50)
-        if len(batch) < 50:
+        batch, took = claim_timed(store, AHEAD_BATCH)
+        if len(batch) < AHEAD_BATCH:
             pending += batch
             break
-        claim50.append(took / 50)
+        ahead.append(took / AHEAD_BATCH)
         pending += batch
     now = datetime.now(UTC)
     outcomes = [success_outcome(job, None, now, settings, task) for job in pending]
     big = [outcomes[i : i + 500] for i in range(0, len(outcomes) - 499, 500)]
-    figures["claim: 50 per statement (claim-ahead)"] = statistics.median(claim50) * 1e6
+    figures[AHEAD_CLAIM] = statistics.median(ahead) * 1e6
     figures["complete: 500 outcomes per statement"] = (
         statistics.median(timed(lambda b=b: store.complete_jobs(WORKER, b, 0)) for b in big)
         / 500
@@ -150,8 +153,8 @@ PATHS = {
         RUN,
         "complete: 10 outcomes per statement",
     ),
-    "claim 50 + run + complete 500": (
-        "claim: 50 per statement (claim-ahead)",
+    "claim 100 + run + complete 500": (
+        AHEAD_CLAIM,
         RUN,
         "complete: 500 outcomes per statement",
     ),

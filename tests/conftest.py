@@ -28,10 +28,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 # same verbs on either. A module of these layers marked both_stores runs on PostgreSQL too:
 # where what a request carries reaches each dialect's SQL differently (fuzzing, hostile input,
 # search). This halves the web, browser and CLI tests on a CPU-bound 2-core suite.
+# JOBDECK_TEST_ALL_STORES=1 (make test-all-stores) keeps every PostgreSQL twin.
 ONE_STORE_LAYERS = {"web", "browser", "cli"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("JOBDECK_TEST_ALL_STORES") == "1":
+        return
     kept, dropped = [], []
     for item in items:
         (dropped if _postgres_twin(item) else kept).append(item)

@@ -17,6 +17,9 @@ from jobdeck.store.base import AuditFilter, JobFilter
 from tests.browser.conftest import dashboard, shot
 from tests.browser.harness import LiveServer, RunningWorker, unfinished, wait_until
 
+# The issue-17 console's pages, in Chromium on both stores (tests/conftest.py).
+pytestmark = pytest.mark.both_stores
+
 SYNC = 3_000  # ms
 
 

@@ -19,6 +19,9 @@ from tests.browser import apps
 from tests.browser.conftest import dashboard, shot
 from tests.browser.harness import LiveServer, RunningWorker, wait_until
 
+# The issue-17 console's pages, in Chromium on both stores (tests/conftest.py).
+pytestmark = pytest.mark.both_stores
+
 HOLD = threading.Event()  # the "report" task runs until this is set
 
 

@@ -13,6 +13,9 @@ from jobdeck import control
 from jobdeck.web.formatting import ms_value
 from tests.browser.conftest import Site, shot
 
+# The issue-17 console's pages, in Chromium on both stores (tests/conftest.py).
+pytestmark = pytest.mark.both_stores
+
 
 def test_latency_charts_and_columns_render_the_rollups_percentiles(
     page: Page, site: Site, request: pytest.FixtureRequest

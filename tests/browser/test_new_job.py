@@ -19,6 +19,9 @@ from tests.browser import apps
 from tests.browser.conftest import dashboard, shot
 from tests.browser.harness import LiveServer, RunningWorker
 
+# The issue-17 console's pages, in Chromium on both stores (tests/conftest.py).
+pytestmark = pytest.mark.both_stores
+
 
 class Tier(enum.Enum):
     GOLD = "gold"

@@ -21,6 +21,9 @@ from tests.browser import apps
 from tests.browser.conftest import dashboard, shot
 from tests.browser.harness import LiveServer
 
+# The issue-17 console's pages, in Chromium on both stores (tests/conftest.py).
+pytestmark = pytest.mark.both_stores
+
 ROWS = "#job-table tr.job-row"
 FAILED = 60  # more than the 50 rows of a page
 
