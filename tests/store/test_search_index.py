@@ -12,6 +12,8 @@ import psycopg
 import pytest
 
 from jobdeck.clock import ManualClock
+from jobdeck.control import JobQuery, bulk_act, bulk_count, cli_actor
+from jobdeck.control import jobs as control_jobs
 from jobdeck.states import AttemptStatus, JobState
 from jobdeck.store import open_store
 from jobdeck.store.base import BulkRequest, ClaimRequest, JobFilter, NewJob, Outcome, Store
@@ -259,3 +261,23 @@ def test_the_index_matches_what_the_scan_matched(clocked: Store, clock: ManualCl
     index_all(clocked, clock)
     assert {text: found(clocked, text) for text in searches} == before
     assert before["r im b"] == [job]
+
+
+def test_a_bulk_retry_by_text_takes_every_match_of_both_parts_by_id(
+    clocked: Store, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """control.bulk_act pages a free-text search's matches as the list finds them (the index's
+    old jobs past the window, the scan's new ones) and acts on their ids: the count it
+    confirms with, no more, no other."""
+    monkeypatch.setattr(control_jobs, "SEARCH_WINDOW", 5)
+    old = [finish(clocked, clock, "Flaky: upstream") for _ in range(5)]
+    other = finish(clocked, clock, "Other: thing")
+    index_all(clocked, clock)
+    pending(clocked, 10)  # the old ones are past the window: only the index finds them
+    recent = finish(clocked, clock, "Flaky: upstream")  # not indexed yet: the scan finds it
+    query = JobQuery(search="flaky")
+    assert bulk_count(clocked, "retry", query) == 6
+    assert bulk_act(clocked, clock, "retry", query, cli_actor(), batch_size=2) == 6
+    states = {i: clocked.get_job(i).state for i in [*old, recent, other]}  # type: ignore[union-attr]
+    assert states == {**{i: JobState.AVAILABLE for i in [*old, recent]}, other: JobState.FAILED}
+    assert bulk_count(clocked, "retry", query) == 0
