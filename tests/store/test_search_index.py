@@ -281,3 +281,18 @@ def test_a_bulk_retry_by_text_takes_every_match_of_both_parts_by_id(
     states = {i: clocked.get_job(i).state for i in [*old, recent, other]}  # type: ignore[union-attr]
     assert states == {**{i: JobState.AVAILABLE for i in [*old, recent]}, other: JobState.FAILED}
     assert bulk_count(clocked, "retry", query) == 0
+
+
+def test_a_bulk_retry_by_text_takes_a_match_python_would_write_differently(
+    clocked: Store, clock: ManualClock
+) -> None:
+    """Both stores match the arguments' text as it was sent (compact here); Python's
+    json.dumps writes it otherwise. On a deck that redacts nothing, the bulk acts on every
+    match the store counts."""
+    (new,) = clocked.insert_jobs([NewJob("sync", args_json='{"b":1,"a":2}', max_attempts=1)])
+    job = fail_again(clocked, clock, new.job_id, "Boom")
+    index_all(clocked, clock)
+    query = JobQuery(search='1,"a"')  # in the stored text, not in '{"b": 1, "a": 2}'
+    assert bulk_count(clocked, "retry", query) == 1
+    assert bulk_act(clocked, clock, "retry", query, cli_actor()) == 1
+    assert clocked.get_job(job).state == JobState.AVAILABLE  # type: ignore[union-attr]

@@ -149,7 +149,9 @@ def visible_pages(
         rows = store.list_jobs(filters, before, size)
         read += len(rows)
         shown = [redact_job(job, keys) for job in rows]
-        yield [job for job in shown if matches_visibly(job, filters.text)], read
+        # Sifted only where redaction could hide a match, as list_page does: the check reads
+        # the text as Python writes JSON, which is not always as the store holds it.
+        yield [job for job in shown if matches_visibly(job, filters.text)] if keys else shown, read
         if len(rows) < size:
             return
         before = rows[-1].id
