@@ -189,7 +189,8 @@ def index_history(url: str) -> float:
     """What a long-running deck's SearchIndexer has done already: every finished job in the
     search index. Left to the worker, its catch-up of the million jobs (about a minute at
     19k jobs/s on PostgreSQL) ran inside the drain and took 0.3 of its rate; returns the
-    seconds."""
+    seconds. The store verb itself, not SearchIndexer.run_once: that rests between SQLite
+    batches for the workers' sake and logs a failure instead of raising it."""
     store = open_store(url)
     started = time.perf_counter()
     try:

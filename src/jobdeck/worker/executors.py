@@ -455,15 +455,24 @@ class JobScope:
         running, job = self._running, self._running.job
         self._job_token = enter_job(running)  # jobdeck.current_job(), made only if asked
         self._fields_token = bind_job_fields(self._fields)
-        if self._traced:
+        if not self._traced:
+            return
+        try:
             labels = json.loads(job.labels_json)
-            self._span = tracing.process(job.task, job.queue, job.id, job.attempt, labels)
-            running.span = self._span.__enter__()
+            span = tracing.process(job.task, job.queue, job.id, job.attempt, labels)
+            running.span = span.__enter__()
+        except BaseException:
+            self._leave()  # no __exit__ follows a failed __enter__
+            raise
+        self._span = span
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
             if self._span is not None:
                 self._span.__exit__(*exc_info)
         finally:
-            unbind_job_fields(self._fields_token)
-            leave_job(self._job_token)
+            self._leave()
+
+    def _leave(self) -> None:
+        unbind_job_fields(self._fields_token)
+        leave_job(self._job_token)
